@@ -1,0 +1,17 @@
+//! Reproduces the sample sensor-readings dataset: one Parquet file per minute of January
+//! 2023, with exactly the values, file names and row order of the reference script.
+//!
+//! - [`Dataset`] makes the draws; [`Dataset::minute_batch`] gives any minute as an Arrow
+//!   batch, which other crates' tests use to build fixtures.
+//! - [`generate`] writes a range of minutes in parallel, atomically per file.
+
+pub mod dataset;
+pub mod minute;
+pub mod parquet_file;
+pub mod rng;
+mod run;
+pub mod schema;
+
+pub use dataset::{Dataset, MinuteDraws};
+pub use minute::{MinuteRange, RangeError};
+pub use run::{FileOutcome, GenerateError, GenerateOptions, GenerateSummary, generate};

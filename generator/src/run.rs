@@ -1,0 +1,192 @@
+//! Writing a range of minutes: one thread makes the draws in stream order (they are
+//! cheap), a pool of workers encodes and writes the files (the expensive part).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, bounded};
+
+use crate::dataset::{Dataset, MinuteDraws};
+use crate::minute::{MinuteRange, file_name};
+use crate::parquet_file::{encode, remove_stale_temp_files, write_atomically};
+
+/// What to generate and where.
+#[derive(Clone, Debug)]
+pub struct GenerateOptions {
+    pub out_dir: PathBuf,
+    pub range: MinuteRange,
+    pub seed: u64,
+    /// Encoding threads (at least 1).
+    pub jobs: usize,
+    /// Rewrite files that already exist instead of keeping them.
+    pub force: bool,
+}
+
+/// What happened to one minute's file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileOutcome {
+    Written {
+        rows: u64,
+        bytes: u64,
+    },
+    /// The file existed and `force` was off: kept as it is.
+    Skipped,
+}
+
+/// Totals of a run.
+#[derive(Clone, Debug, Default)]
+pub struct GenerateSummary {
+    pub files_written: u64,
+    pub files_skipped: u64,
+    pub rows: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    /// The run was stopped early through its stop flag; every file it wrote is complete.
+    pub interrupted: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("cannot create the output directory {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source} (check free space and permissions)", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encode {name}: {source}")]
+    Encode {
+        name: String,
+        source: parquet::errors::ParquetError,
+    },
+}
+
+#[derive(Default)]
+struct Totals {
+    written: AtomicU64,
+    skipped: AtomicU64,
+    rows: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// Writes every minute of `options.range` into `options.out_dir`.
+///
+/// `on_file` is called once per minute, from any thread. Setting `stop` ends the run after
+/// the files in progress are complete; the summary then says `interrupted`.
+pub fn generate(
+    options: &GenerateOptions,
+    on_file: &(dyn Fn(FileOutcome) + Sync),
+    stop: &AtomicBool,
+) -> Result<GenerateSummary, GenerateError> {
+    let started = Instant::now();
+    prepare_dir(&options.out_dir)?;
+    let dataset = Dataset::new(options.seed);
+    let totals = Totals::default();
+    let failure: Mutex<Option<GenerateError>> = Mutex::new(None);
+    let failed = AtomicBool::new(false);
+    let jobs = options.jobs.max(1);
+
+    std::thread::scope(|scope| {
+        let (sender, receiver) = bounded::<MinuteDraws>(jobs * 2);
+        for _ in 0..jobs {
+            let worker = Worker {
+                dataset: &dataset,
+                dir: &options.out_dir,
+                totals: &totals,
+                on_file,
+            };
+            let receiver = receiver.clone();
+            let (failure, failed) = (&failure, &failed);
+            scope.spawn(move || {
+                if let Err(error) = worker.run(&receiver, stop) {
+                    failed.store(true, Ordering::Relaxed);
+                    failure
+                        .lock()
+                        .expect("no worker panics while holding the lock")
+                        .get_or_insert(error);
+                }
+            });
+        }
+        drop(receiver);
+        let draws = dataset.draws_from(options.range.first());
+        for minute in draws.take(options.range.len() as usize) {
+            if stop.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
+                break;
+            }
+            if !options.force && options.out_dir.join(file_name(minute.index)).exists() {
+                totals.skipped.fetch_add(1, Ordering::Relaxed);
+                on_file(FileOutcome::Skipped);
+                continue;
+            }
+            if sender.send(minute).is_err() {
+                break; // every worker has stopped on an error
+            }
+        }
+    });
+
+    if let Some(error) = failure.into_inner().expect("workers have ended") {
+        return Err(error);
+    }
+    Ok(GenerateSummary {
+        files_written: totals.written.into_inner(),
+        files_skipped: totals.skipped.into_inner(),
+        rows: totals.rows.into_inner(),
+        bytes: totals.bytes.into_inner(),
+        elapsed: started.elapsed(),
+        interrupted: stop.load(Ordering::Relaxed),
+    })
+}
+
+fn prepare_dir(dir: &Path) -> Result<(), GenerateError> {
+    let create_error = |source| GenerateError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(create_error)?;
+    let removed = remove_stale_temp_files(dir).map_err(create_error)?;
+    if removed > 0 {
+        tracing::info!(removed, dir = %dir.display(), "removed unfinished files of an earlier run");
+    }
+    Ok(())
+}
+
+struct Worker<'a> {
+    dataset: &'a Dataset,
+    dir: &'a Path,
+    totals: &'a Totals,
+    on_file: &'a (dyn Fn(FileOutcome) + Sync),
+}
+
+/// Reference files are ~157 KB; one allocation of this size avoids regrowing the buffer.
+const FILE_SIZE_HINT: usize = 192 * 1024;
+
+impl Worker<'_> {
+    fn run(&self, minutes: &Receiver<MinuteDraws>, stop: &AtomicBool) -> Result<(), GenerateError> {
+        for minute in minutes {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let name = file_name(minute.index);
+            let batch = self.dataset.record_batch(&minute);
+            let bytes = encode(&batch, FILE_SIZE_HINT).map_err(|source| GenerateError::Encode {
+                name: name.clone(),
+                source,
+            })?;
+            write_atomically(self.dir, &name, &bytes).map_err(|source| GenerateError::Write {
+                path: self.dir.join(&name),
+                source,
+            })?;
+            let (rows, bytes) = (batch.num_rows() as u64, bytes.len() as u64);
+            self.totals.written.fetch_add(1, Ordering::Relaxed);
+            self.totals.rows.fetch_add(rows, Ordering::Relaxed);
+            self.totals.bytes.fetch_add(bytes, Ordering::Relaxed);
+            (self.on_file)(FileOutcome::Written { rows, bytes });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Loader (see its issue).
