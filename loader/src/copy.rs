@@ -1,0 +1,214 @@
+//! The fast path: Parquet batches → normalised Arrow → PostgreSQL binary COPY rows.
+//!
+//! Each COPY stream has a reader thread (decode, validate, encode: CPU-bound, blocking)
+//! feeding a bounded channel, and an async side that forwards the encoded bytes to the
+//! server. Memory is bounded by the channel's capacity, whatever the day's size.
+
+use std::fs::File;
+
+use arrow_schema::SchemaRef;
+use bytes::{Bytes, BytesMut};
+use chrono::NaiveDate;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use pgpq::ArrowToPostgresBinaryEncoder;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::convert::{BatchOrigin, DayBounds, copy_schema, normalise};
+use crate::error::{InputError, LoadError};
+use crate::source::SourceFile;
+use crate::staging::Staging;
+use crate::table::COLUMNS;
+
+/// Encoded chunks in flight per stream; with ~300 KB per file this bounds a stream's
+/// buffers to a few megabytes.
+const CHANNEL_CAPACITY: usize = 8;
+/// Rows per decoded batch: a generator file (1,914 rows) is one batch.
+const BATCH_ROWS: usize = 8192;
+
+/// What a reader thread sends: one file's encoded rows, or the end of its stream.
+enum Message {
+    File {
+        bytes: Bytes,
+        rows: u64,
+        source_bytes: u64,
+    },
+    /// All files sent; `trailer` ends the COPY data. Without this message the stream is
+    /// incomplete, however the channel closed.
+    Done { trailer: Bytes },
+}
+
+/// Running totals a stream reports after each file.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FileDone {
+    pub rows: u64,
+    pub source_bytes: u64,
+}
+
+/// Copies `files`, in order, into `staging` over one connection. Returns the rows the
+/// server stored.
+pub(crate) async fn copy_files(
+    pool: &PgPool,
+    staging: &Staging,
+    files: Vec<SourceFile>,
+    day: NaiveDate,
+    bounds: DayBounds,
+    on_file: &(dyn Fn(FileDone) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<u64, LoadError> {
+    let (sender, mut receiver) = mpsc::channel(CHANNEL_CAPACITY);
+    let reader_cancel = cancel.child_token();
+    let reader = {
+        let cancel = reader_cancel.clone();
+        tokio::task::spawn_blocking(move || encode_files(&files, bounds, &sender, &cancel))
+    };
+    // Stops the reader thread on every early return below.
+    let _stop_reader = reader_cancel.drop_guard();
+
+    let mut conn = pool.acquire().await?;
+    let columns = COLUMNS.map(|(name, _)| name).join(", ");
+    let statement = format!(
+        "COPY {} ({columns}) FROM STDIN (FORMAT binary)",
+        staging.qualified_name()
+    );
+    let mut copy = conn.copy_in_raw(&statement).await?;
+    loop {
+        let message = tokio::select! {
+            () = cancel.cancelled() => {
+                copy.abort("load cancelled").await.ok();
+                return Err(LoadError::Cancelled { date: day });
+            }
+            message = receiver.recv() => message,
+        };
+        match message {
+            Some(Ok(Message::File {
+                bytes,
+                rows,
+                source_bytes,
+            })) => {
+                copy.send(bytes).await?;
+                on_file(FileDone { rows, source_bytes });
+            }
+            Some(Ok(Message::Done { trailer })) => {
+                copy.send(trailer).await?;
+                break;
+            }
+            Some(Err(error)) => {
+                copy.abort(error.to_string()).await.ok();
+                return Err(error);
+            }
+            None => {
+                copy.abort("reader stopped").await.ok();
+                let reason = match reader.await {
+                    Err(join) => format!("the reader thread failed: {join}"),
+                    Ok(()) => "the reader thread stopped before the end".to_owned(),
+                };
+                return Err(LoadError::Internal(reason));
+            }
+        }
+    }
+    Ok(copy.finish().await?)
+}
+
+type Sender = mpsc::Sender<Result<Message, LoadError>>;
+
+/// The reader thread: decodes, validates and encodes each file, in order.
+fn encode_files(
+    files: &[SourceFile],
+    bounds: DayBounds,
+    sender: &Sender,
+    cancel: &CancellationToken,
+) {
+    let schema = copy_schema();
+    let result = (|| -> Result<(), LoadError> {
+        let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema)
+            .map_err(|e| LoadError::Internal(format!("COPY encoder: {e}")))?;
+        let mut buffer = BytesMut::with_capacity(512 * 1024);
+        encoder
+            .write_header(&mut buffer)
+            .map_err(|e| LoadError::Internal(format!("COPY encoder: {e}")))?;
+        for file in files {
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+            let rows = encode_file(file, &schema, bounds, &mut encoder, &mut buffer)?;
+            let message = Message::File {
+                bytes: buffer.split().freeze(),
+                rows,
+                source_bytes: file.bytes,
+            };
+            if sender.blocking_send(Ok(message)).is_err() {
+                return Ok(()); // the COPY side has stopped and reports why
+            }
+        }
+        encoder
+            .write_footer(&mut buffer)
+            .map_err(|e| LoadError::Internal(format!("COPY encoder: {e}")))?;
+        let _ = sender.blocking_send(Ok(Message::Done {
+            trailer: buffer.split().freeze(),
+        }));
+        Ok(())
+    })();
+    if let Err(error) = result {
+        let _ = sender.blocking_send(Err(error));
+    }
+}
+
+/// Appends the COPY rows of one file to `buffer`; returns the file's row count.
+fn encode_file(
+    file: &SourceFile,
+    schema: &SchemaRef,
+    bounds: DayBounds,
+    encoder: &mut ArrowToPostgresBinaryEncoder,
+    buffer: &mut BytesMut,
+) -> Result<u64, InputError> {
+    let path = &file.path;
+    let handle =
+        File::open(path).map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(handle)
+        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+        .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))?;
+    let mut rows = 0u64;
+    for batch in reader {
+        let batch = batch
+            .map_err(|e| InputError::file(path, format!("corrupt data after row {rows}: {e}")))?;
+        let origin = BatchOrigin {
+            file: path,
+            first_row: rows,
+        };
+        let normalised = normalise(&batch, &file.projection, schema, bounds, &origin)?;
+        encoder
+            .write_batch(&normalised, buffer)
+            .map_err(|e| InputError::file(path, format!("cannot encode rows {rows}..: {e}")))?;
+        rows += batch.num_rows() as u64;
+    }
+    if rows != file.rows {
+        return Err(InputError::file(
+            path,
+            format!(
+                "the footer promises {} rows but {rows} were read",
+                file.rows
+            ),
+        ));
+    }
+    Ok(rows)
+}
+
+/// Splits `files` into `streams` runs of consecutive files with about equal bytes.
+pub(crate) fn split_files(files: Vec<SourceFile>, streams: usize) -> Vec<Vec<SourceFile>> {
+    let streams = streams.clamp(1, files.len().max(1));
+    let total: u64 = files.iter().map(|f| f.bytes).sum();
+    let share = total.div_ceil(streams as u64).max(1);
+    let mut runs: Vec<Vec<SourceFile>> = vec![Vec::new()];
+    let mut in_run = 0u64;
+    for file in files {
+        if in_run >= share && runs.len() < streams {
+            runs.push(Vec::new());
+            in_run = 0;
+        }
+        in_run += file.bytes;
+        runs.last_mut().expect("never empty").push(file);
+    }
+    runs
+}

@@ -1,0 +1,130 @@
+//! What can go wrong in a load, with enough detail for a person to fix it: the file, row
+//! and column of bad input, and what to do about contention.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+/// Where in the source a problem was found. Rows count from 0, like pandas' index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    pub file: PathBuf,
+    pub row: Option<u64>,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+impl InputError {
+    pub fn file(file: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            row: None,
+            column: None,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn column(mut self, column: &str) -> Self {
+        self.column = Some(column.to_owned());
+        self
+    }
+
+    pub fn row(mut self, row: u64) -> Self {
+        self.row = Some(row);
+        self
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(row) = self.row {
+            write!(f, ", row {row}")?;
+        }
+        if let Some(column) = &self.column {
+            write!(f, ", column {column}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// Why a day was not replaced. In every case the day's previous rows are untouched.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "no source files for {date} in {}/ (expected names like \"{date} 00:00:00.parquet\")",
+        dir.display()
+    )]
+    NoSourceFiles { date: NaiveDate, dir: PathBuf },
+    #[error("cannot read the source directory {}: {source}", dir.display())]
+    SourceDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] InputError),
+    #[error("another load of {date} is running; try again when it has finished")]
+    DayBusy { date: NaiveDate },
+    #[error("the load of {date} was cancelled; the day is unchanged")]
+    Cancelled { date: NaiveDate },
+    #[error(
+        "could not take the locks to swap {date} in after {attempts} attempts (long-running \
+         queries on dwh.data_sample?); the day is unchanged"
+    )]
+    SwapLockTimeout { date: NaiveDate, attempts: u32 },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl LoadError {
+    /// The file/row/column of bad input, when the error is about the input.
+    pub fn input(&self) -> Option<&InputError> {
+        match self {
+            Self::InvalidInput(input) => Some(input),
+            _ => None,
+        }
+    }
+
+    /// True when running the same load again later may succeed without anyone fixing the
+    /// input: contention, or a database that went away.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::DayBusy { .. } | Self::SwapLockTimeout { .. } => true,
+            Self::Database(error) => {
+                matches!(
+                    error,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::WorkerCrashed
+                        | sqlx::Error::Protocol(_)
+                ) || error
+                    .as_database_error()
+                    .and_then(|e| e.code())
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_errors_name_file_row_and_column() {
+        let error = InputError::file("data/a.parquet", "value is too long")
+            .row(17)
+            .column("product_name");
+        assert_eq!(
+            error.to_string(),
+            "data/a.parquet, row 17, column product_name: value is too long"
+        );
+    }
+}

@@ -1,0 +1,266 @@
+//! `load_day`: the whole replace of one day, from files to the swap.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::convert::DayBounds;
+use crate::copy::{FileDone, copy_files, split_files};
+use crate::error::LoadError;
+use crate::source::{SourceFile, files_for_day, inspect};
+use crate::staging::{self, DayLoad, DayLock, Staging, SwapPolicy};
+
+/// How a load runs.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Parallel COPY connections into the staging table.
+    pub streams: usize,
+    /// How long the swap waits for its locks before it backs off and retries.
+    pub lock_timeout: Duration,
+    /// Swap attempts before giving up (the day then stays as it was).
+    pub swap_attempts: u32,
+    /// Refresh planner statistics of the new day before it becomes visible.
+    pub analyze: bool,
+    /// Recorded with the day in `dwh.day_loads`.
+    pub job_id: Option<Uuid>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            streams: 2,
+            lock_timeout: Duration::from_secs(1),
+            swap_attempts: 10,
+            analyze: true,
+            job_id: None,
+        }
+    }
+}
+
+/// Where a running load stands; reported after each file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LoadProgress {
+    pub files_done: u64,
+    pub files_total: u64,
+    pub rows_done: u64,
+    pub rows_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// What a successful load did.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub date: NaiveDate,
+    pub files: u64,
+    pub rows: u64,
+    /// Bytes of Parquet read.
+    pub source_bytes: u64,
+    pub elapsed: Duration,
+    /// Time spent streaming rows into the staging table.
+    pub copy_duration: Duration,
+    /// The swap transaction: the longest a reader of the table waited on this load.
+    pub swap_duration: Duration,
+    pub swap_attempts: u32,
+    /// Rows the day held before, if it was loaded before.
+    pub replaced_rows: Option<i64>,
+}
+
+impl LoadReport {
+    pub fn rows_per_second(&self) -> f64 {
+        self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Replaces the rows of `date` in `dwh.data_sample` with the rows of the day's files in
+/// `source_dir` (`YYYY-MM-DD *.parquet`).
+///
+/// Every file's schema is checked before anything is written; values are checked while
+/// streaming. On any error, or when `cancel` fires before the swap, the staging table is
+/// dropped and the day keeps its old rows. Only one load of a day runs at a time across all
+/// processes sharing the database ([`LoadError::DayBusy`] otherwise).
+pub async fn load_day(
+    pool: &PgPool,
+    source_dir: &Path,
+    date: NaiveDate,
+    options: &LoadOptions,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<LoadReport, LoadError> {
+    let started = Instant::now();
+    let files = inspect_day(source_dir, date).await?;
+    let totals = LoadProgress {
+        files_total: files.len() as u64,
+        rows_total: files.iter().map(|f| f.rows).sum(),
+        bytes_total: files.iter().map(|f| f.bytes).sum(),
+        ..LoadProgress::default()
+    };
+    progress(totals);
+
+    let mut lock = DayLock::try_acquire(pool, date)
+        .await?
+        .ok_or(LoadError::DayBusy { date })?;
+    staging::drop_leftovers_for_day(&mut lock).await?;
+    let staging = Staging::create(lock.connection(), date).await?;
+    tracing::info!(%date, files = totals.files_total, rows = totals.rows_total, staging = %staging.qualified_name(), "loading");
+
+    let result = fill_and_swap(
+        pool, &mut lock, &staging, files, totals, options, progress, cancel,
+    )
+    .await;
+    if result.is_err()
+        && let Err(error) = staging.drop_table(lock.connection()).await
+    {
+        // The table is found and dropped by the next load of the day or by `gc`.
+        tracing::warn!(%error, staging = %staging.qualified_name(), "could not drop the staging table");
+    }
+    lock.release().await.ok();
+    let (copy_duration, swap) = result?;
+    let report = LoadReport {
+        date,
+        files: totals.files_total,
+        rows: totals.rows_total,
+        source_bytes: totals.bytes_total,
+        elapsed: started.elapsed(),
+        copy_duration,
+        swap_duration: swap.duration,
+        swap_attempts: swap.attempts,
+        replaced_rows: swap.replaced_rows,
+    };
+    tracing::info!(
+        %date, rows = report.rows, seconds = report.elapsed.as_secs_f64(),
+        swap_ms = report.swap_duration.as_millis() as u64, "day replaced"
+    );
+    Ok(report)
+}
+
+/// Lists and checks the day's files (footers only) off the async runtime.
+async fn inspect_day(source_dir: &Path, date: NaiveDate) -> Result<Vec<SourceFile>, LoadError> {
+    let dir = source_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        files_for_day(&dir, date)?
+            .iter()
+            .map(|path| inspect(path).map_err(LoadError::from))
+            .collect()
+    })
+    .await
+    .map_err(|e| LoadError::Internal(format!("file inspection failed: {e}")))?
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fill_and_swap(
+    pool: &PgPool,
+    lock: &mut DayLock,
+    staging: &Staging,
+    files: Vec<SourceFile>,
+    totals: LoadProgress,
+    options: &LoadOptions,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<(Duration, staging::SwapOutcome), LoadError> {
+    let date = lock.day();
+    let copy_started = Instant::now();
+    let rows = copy_all(
+        pool,
+        staging,
+        files,
+        totals,
+        options.streams,
+        progress,
+        cancel,
+    )
+    .await?;
+    if rows != totals.rows_total {
+        return Err(LoadError::Internal(format!(
+            "the server stored {rows} rows but the files hold {}",
+            totals.rows_total
+        )));
+    }
+    if options.analyze {
+        staging.analyze(lock.connection()).await?;
+    }
+    let copy_duration = copy_started.elapsed();
+    if cancel.is_cancelled() {
+        return Err(LoadError::Cancelled { date });
+    }
+    let load = DayLoad {
+        rows: i64::try_from(rows).map_err(|_| LoadError::Internal("row count overflow".into()))?,
+        files: i32::try_from(totals.files_total)
+            .map_err(|_| LoadError::Internal("file count overflow".into()))?,
+        bytes: i64::try_from(totals.bytes_total)
+            .map_err(|_| LoadError::Internal("byte count overflow".into()))?,
+        job_id: options.job_id,
+    };
+    let policy = SwapPolicy {
+        lock_timeout: options.lock_timeout,
+        attempts: options.swap_attempts,
+    };
+    let swap = staging::swap_in(lock.connection(), staging, &load, policy).await?;
+    Ok((copy_duration, swap))
+}
+
+/// Runs the COPY streams side by side. When one fails, the others are stopped cleanly
+/// (their COPYs aborted) and the first real error is returned.
+async fn copy_all(
+    pool: &PgPool,
+    staging: &Staging,
+    files: Vec<SourceFile>,
+    totals: LoadProgress,
+    streams: usize,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<u64, LoadError> {
+    let date = staging.day();
+    let bounds = {
+        let (start, end) = staging::day_bounds(date);
+        DayBounds::new(start, end)
+    };
+    let files_done = AtomicU64::new(0);
+    let rows_done = AtomicU64::new(0);
+    let bytes_done = AtomicU64::new(0);
+    let on_file = |done: FileDone| {
+        progress(LoadProgress {
+            files_done: files_done.fetch_add(1, Ordering::Relaxed) + 1,
+            rows_done: rows_done.fetch_add(done.rows, Ordering::Relaxed) + done.rows,
+            bytes_done: bytes_done.fetch_add(done.source_bytes, Ordering::Relaxed)
+                + done.source_bytes,
+            ..totals
+        });
+    };
+    let siblings = cancel.child_token();
+    let runs = split_files(files, streams).into_iter().map(|run| {
+        let siblings = &siblings;
+        let on_file = &on_file;
+        async move {
+            let result = copy_files(pool, staging, run, date, bounds, on_file, siblings).await;
+            if result.is_err() {
+                siblings.cancel();
+            }
+            result
+        }
+    });
+    let results = futures::future::join_all(runs).await;
+    let mut rows = 0;
+    let mut first_error: Option<LoadError> = None;
+    for result in results {
+        match result {
+            Ok(stream_rows) => rows += stream_rows,
+            // A sibling's cancellation is a consequence; keep looking for the cause.
+            Err(LoadError::Cancelled { .. }) if !cancel.is_cancelled() => {}
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None if cancel.is_cancelled() => Err(LoadError::Cancelled { date }),
+        None => Ok(rows),
+    }
+}

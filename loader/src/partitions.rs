@@ -1,0 +1,76 @@
+//! What is loaded: per-day partitions and their statistics.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::staging::day_bounds;
+
+/// One loaded day.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PartitionInfo {
+    pub day: NaiveDate,
+    /// `dwh.<partition>` holds the day's rows.
+    pub partition: String,
+    pub rows: i64,
+    /// Files and bytes of Parquet the day was loaded from.
+    pub files: i32,
+    pub source_bytes: i64,
+    /// Size on disk of the partition (heap, TOAST, free-space map), bytes.
+    pub size_bytes: i64,
+    pub loaded_at: DateTime<Utc>,
+    pub job_id: Option<Uuid>,
+}
+
+const LIST: &str = "SELECT d.day, d.partition, d.rows, d.files, d.bytes AS source_bytes,
+        COALESCE(pg_total_relation_size(to_regclass('dwh.' || d.partition)), 0) AS size_bytes,
+        d.loaded_at, d.job_id
+    FROM dwh.day_loads d";
+
+/// Every loaded day, oldest first.
+pub async fn list(pool: &PgPool) -> Result<Vec<PartitionInfo>, sqlx::Error> {
+    sqlx::query_as(&format!("{LIST} ORDER BY d.day"))
+        .fetch_all(pool)
+        .await
+}
+
+/// One loaded day, or `None` when the day was never loaded.
+pub async fn get(pool: &PgPool, day: NaiveDate) -> Result<Option<PartitionInfo>, sqlx::Error> {
+    sqlx::query_as(&format!("{LIST} WHERE d.day = $1"))
+        .bind(day)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Counts over one day's rows (what the old pipeline's query job reported).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DayStats {
+    pub day: NaiveDate,
+    pub rows: i64,
+    pub distinct_department_names: i64,
+    pub distinct_sensor_serials: i64,
+    pub distinct_product_names: i64,
+}
+
+/// Counts the day's rows and distinct names; `None` when the day was never loaded.
+/// This scans the day (a few seconds for 2.7 M rows).
+pub async fn day_stats(pool: &PgPool, day: NaiveDate) -> Result<Option<DayStats>, sqlx::Error> {
+    if get(pool, day).await?.is_none() {
+        return Ok(None);
+    }
+    let (start, end) = day_bounds(day);
+    let stats = sqlx::query_as(
+        "SELECT $3::date AS day, count(*) AS rows,
+                count(DISTINCT department_name) AS distinct_department_names,
+                count(DISTINCT sensor_serial) AS distinct_sensor_serials,
+                count(DISTINCT product_name) AS distinct_product_names
+         FROM dwh.data_sample WHERE create_at >= $1 AND create_at < $2",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(day)
+    .fetch_one(pool)
+    .await?;
+    Ok(Some(stats))
+}

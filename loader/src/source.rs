@@ -1,0 +1,140 @@
+//! Finding a day's files and checking each one's schema before any row is copied.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_schema::{DataType, Schema, TimeUnit};
+use chrono::NaiveDate;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::{InputError, LoadError};
+use crate::table::{COLUMNS, Kind};
+
+/// One source file that passed the schema check.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub rows: u64,
+    pub bytes: u64,
+    /// For each table column in table order, its index among the file's columns.
+    pub projection: [usize; COLUMNS.len()],
+}
+
+/// The files of `date` in `dir`: those named `YYYY-MM-DD *.parquet`, sorted by name (that
+/// is, by minute). An empty list is an error: the day would otherwise be emptied.
+pub fn files_for_day(dir: &Path, date: NaiveDate) -> Result<Vec<PathBuf>, LoadError> {
+    let prefix = format!("{} ", date.format("%Y-%m-%d"));
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::SourceDir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| LoadError::SourceDir {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".parquet") {
+            files.push(entry.path());
+        }
+    }
+    if files.is_empty() {
+        return Err(LoadError::NoSourceFiles {
+            date,
+            dir: dir.to_path_buf(),
+        });
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads `path`'s footer and checks its columns: exactly the table's columns (in any
+/// order), each of an accepted type.
+pub fn inspect(path: &Path) -> Result<SourceFile, InputError> {
+    let file = File::open(path).map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
+    let bytes = file
+        .metadata()
+        .map_err(|e| InputError::file(path, format!("cannot stat: {e}")))?
+        .len();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))?;
+    let rows = u64::try_from(builder.metadata().file_metadata().num_rows())
+        .map_err(|_| InputError::file(path, "negative row count in the footer"))?;
+    let projection = check_schema(builder.schema()).map_err(|e| InputError {
+        file: path.into(),
+        ..e
+    })?;
+    Ok(SourceFile {
+        path: path.to_path_buf(),
+        rows,
+        bytes,
+        projection,
+    })
+}
+
+fn check_schema(schema: &Schema) -> Result<[usize; COLUMNS.len()], InputError> {
+    let problem = |column: &str, reason: String| InputError::file("", reason).column(column);
+    if let Some(extra) = schema
+        .fields()
+        .iter()
+        .find(|f| !COLUMNS.iter().any(|(name, _)| name == f.name()))
+    {
+        return Err(problem(
+            extra.name(),
+            format!(
+                "unexpected column (type {}); the table has only {}",
+                extra.data_type(),
+                COLUMNS.map(|(n, _)| n).join(", ")
+            ),
+        ));
+    }
+    let mut projection = [0; COLUMNS.len()];
+    for (slot, (name, kind)) in projection.iter_mut().zip(COLUMNS) {
+        let (index, field) = schema
+            .column_with_name(name)
+            .ok_or_else(|| problem(name, "missing column".to_owned()))?;
+        if !accepts(kind, field.data_type()) {
+            return Err(problem(
+                name,
+                format!(
+                    "type {} is not accepted; expected {}",
+                    field.data_type(),
+                    describe(kind)
+                ),
+            ));
+        }
+        *slot = index;
+    }
+    Ok(projection)
+}
+
+/// Whether a column of Arrow type `data_type` can be loaded into a column of `kind`.
+pub(crate) fn accepts(kind: Kind, data_type: &DataType) -> bool {
+    match kind {
+        Kind::Text { .. } => match data_type {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+            DataType::Dictionary(_, values) => {
+                matches!(values.as_ref(), DataType::Utf8 | DataType::LargeUtf8)
+            }
+            _ => false,
+        },
+        Kind::Timestamp { .. } => matches!(
+            data_type,
+            DataType::Timestamp(
+                TimeUnit::Nanosecond | TimeUnit::Microsecond | TimeUnit::Millisecond,
+                None
+            )
+        ),
+    }
+}
+
+fn describe(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text { .. } => "a string (utf8, large_utf8 or dictionary of strings)",
+        Kind::Timestamp { .. } => {
+            "a timestamp without time zone in ns, us or ms (PostgreSQL TIMESTAMP)"
+        }
+    }
+}

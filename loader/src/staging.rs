@@ -1,0 +1,313 @@
+//! The staging table, the per-day lock, and the swap that makes a load visible.
+//!
+//! A load copies into `dwh.data_sample_stage_YYYYMMDD_<id>`, a plain table with the
+//! partition's columns and a CHECK matching the day's bounds (so attaching it needs no
+//! rescan). The swap is one short transaction: detach and drop the old partition, rename
+//! the staging table, attach it. PostgreSQL takes an ACCESS EXCLUSIVE lock on the parent
+//! for that transaction, so the swap retries with a short `lock_timeout` rather than
+//! queueing readers behind a long wait.
+
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::error::LoadError;
+use crate::table;
+
+const STAGE_PREFIX: &str = "data_sample_stage_";
+/// First key of the two-key advisory lock that guards one day ("dwld").
+const DAY_LOCK_CLASS: i32 = 0x6477_6C64;
+/// SQLSTATE `lock_not_available`, raised when `lock_timeout` expires.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// The partition of `day`: `data_sample_pYYYYMMDD` in schema `dwh`.
+pub fn partition_name(day: NaiveDate) -> String {
+    format!("data_sample_p{}", day.format("%Y%m%d"))
+}
+
+/// `[day 00:00, next day 00:00)`.
+pub fn day_bounds(day: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+    let start = day.and_time(NaiveTime::MIN);
+    (start, start + TimeDelta::days(1))
+}
+
+fn day_lock_key(day: NaiveDate) -> i32 {
+    day.num_days_from_ce()
+}
+
+/// A session-level advisory lock on one day, held on a connection of its own. The
+/// connection is detached from the pool, so if the load is dropped or the process dies the
+/// connection closes and the server releases the lock: it can never leak into the pool.
+#[derive(Debug)]
+pub struct DayLock {
+    conn: PgConnection,
+    day: NaiveDate,
+}
+
+impl DayLock {
+    /// Takes the day's lock, or `None` when another session holds it.
+    pub async fn try_acquire(pool: &PgPool, day: NaiveDate) -> Result<Option<Self>, sqlx::Error> {
+        let mut conn = pool.acquire().await?.detach();
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(DAY_LOCK_CLASS)
+            .bind(day_lock_key(day))
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(locked.then_some(Self { conn, day }))
+    }
+
+    pub fn connection(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+
+    pub fn day(&self) -> NaiveDate {
+        self.day
+    }
+
+    /// Releases the lock and closes its connection.
+    pub async fn release(self) -> Result<(), sqlx::Error> {
+        self.conn.close().await
+    }
+}
+
+/// A staging table being filled for one day.
+#[derive(Debug, Clone)]
+pub struct Staging {
+    name: String,
+    day: NaiveDate,
+}
+
+impl Staging {
+    /// Creates (and commits) an empty staging table for `day`, so that several COPY
+    /// connections can fill it.
+    pub async fn create(conn: &mut PgConnection, day: NaiveDate) -> Result<Self, sqlx::Error> {
+        let id = Uuid::new_v4().simple().to_string();
+        let name = format!("{STAGE_PREFIX}{}_{}", day.format("%Y%m%d"), &id[..12]);
+        let (start, end) = day_bounds(day);
+        let sql = format!(
+            "CREATE TABLE {schema}.{name} (
+                 LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+                 CONSTRAINT {name}_day CHECK ({column} >= TIMESTAMP '{start}' AND {column} < TIMESTAMP '{end}')
+             )",
+            schema = table::SCHEMA,
+            parent = table::NAME,
+            column = table::PARTITION_COLUMN,
+        );
+        sqlx::raw_sql(&sql).execute(conn).await?;
+        Ok(Self { name, day })
+    }
+
+    pub fn day(&self) -> NaiveDate {
+        self.day
+    }
+
+    /// `dwh.<name>`.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", table::SCHEMA, self.name)
+    }
+
+    pub async fn drop_table(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let sql = format!("DROP TABLE IF EXISTS {}", self.qualified_name());
+        sqlx::raw_sql(&sql).execute(conn).await.map(|_| ())
+    }
+
+    /// Refreshes planner statistics, so the day is queryable well as soon as it is visible.
+    pub async fn analyze(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let sql = format!("ANALYZE {}", self.qualified_name());
+        sqlx::raw_sql(&sql).execute(conn).await.map(|_| ())
+    }
+}
+
+/// What the swap records about the new day in `dwh.day_loads`.
+#[derive(Debug, Clone)]
+pub struct DayLoad {
+    pub rows: i64,
+    pub files: i32,
+    pub bytes: i64,
+    pub job_id: Option<Uuid>,
+}
+
+/// How the swap went.
+#[derive(Debug, Clone, Copy)]
+pub struct SwapOutcome {
+    /// Time from BEGIN to COMMIT of the successful attempt: the longest any reader of the
+    /// table waited on this load.
+    pub duration: Duration,
+    pub attempts: u32,
+    /// Rows of the day before the swap, when the day was loaded before.
+    pub replaced_rows: Option<i64>,
+}
+
+/// Swap settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SwapPolicy {
+    pub lock_timeout: Duration,
+    pub attempts: u32,
+}
+
+/// Replaces the day's partition with `staging` in one transaction, retrying when the
+/// locks are not granted within `lock_timeout`.
+pub async fn swap_in(
+    conn: &mut PgConnection,
+    staging: &Staging,
+    load: &DayLoad,
+    policy: SwapPolicy,
+) -> Result<SwapOutcome, LoadError> {
+    let attempts = policy.attempts.max(1);
+    for attempt in 1..=attempts {
+        let started = Instant::now();
+        match try_swap(conn, staging, load, policy.lock_timeout).await {
+            Ok(replaced_rows) => {
+                return Ok(SwapOutcome {
+                    duration: started.elapsed(),
+                    attempts: attempt,
+                    replaced_rows,
+                });
+            }
+            Err(error) if is_lock_timeout(&error) => {
+                tracing::warn!(day = %staging.day, attempt, "swap locks not granted in time; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(LoadError::SwapLockTimeout {
+        date: staging.day,
+        attempts,
+    })
+}
+
+fn is_lock_timeout(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == LOCK_NOT_AVAILABLE)
+}
+
+async fn try_swap(
+    conn: &mut PgConnection,
+    staging: &Staging,
+    load: &DayLoad,
+    lock_timeout: Duration,
+) -> Result<Option<i64>, sqlx::Error> {
+    let day = staging.day;
+    let partition = partition_name(day);
+    let (start, end) = day_bounds(day);
+    let mut tx = conn.begin().await?;
+    sqlx::raw_sql(&format!(
+        "SET LOCAL lock_timeout = '{}ms'",
+        lock_timeout.as_millis()
+    ))
+    .execute(&mut *tx)
+    .await?;
+    let replaced_rows: Option<i64> =
+        sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1 FOR UPDATE")
+            .bind(day)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(format!("{}.{partition}", table::SCHEMA))
+        .fetch_one(&mut *tx)
+        .await?;
+    let mut sql = String::new();
+    if exists {
+        sql.push_str(&format!(
+            "ALTER TABLE {parent} DETACH PARTITION {schema}.{partition};
+             DROP TABLE {schema}.{partition};",
+            parent = table::NAME,
+            schema = table::SCHEMA,
+        ));
+    }
+    sql.push_str(&format!(
+        "ALTER TABLE {staging} RENAME TO {partition};
+         ALTER TABLE {parent} ATTACH PARTITION {schema}.{partition}
+             FOR VALUES FROM ('{start}') TO ('{end}');",
+        staging = staging.qualified_name(),
+        parent = table::NAME,
+        schema = table::SCHEMA,
+    ));
+    sqlx::raw_sql(&sql).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO dwh.day_loads (day, partition, rows, files, bytes, job_id, loaded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now())
+         ON CONFLICT (day) DO UPDATE SET partition = EXCLUDED.partition, rows = EXCLUDED.rows,
+             files = EXCLUDED.files, bytes = EXCLUDED.bytes, job_id = EXCLUDED.job_id,
+             loaded_at = EXCLUDED.loaded_at",
+    )
+    .bind(day)
+    .bind(&partition)
+    .bind(load.rows)
+    .bind(load.files)
+    .bind(load.bytes)
+    .bind(load.job_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(replaced_rows)
+}
+
+/// Staging tables in `dwh`, with the day each one is for.
+async fn staging_tables(conn: &mut PgConnection) -> Result<Vec<(String, NaiveDate)>, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relkind = 'r' AND starts_with(c.relname::text, $2)",
+    )
+    .bind(table::SCHEMA)
+    .bind(STAGE_PREFIX)
+    .fetch_all(conn)
+    .await?;
+    Ok(names
+        .into_iter()
+        .filter_map(|name| {
+            let day = name.strip_prefix(STAGE_PREFIX)?.get(..8)?;
+            let day = NaiveDate::parse_from_str(day, "%Y%m%d").ok()?;
+            Some((name, day))
+        })
+        .collect())
+}
+
+/// Drops the staging tables of `lock`'s day: with the day's lock held, none of them can
+/// belong to a running load, so they are leftovers of a killed one.
+pub async fn drop_leftovers_for_day(lock: &mut DayLock) -> Result<Vec<String>, sqlx::Error> {
+    let day = lock.day();
+    let mut dropped = Vec::new();
+    for (name, table_day) in staging_tables(lock.connection()).await? {
+        if table_day == day {
+            drop_named(lock.connection(), &name).await?;
+            dropped.push(name);
+        }
+    }
+    Ok(dropped)
+}
+
+/// Drops every staging table whose day has no load running (in any process sharing the
+/// database): leftovers of loads that were killed. Returns the dropped tables' names.
+pub async fn collect_garbage(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let mut days: Vec<NaiveDate> = staging_tables(&mut conn)
+        .await?
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    drop(conn);
+    days.sort();
+    days.dedup();
+    let mut dropped = Vec::new();
+    for day in days {
+        if let Some(mut lock) = DayLock::try_acquire(pool, day).await? {
+            dropped.extend(drop_leftovers_for_day(&mut lock).await?);
+            lock.release().await?;
+        }
+    }
+    if !dropped.is_empty() {
+        tracing::info!(tables = ?dropped, "dropped staging tables left by interrupted loads");
+    }
+    Ok(dropped)
+}
+
+async fn drop_named(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    let sql = format!("DROP TABLE IF EXISTS {}.{name}", table::SCHEMA);
+    sqlx::raw_sql(&sql).execute(conn).await.map(|_| ())
+}
