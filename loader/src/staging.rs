@@ -2,10 +2,12 @@
 //!
 //! A load copies into `dwh.data_sample_stage_YYYYMMDD_<id>`, a plain table with the
 //! partition's columns and a CHECK matching the day's bounds (so attaching it needs no
-//! rescan). The swap is one short transaction: detach and drop the old partition, rename
-//! the staging table, attach it. PostgreSQL takes an ACCESS EXCLUSIVE lock on the parent
-//! for that transaction, so the swap retries with a short `lock_timeout` rather than
-//! queueing readers behind a long wait.
+//! rescan). The swap is one short transaction: detach the old partition and rename it
+//! aside (`data_sample_retired_…`), rename the staging table, attach it. PostgreSQL takes
+//! an ACCESS EXCLUSIVE lock on the parent for that transaction, so the swap retries with a
+//! short `lock_timeout` rather than queueing readers behind a long wait, and the old rows
+//! are dropped only after the commit: unlinking half a gigabyte of files takes ~100 ms
+//! that readers need not wait for.
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +19,8 @@ use crate::error::LoadError;
 use crate::table;
 
 const STAGE_PREFIX: &str = "data_sample_stage_";
+/// Old partitions between the swap and their drop.
+const RETIRED_PREFIX: &str = "data_sample_retired_";
 /// First key of the two-key advisory lock that guards one day ("dwld").
 const DAY_LOCK_CLASS: i32 = 0x6477_6C64;
 /// SQLSTATE `lock_not_available`, raised when `lock_timeout` expires.
@@ -140,6 +144,12 @@ pub struct SwapOutcome {
     pub replaced_rows: Option<i64>,
 }
 
+/// What one swap transaction left to clean up.
+struct Swapped {
+    replaced_rows: Option<i64>,
+    retired: Option<String>,
+}
+
 /// Swap settings.
 #[derive(Debug, Clone, Copy)]
 pub struct SwapPolicy {
@@ -159,11 +169,19 @@ pub async fn swap_in(
     for attempt in 1..=attempts {
         let started = Instant::now();
         match try_swap(conn, staging, load, policy.lock_timeout).await {
-            Ok(replaced_rows) => {
+            Ok(swapped) => {
+                let duration = started.elapsed();
+                if let Some(retired) = &swapped.retired {
+                    // Outside the swap: the old rows are no longer visible to anyone. If this
+                    // fails, `collect_garbage` drops the table later.
+                    if let Err(error) = drop_named(conn, retired).await {
+                        tracing::warn!(%error, table = %retired, "could not drop the replaced partition");
+                    }
+                }
                 return Ok(SwapOutcome {
-                    duration: started.elapsed(),
+                    duration,
                     attempts: attempt,
-                    replaced_rows,
+                    replaced_rows: swapped.replaced_rows,
                 });
             }
             Err(error) if is_lock_timeout(&error) => {
@@ -191,7 +209,7 @@ async fn try_swap(
     staging: &Staging,
     load: &DayLoad,
     lock_timeout: Duration,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Swapped, sqlx::Error> {
     let day = staging.day;
     let partition = partition_name(day);
     let (start, end) = day_bounds(day);
@@ -212,10 +230,12 @@ async fn try_swap(
         .fetch_one(&mut *tx)
         .await?;
     let mut sql = String::new();
-    if exists {
+    let retired =
+        exists.then(|| format!("{RETIRED_PREFIX}{}", &staging.name[STAGE_PREFIX.len()..]));
+    if let Some(retired) = &retired {
         sql.push_str(&format!(
             "ALTER TABLE {parent} DETACH PARTITION {schema}.{partition};
-             DROP TABLE {schema}.{partition};",
+             ALTER TABLE {schema}.{partition} RENAME TO {retired};",
             parent = table::NAME,
             schema = table::SCHEMA,
         ));
@@ -245,31 +265,38 @@ async fn try_swap(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(replaced_rows)
+    Ok(Swapped {
+        replaced_rows,
+        retired,
+    })
 }
 
-/// Staging tables in `dwh`, with the day each one is for.
+/// Staging tables and retired partitions in `dwh`, with the day each one is for.
 async fn staging_tables(conn: &mut PgConnection) -> Result<Vec<(String, NaiveDate)>, sqlx::Error> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = $1 AND c.relkind = 'r' AND starts_with(c.relname::text, $2)",
+         WHERE n.nspname = $1 AND c.relkind = 'r'
+           AND (starts_with(c.relname::text, $2) OR starts_with(c.relname::text, $3))",
     )
     .bind(table::SCHEMA)
     .bind(STAGE_PREFIX)
+    .bind(RETIRED_PREFIX)
     .fetch_all(conn)
     .await?;
     Ok(names
         .into_iter()
         .filter_map(|name| {
-            let day = name.strip_prefix(STAGE_PREFIX)?.get(..8)?;
-            let day = NaiveDate::parse_from_str(day, "%Y%m%d").ok()?;
+            let rest = name
+                .strip_prefix(STAGE_PREFIX)
+                .or_else(|| name.strip_prefix(RETIRED_PREFIX))?;
+            let day = NaiveDate::parse_from_str(rest.get(..8)?, "%Y%m%d").ok()?;
             Some((name, day))
         })
         .collect())
 }
 
-/// Drops the staging tables of `lock`'s day: with the day's lock held, none of them can
-/// belong to a running load, so they are leftovers of a killed one.
+/// Drops the staging tables (and retired partitions) of `lock`'s day: with the day's lock
+/// held, none of them can belong to a running load, so they are leftovers of a killed one.
 pub async fn drop_leftovers_for_day(lock: &mut DayLock) -> Result<Vec<String>, sqlx::Error> {
     let day = lock.day();
     let mut dropped = Vec::new();

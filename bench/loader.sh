@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One-day replace (1,440 files, 2,756,160 rows) against the server's own binary COPY of the
+# same rows from a file into a plain table, interleaved in the same run, medians reported.
+#
+#   bench/loader.sh            # 3 rounds
+#   ROUNDS=5 bench/loader.sh
+#
+# Before every timed run: TRUNCATE of the baseline table (untimed) and CHECKPOINT (untimed),
+# Parquet files already in the page cache. Our figure is the loader process's wall time,
+# start-up included; the baseline's is psql's wall time around the COPY.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=${ROUNDS:-3}
+day=2023-01-01
+data=${BENCH_DATA_DIR:-/tmp/dwh-bench-data}
+db=dwh_bench
+admin_url=${ADMIN_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
+bin_file=/tmp/dwh-bench-day.bin
+loader_args=(${LOADER_ARGS:-})
+
+cargo build --release --locked -p generator -p loader >/dev/null 2>&1
+target/release/generator --out "$data" --date "$day" >/dev/null 2>&1
+psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
+target/release/loader migrate >/dev/null
+target/release/loader load --date "$day" --data-dir "$data" >/dev/null
+q() { psql -qAt "$DATABASE_URL" -c "$1"; }
+q "COPY (SELECT * FROM dwh.data_sample WHERE create_at >= '$day' AND create_at < date '$day' + 1) TO '$bin_file' (FORMAT binary)"
+q "CREATE TABLE public.dwh_bench (LIKE dwh.data_sample)"
+cat "$data/$day "*.parquet >/dev/null
+
+now() { date +%s.%N; }
+ours=() base=() rss=()
+run_baseline() {
+    q "TRUNCATE public.dwh_bench"; q "CHECKPOINT"
+    local t0; t0=$(now)
+    q "COPY public.dwh_bench FROM '$bin_file' (FORMAT binary)"
+    base+=("$(echo "$(now) - $t0" | bc)")
+}
+run_ours() {
+    q "CHECKPOINT"
+    /usr/bin/time -f '%e %M' -o /tmp/dwh-bench-time \
+        target/release/loader load --date "$day" --data-dir "$data" "${loader_args[@]}" >/dev/null
+    read -r seconds rss_kib </tmp/dwh-bench-time
+    ours+=("$seconds"); rss+=("$rss_kib")
+}
+for ((r = 0; r < rounds; r++)); do
+    if ((r % 2 == 0)); then run_baseline; run_ours; else run_ours; run_baseline; fi
+done
+rows=$(q "SELECT count(*) FROM dwh.data_sample WHERE create_at >= '$day' AND create_at < date '$day' + 1")
+[[ "$rows" == 2756160 ]] || { echo "row check failed: $rows" >&2; exit 1; }
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+mo=$(median "${ours[@]}"); mb=$(median "${base[@]}"); peak=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+echo "rounds: $rounds; loader args: ${loader_args[*]:-(defaults)}"
+echo "baseline COPY FROM file: ${base[*]} s -> median $mb s"
+echo "loader replace:          ${ours[*]} s -> median $mo s, peak RSS $((peak / 1024)) MiB"
+awk -v o="$mo" -v b="$mb" 'BEGIN { printf "ratio (loader / baseline): %.2f; loader %.0f rows/s\n", o/b, 2756160/o }'
+rm -f "$bin_file"

@@ -1,0 +1,296 @@
+//! `loader`: replaces days of `dwh.data_sample` from Parquet files, and manages the schema.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use loader::{LoadOptions, LoadProgress, LoadReport, load_day};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio_util::sync::CancellationToken;
+
+/// Loads the sensor-readings Parquet files into dwh.data_sample, one atomic day at a time.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// PostgreSQL connection string.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replace one day (--date) or each day of a range (--from/--to), one day at a time.
+    Load(LoadArgs),
+    /// Per loaded day: rows, size on disk, when and by which job it was loaded.
+    Partitions,
+    /// Apply the schema migrations.
+    Migrate,
+    /// Drop staging tables left behind by loads that were killed.
+    Gc,
+}
+
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// The day to replace, YYYY-MM-DD.
+    #[arg(long, env = "LOAD_DATE", value_parser = parse_date, required_unless_present_all = ["from", "to"], conflicts_with_all = ["from", "to"])]
+    date: Option<NaiveDate>,
+    /// First day of a range to replace, YYYY-MM-DD.
+    #[arg(long, env = "LOAD_FROM", value_parser = parse_date, requires = "to")]
+    from: Option<NaiveDate>,
+    /// Last day of the range, included.
+    #[arg(long, env = "LOAD_TO", value_parser = parse_date, requires = "from")]
+    to: Option<NaiveDate>,
+    /// Directory holding the `YYYY-MM-DD HH:MM:SS.parquet` files.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// Parallel COPY connections.
+    #[arg(long, env = "LOAD_STREAMS", default_value_t = 2)]
+    streams: usize,
+    /// How long the swap may wait for its locks per attempt, in milliseconds.
+    #[arg(long, env = "LOAD_LOCK_TIMEOUT_MS", default_value_t = 1000)]
+    lock_timeout_ms: u64,
+    /// Skip ANALYZE of the new day before it becomes visible.
+    #[arg(long, env = "LOAD_NO_ANALYZE")]
+    no_analyze: bool,
+}
+
+fn parse_date(value: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|e| format!("{e}; expected YYYY-MM-DD, e.g. 2023-01-01"))
+}
+
+impl LoadArgs {
+    fn days(&self) -> anyhow::Result<Vec<NaiveDate>> {
+        match (self.date, self.from, self.to) {
+            (Some(date), _, _) => Ok(vec![date]),
+            (None, Some(from), Some(to)) if from <= to => {
+                Ok(from.iter_days().take_while(|d| *d <= to).collect())
+            }
+            (None, Some(from), Some(to)) => anyhow::bail!("--from {from} is after --to {to}"),
+            _ => anyhow::bail!("give --date, or --from and --to"),
+        }
+    }
+
+    fn options(&self) -> LoadOptions {
+        LoadOptions {
+            streams: self.streams.max(1),
+            lock_timeout: Duration::from_millis(self.lock_timeout_ms),
+            analyze: !self.no_analyze,
+            ..LoadOptions::default()
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let url = cli
+        .database_url
+        .context("no database given: set DATABASE_URL or pass --database-url")?;
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&url)
+        .await
+        .context("cannot connect to PostgreSQL")?;
+    match cli.command {
+        Command::Migrate => {
+            loader::MIGRATOR
+                .run(&pool)
+                .await
+                .context("migrations failed")?;
+            println!("migrations applied");
+        }
+        Command::Gc => {
+            let dropped = loader::staging::collect_garbage(&pool).await?;
+            println!(
+                "dropped {} staging table(s){}",
+                dropped.len(),
+                list(&dropped)
+            );
+        }
+        Command::Partitions => print_partitions(&pool).await?,
+        Command::Load(args) => load_days(&pool, &args).await?,
+    }
+    Ok(())
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", names.join(", "))
+    }
+}
+
+async fn print_partitions(pool: &PgPool) -> anyhow::Result<()> {
+    let days = loader::partitions::list(pool).await?;
+    println!(
+        "{:<10}  {:>10}  {:>10}  {:<25}  job",
+        "day", "rows", "size MB", "loaded at"
+    );
+    for day in &days {
+        println!(
+            "{:<10}  {:>10}  {:>10.1}  {:<25}  {}",
+            day.day,
+            day.rows,
+            day.size_bytes as f64 / 1e6,
+            day.loaded_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            day.job_id
+                .map_or_else(|| "-".to_owned(), |id| id.to_string())
+        );
+    }
+    println!("{} day(s)", days.len());
+    Ok(())
+}
+
+async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("cancelling: the day being loaded keeps its old rows");
+            on_ctrl_c.cancel();
+        }
+    });
+    let options = args.options();
+    for day in args.days()? {
+        let bar = progress_bar();
+        let report = load_day(
+            pool,
+            &args.data_dir,
+            day,
+            &options,
+            &|p| show(&bar, p),
+            &cancel,
+        )
+        .await;
+        bar.finish_and_clear();
+        print_report(
+            &report.with_context(|| format!("loading {day} failed; the day is unchanged"))?,
+        );
+    }
+    Ok(())
+}
+
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let style = ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} files  {msg}  ETA {eta}",
+    )
+    .expect("the template is valid")
+    .progress_chars("=> ");
+    ProgressBar::new(0).with_style(style)
+}
+
+fn show(bar: &ProgressBar, progress: LoadProgress) {
+    bar.set_length(progress.files_total);
+    bar.set_position(progress.files_done);
+    let seconds = bar.elapsed().as_secs_f64().max(1e-9);
+    bar.set_message(format!(
+        "{}/{} rows  {:.0} MB/s",
+        progress.rows_done,
+        progress.rows_total,
+        progress.bytes_done as f64 / 1e6 / seconds
+    ));
+}
+
+fn print_report(report: &LoadReport) {
+    let seconds = report.elapsed.as_secs_f64();
+    println!(
+        "{}: {} files, {} rows, {:.1} MB in {:.2} s ({:.0} rows/s; swap {} ms{})",
+        report.date,
+        report.files,
+        report.rows,
+        report.source_bytes as f64 / 1e6,
+        seconds,
+        report.rows_per_second(),
+        report.swap_duration.as_millis(),
+        report
+            .replaced_rows
+            .map_or_else(String::new, |rows| format!(", replaced {rows} rows"))
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn load_args(args: &[&str]) -> Result<LoadArgs, clap::Error> {
+        let mut argv = vec!["loader", "load"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).map(|cli| match cli.command {
+            Command::Load(args) => args,
+            other => panic!("parsed {other:?}"),
+        })
+    }
+
+    #[test]
+    fn a_range_loads_each_day_in_order() {
+        let args = load_args(&["--from", "2023-01-30", "--to", "2023-02-01"]).expect("parses");
+        let days = args.days().expect("valid range");
+        let first = NaiveDate::from_ymd_opt(2023, 1, 30).expect("date");
+        assert_eq!(
+            days,
+            vec![
+                first,
+                first + TimeDelta::days(1),
+                first + TimeDelta::days(2)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reversed_range_is_refused() {
+        let args = load_args(&["--from", "2023-01-02", "--to", "2023-01-01"]).expect("parses");
+        assert_eq!(
+            args.days().expect_err("reversed").to_string(),
+            "--from 2023-01-02 is after --to 2023-01-01"
+        );
+    }
+
+    #[test]
+    fn date_and_range_conflict_and_one_is_required() {
+        assert!(
+            load_args(&[
+                "--date",
+                "2023-01-01",
+                "--from",
+                "2023-01-01",
+                "--to",
+                "2023-01-02"
+            ])
+            .is_err()
+        );
+        assert!(load_args(&[]).is_err());
+        assert!(load_args(&["--date", "2023-02-30"]).is_err());
+    }
+}
