@@ -57,9 +57,9 @@ struct LoadArgs {
     /// How long the swap may wait for its locks per attempt, in milliseconds.
     #[arg(long, env = "LOAD_LOCK_TIMEOUT_MS", default_value_t = 1000)]
     lock_timeout_ms: u64,
-    /// Skip ANALYZE of the new day before it becomes visible.
-    #[arg(long, env = "LOAD_NO_ANALYZE")]
-    no_analyze: bool,
+    /// ANALYZE the new day before it becomes visible (otherwise autovacuum does it soon after).
+    #[arg(long, env = "LOAD_ANALYZE")]
+    analyze: bool,
 }
 
 fn parse_date(value: &str) -> Result<NaiveDate, String> {
@@ -83,7 +83,7 @@ impl LoadArgs {
         LoadOptions {
             streams: self.streams.max(1),
             lock_timeout: Duration::from_millis(self.lock_timeout_ms),
-            analyze: !self.no_analyze,
+            analyze: self.analyze,
             ..LoadOptions::default()
         }
     }

@@ -116,7 +116,8 @@ async fn a_timestamp_with_a_time_zone(pool: PgPool) {
     )
     .await;
     assert!(
-        message.starts_with(", column product_expire: type Timestamp(ns, \"+00:00\") is not accepted"),
+        message
+            .starts_with(", column product_expire: type Timestamp(ns, \"+00:00\") is not accepted"),
         "{message}"
     );
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# First start of the PostgreSQL container: least-privilege roles and the dwh database.
+# dwh_loader owns the database (so the migrations it runs own schemas dwh and ops) but is
+# not a superuser and cannot create databases or roles; dwh_reader can only read dwh.
+set -euo pipefail
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+    -v loader_password="$LOADER_PASSWORD" -v reader_password="$READER_PASSWORD" \
+    -f /docker-entrypoint-initdb.d/roles.sql.in
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+    -c "CREATE DATABASE dwh OWNER dwh_loader"
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname dwh \
+    -f /docker-entrypoint-initdb.d/grants.sql.in
