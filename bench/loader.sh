@@ -5,7 +5,7 @@
 #   bench/loader.sh            # 3 rounds
 #   ROUNDS=5 bench/loader.sh
 #
-# Before every timed run: TRUNCATE of the baseline table (untimed) and CHECKPOINT (untimed),
+# Before every timed run: TRUNCATE of the baseline table, CHECKPOINT and sync (all untimed),
 # Parquet files already in the page cache. Our figure is the loader process's wall time,
 # start-up included; the baseline's is psql's wall time around the COPY.
 set -euo pipefail
@@ -33,13 +33,13 @@ cat "$data/$day "*.parquet >/dev/null
 now() { date +%s.%N; }
 ours=() base=() rss=()
 run_baseline() {
-    q "TRUNCATE public.dwh_bench"; q "CHECKPOINT"
+    q "TRUNCATE public.dwh_bench"; q "CHECKPOINT"; sync
     local t0; t0=$(now)
     q "COPY public.dwh_bench FROM '$bin_file' (FORMAT binary)"
     base+=("$(echo "$(now) - $t0" | bc)")
 }
 run_ours() {
-    q "CHECKPOINT"
+    q "CHECKPOINT"; sync
     /usr/bin/time -f '%e %M' -o /tmp/dwh-bench-time \
         target/release/loader load --date "$day" --data-dir "$data" "${loader_args[@]}" >/dev/null
     read -r seconds rss_kib </tmp/dwh-bench-time
