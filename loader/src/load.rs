@@ -203,7 +203,7 @@ async fn fill_and_swap(
         lock_timeout: options.lock_timeout,
         attempts: options.swap_attempts,
     };
-    let swap = staging::swap_in(lock.connection(), staging, &load, policy).await?;
+    let swap = staging::swap_in(lock.connection(), staging, &load, policy, cancel).await?;
     Ok((copy_duration, swap))
 }
 

@@ -12,7 +12,11 @@
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
-use sqlx::{Connection, PgConnection, PgPool};
+// Statements go through `Executor::execute(&str)` (the simple query protocol: several
+// statements in one round trip) rather than `sqlx::raw_sql(..).execute(..)`, whose future
+// rustc cannot prove `Send` for every lifetime, which would make `load_day` unspawnable.
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::error::LoadError;
@@ -99,7 +103,7 @@ impl Staging {
             parent = table::NAME,
             column = table::PARTITION_COLUMN,
         );
-        sqlx::raw_sql(&sql).execute(conn).await?;
+        conn.execute(sql.as_str()).await?;
         Ok(Self { name, day })
     }
 
@@ -114,13 +118,13 @@ impl Staging {
 
     pub async fn drop_table(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         let sql = format!("DROP TABLE IF EXISTS {}", self.qualified_name());
-        sqlx::raw_sql(&sql).execute(conn).await.map(|_| ())
+        conn.execute(sql.as_str()).await.map(|_| ())
     }
 
     /// Refreshes planner statistics, so the day is queryable well as soon as it is visible.
     pub async fn analyze(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         let sql = format!("ANALYZE {}", self.qualified_name());
-        sqlx::raw_sql(&sql).execute(conn).await.map(|_| ())
+        conn.execute(sql.as_str()).await.map(|_| ())
     }
 }
 
@@ -164,6 +168,7 @@ pub async fn swap_in(
     staging: &Staging,
     load: &DayLoad,
     policy: SwapPolicy,
+    cancel: &CancellationToken,
 ) -> Result<SwapOutcome, LoadError> {
     let attempts = policy.attempts.max(1);
     for attempt in 1..=attempts {
@@ -185,6 +190,11 @@ pub async fn swap_in(
                 });
             }
             Err(error) if is_lock_timeout(&error) => {
+                // Waiting for readers to let go is the one long wait after the COPY; a
+                // cancel that arrives meanwhile is honoured before the next attempt.
+                if cancel.is_cancelled() {
+                    return Err(LoadError::Cancelled { date: staging.day });
+                }
                 tracing::warn!(day = %staging.day, attempt, "swap locks not granted in time; retrying");
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
             }
@@ -214,12 +224,8 @@ async fn try_swap(
     let partition = partition_name(day);
     let (start, end) = day_bounds(day);
     let mut tx = conn.begin().await?;
-    sqlx::raw_sql(&format!(
-        "SET LOCAL lock_timeout = '{}ms'",
-        lock_timeout.as_millis()
-    ))
-    .execute(&mut *tx)
-    .await?;
+    let set_timeout = format!("SET LOCAL lock_timeout = '{}ms'", lock_timeout.as_millis());
+    (&mut *tx).execute(set_timeout.as_str()).await?;
     let replaced_rows: Option<i64> =
         sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1 FOR UPDATE")
             .bind(day)
@@ -248,7 +254,7 @@ async fn try_swap(
         parent = table::NAME,
         schema = table::SCHEMA,
     ));
-    sqlx::raw_sql(&sql).execute(&mut *tx).await?;
+    (&mut *tx).execute(sql.as_str()).await?;
     sqlx::query(
         "INSERT INTO dwh.day_loads (day, partition, rows, files, bytes, job_id, loaded_at)
          VALUES ($1, $2, $3, $4, $5, $6, now())
@@ -336,5 +342,5 @@ pub async fn collect_garbage(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> 
 
 async fn drop_named(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
     let sql = format!("DROP TABLE IF EXISTS {}.{name}", table::SCHEMA);
-    sqlx::raw_sql(&sql).execute(conn).await.map(|_| ())
+    conn.execute(sql.as_str()).await.map(|_| ())
 }

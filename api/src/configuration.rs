@@ -1,0 +1,156 @@
+//! Settings from flags and environment variables (every flag has one), checked at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// Serves the dwh-loader job API and runs its load workers.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "api", version, about)]
+pub struct Settings {
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Directory of the generator's Parquet files (`YYYY-MM-DD HH:MM:SS.parquet`).
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Address to listen on. Use 0.0.0.0:8080 in a container.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// When set, POST endpoints require `Authorization: Bearer <token>`.
+    #[arg(long, env = "API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Load workers in this process. 0 serves the API only (another instance loads).
+    #[arg(long, env = "WORKERS", default_value_t = 1)]
+    pub workers: usize,
+
+    /// Serve HTTP (`all`, `api`) and/or run workers (`all`, `worker`). A `worker`
+    /// instance still answers /healthz, /readyz and /metrics.
+    #[arg(long, env = "ROLE", value_enum, default_value_t = Role::All)]
+    pub role: Role,
+
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Runs of a job before it is failed (crashes and transient errors are retried).
+    #[arg(long, env = "MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub max_attempts: i32,
+
+    /// How often a running job reports progress and checks for a cancel request.
+    #[arg(long, env = "HEARTBEAT_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub heartbeat_ms: u64,
+
+    /// A running job without a heartbeat for this long is taken to be dead and requeued.
+    #[arg(long, env = "STALE_AFTER_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stale_after_secs: u64,
+
+    /// How often an idle worker looks for queued jobs created by other instances.
+    #[arg(long, env = "POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..))]
+    pub poll_ms: u64,
+
+    /// Parallel COPY streams per load.
+    #[arg(long, env = "LOAD_STREAMS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub load_streams: u64,
+
+    /// Largest number of database connections this process opens.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
+    pub db_max_connections: u32,
+}
+
+/// What this process does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// HTTP API and workers.
+    All,
+    /// HTTP API only: jobs are queued for worker instances.
+    Api,
+    /// Workers only (plus health and metrics endpoints).
+    Worker,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl Settings {
+    /// Workers this process runs, after the role is taken into account.
+    pub fn worker_count(&self) -> usize {
+        match self.role {
+            Role::Api => 0,
+            Role::All | Role::Worker => self.workers,
+        }
+    }
+
+    pub fn serves_jobs_api(&self) -> bool {
+        self.role != Role::Worker
+    }
+
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_ms)
+    }
+
+    pub fn stale_after(&self) -> Duration {
+        Duration::from_secs(self.stale_after_secs)
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_ms)
+    }
+
+    /// The token, if one is configured and not blank.
+    pub fn api_token(&self) -> Option<&str> {
+        self.api_token.as_deref().filter(|t| !t.trim().is_empty())
+    }
+
+    /// The CLI's defaults with the given database and data directory, listening on a
+    /// free port of 127.0.0.1; for tests and embedding. (Built by hand, not parsed, so
+    /// that variables of the caller's environment cannot leak in.)
+    pub fn new(database_url: &str, data_dir: PathBuf) -> Self {
+        Self {
+            database_url: database_url.to_owned(),
+            data_dir,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api_token: None,
+            workers: 1,
+            role: Role::All,
+            log_format: LogFormat::Pretty,
+            max_attempts: 3,
+            heartbeat_ms: 1000,
+            stale_after_secs: 30,
+            poll_ms: 500,
+            load_streams: 2,
+            db_max_connections: 10,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_matches_the_cli_defaults() {
+        let parsed = Settings::try_parse_from(["api", "--database-url", "postgres://x/y"])
+            .expect("defaults parse");
+        let built = Settings::new("postgres://x/y", PathBuf::from("data"));
+        // Environment variables of the test run may override CLI defaults; compare only
+        // when they are absent.
+        if std::env::var_os("DATA_DIR").is_none() && std::env::var_os("WORKERS").is_none() {
+            assert_eq!(parsed.workers, built.workers);
+            assert_eq!(parsed.data_dir, built.data_dir);
+        }
+        assert_eq!(parsed.max_attempts, built.max_attempts);
+        assert_eq!(parsed.stale_after_secs, built.stale_after_secs);
+        assert_eq!(parsed.load_streams, built.load_streams);
+    }
+}

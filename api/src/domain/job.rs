@@ -1,0 +1,118 @@
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Where a job is in its life. `queued` and `running` are active (at most one active job
+/// per date); the other three are final.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 5] = [
+        Self::Queued,
+        Self::Running,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// A clear+load of one day: replace the day's rows in `dwh.data_sample` with the rows of
+/// the day's Parquet files.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11",
+    "date": "2023-01-01",
+    "status": "succeeded",
+    "attempt": 1,
+    "max_attempts": 3,
+    "progress": {"files_done": 1440, "files_total": 1440, "rows_done": 2756160, "rows_total": 2756160},
+    "rows_loaded": 2756160,
+    "replaced_rows": null,
+    "error": null,
+    "cancel_requested": false,
+    "worker_id": "api-7f3c:12345:0",
+    "created_at": "2026-11-25T10:00:00.000000Z",
+    "started_at": "2026-11-25T10:00:00.120000Z",
+    "heartbeat_at": "2026-11-25T10:00:02.400000Z",
+    "finished_at": "2026-11-25T10:00:02.510000Z",
+    "duration_ms": 2390
+}))]
+pub struct Job {
+    pub id: Uuid,
+    /// The day loaded.
+    #[schema(value_type = String, format = Date, example = "2023-01-01")]
+    pub date: NaiveDate,
+    pub status: JobStatus,
+    /// Runs started so far (a run cut short by a crash or a transient error is retried).
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub progress: JobProgress,
+    /// Rows in the day after a successful load.
+    pub rows_loaded: Option<i64>,
+    /// Rows the day held before this load replaced them (null if it was not loaded before).
+    pub replaced_rows: Option<i64>,
+    pub error: Option<JobError>,
+    /// A cancel was asked for while the job was running; it stops at its next check.
+    pub cancel_requested: bool,
+    /// The worker that runs (or last ran) the job.
+    pub worker_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// Last sign of life of the running worker.
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// From start to finish of the last run, once finished.
+    pub duration_ms: Option<i64>,
+}
+
+/// Progress of the current run. Totals are known once the day's files are listed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JobProgress {
+    pub files_done: i64,
+    pub files_total: Option<i64>,
+    pub rows_done: i64,
+    pub rows_total: Option<i64>,
+}
+
+/// Why a job failed: the message, and the file, row and column of bad input where known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "message": "invalid input: data/2023-01-01 00:07:00.parquet, row 12, column product_name: 17 characters, more than VARCHAR(16) allows",
+    "file": "data/2023-01-01 00:07:00.parquet",
+    "row": 12,
+    "column": "product_name"
+}))]
+pub struct JobError {
+    pub message: String,
+    pub file: Option<String>,
+    /// Row in the file, counting from 0.
+    pub row: Option<i64>,
+    pub column: Option<String>,
+}

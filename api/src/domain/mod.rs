@@ -1,0 +1,8 @@
+//! The API's vocabulary, as types that validate when they are parsed: a handler that holds
+//! a [`LoadDate`] knows it is a real calendar day.
+
+mod job;
+mod load_date;
+
+pub use job::{Job, JobError, JobProgress, JobStatus};
+pub use load_date::{DateRange, DateRangeError, LoadDate, LoadDateError};

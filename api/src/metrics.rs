@@ -1,0 +1,111 @@
+//! Prometheus metrics. Job counts by status come from the jobs table at scrape time, so
+//! every instance reports the same truth; the rest are this process's own.
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use sqlx::PgPool;
+
+use crate::domain::JobStatus;
+
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    registry: Registry,
+    jobs: IntGaugeVec,
+    rows_loaded: IntCounter,
+    runs_finished: IntCounterVec,
+    load_duration: HistogramVec,
+    http_duration: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let jobs = IntGaugeVec::new(
+            Opts::new(
+                "dwh_jobs",
+                "Jobs in the jobs table, by status (all instances)",
+            ),
+            &["status"],
+        )?;
+        let rows_loaded = IntCounter::new(
+            "dwh_rows_loaded_total",
+            "Rows swapped into dwh.data_sample by this process's workers",
+        )?;
+        let runs_finished = IntCounterVec::new(
+            Opts::new(
+                "dwh_job_runs_total",
+                "Job runs ended by this process's workers, by outcome",
+            ),
+            &["outcome"],
+        )?;
+        let load_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "dwh_load_duration_seconds",
+                "Wall time of day loads, by outcome",
+            )
+            .buckets(vec![
+                0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
+            ]),
+            &["outcome"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
+                vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ],
+            ),
+            &["method", "route", "status"],
+        )?;
+        registry.register(Box::new(jobs.clone()))?;
+        registry.register(Box::new(rows_loaded.clone()))?;
+        registry.register(Box::new(runs_finished.clone()))?;
+        registry.register(Box::new(load_duration.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        Ok(Self {
+            registry,
+            jobs,
+            rows_loaded,
+            runs_finished,
+            load_duration,
+            http_duration,
+        })
+    }
+
+    /// A run ended with `outcome` (`succeeded`, `failed`, `cancelled`, `retried`, `released`).
+    pub fn run_finished(&self, outcome: &str, elapsed: Duration, rows: Option<u64>) {
+        self.runs_finished.with_label_values(&[outcome]).inc();
+        self.load_duration
+            .with_label_values(&[outcome])
+            .observe(elapsed.as_secs_f64());
+        if let Some(rows) = rows {
+            self.rows_loaded.inc_by(rows);
+        }
+    }
+
+    /// `route` is the matched pattern (`/jobs/{id}`), never the raw path, so that the
+    /// number of series stays bounded.
+    pub fn http_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.http_duration
+            .with_label_values(&[method, route, &status.to_string()])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The text exposition, with job counts read from the table now.
+    pub async fn render(&self, pool: &PgPool) -> Result<String, anyhow::Error> {
+        let counts = crate::jobs::count_by_status(pool).await?;
+        for status in JobStatus::ALL {
+            let count = counts
+                .iter()
+                .find(|(s, _)| s == status.as_str())
+                .map_or(0, |(_, n)| *n);
+            self.jobs.with_label_values(&[status.as_str()]).set(count);
+        }
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
+        Ok(String::from_utf8(out)?)
+    }
+}

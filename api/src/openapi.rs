@@ -1,0 +1,73 @@
+//! The OpenAPI document, generated from the handlers' annotations. The committed copy in
+//! `openapi/openapi.json` is checked against it by a test.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::domain::{Job, JobError, JobProgress, JobStatus};
+use crate::problem::Problem;
+use crate::routes::{health, jobs, partitions};
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "dwh-loader",
+        description = "Replace one day of `dwh.data_sample` from the day's Parquet files, atomically. \
+            `POST /jobs?date=2023-01-01` queues a clear+load and answers at once; a worker streams the \
+            files into a staging table and swaps it in, so readers see the old day or the new day, \
+            never a mix. Errors are RFC 9457 problem documents.\n\n\
+            When the server has an `API_TOKEN`, POST endpoints need `Authorization: Bearer <token>` \
+            (the Authorize button).",
+        license(name = "MIT"),
+    ),
+    paths(
+        jobs::create_jobs,
+        jobs::list_jobs,
+        jobs::get_job,
+        jobs::cancel_job,
+        partitions::list_partitions,
+        partitions::get_partition,
+        health::healthz,
+        health::readyz,
+        health::metrics,
+    ),
+    components(schemas(
+        Job, JobStatus, JobProgress, JobError, Problem,
+        jobs::Created, jobs::Backfill, jobs::BusyDate, jobs::JobPage,
+        partitions::Partition, partitions::DaySummary, health::Health,
+    )),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "jobs", description = "Queue day loads, follow them, cancel them"),
+        (name = "partitions", description = "What each loaded day holds"),
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The server's API_TOKEN"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as committed: pretty JSON with a final newline.
+pub fn spec_json() -> String {
+    let mut json = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    json.push('\n');
+    json
+}

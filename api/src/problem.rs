@@ -1,0 +1,162 @@
+//! Every error the API returns is an RFC 9457 problem document
+//! (`application/problem+json`), including those of malformed requests and unknown routes.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// An RFC 9457 problem document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:dwh-loader:problem:date-busy",
+    "title": "The date already has an active job",
+    "status": 409,
+    "detail": "2023-01-01 already has a running job; cancel it or wait for it to finish",
+    "job_id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11"
+}))]
+pub struct Problem {
+    /// A URN naming the kind of problem; stable, for programs to match on.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong this time, and what to do about it.
+    pub detail: String,
+    /// The request path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The active job that blocks the request, for `date-busy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<Uuid>,
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{detail}")]
+    DateBusy { detail: String, job_id: Uuid },
+    #[error("{0}")]
+    JobFinished(String),
+    #[error("{0}")]
+    NoSourceFiles(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        // Connection-class errors (08…) and server shutdowns (57P…) are outages, not bugs.
+        let outage_code = error
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"));
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable("the database is not reachable; try again shortly".into())
+            }
+            _ if outage_code => {
+                Self::Unavailable("the database is not available; try again shortly".into())
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl ApiError {
+    fn kind_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::InvalidParameter(_) => ("invalid-parameter", "A parameter is invalid"),
+            Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            Self::NotFound(_) => ("not-found", "Not found"),
+            Self::DateBusy { .. } => ("date-busy", "The date already has an active job"),
+            Self::JobFinished(_) => ("job-finished", "The job has already finished"),
+            Self::NoSourceFiles(_) => ("no-source-files", "No source files for the date"),
+            Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    pub fn problem(&self, instance: Option<String>) -> Problem {
+        let (kind, title) = self.kind_and_title();
+        let detail = match self {
+            // The cause goes to the log, not to the client.
+            Self::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
+            other => other.to_string(),
+        };
+        Problem {
+            kind: format!("urn:dwh-loader:problem:{kind}"),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail,
+            instance,
+            job_id: match self {
+                Self::DateBusy { job_id, .. } => Some(*job_id),
+                _ => None,
+            },
+        }
+    }
+
+    /// The problem response for `request`, logged when it is the server's fault.
+    pub fn respond_to(&self, request: &HttpRequest) -> HttpResponse {
+        if let Self::Internal(error) = self {
+            tracing::error!(error = format!("{error:#}"), "request failed");
+        }
+        problem_response(&self.problem(Some(request.path().to_owned())))
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidParameter(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::DateBusy { .. } | Self::JobFinished(_) => StatusCode::CONFLICT,
+            Self::NoSourceFiles(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(error) = self {
+            tracing::error!(error = format!("{error:#}"), "request failed");
+        }
+        problem_response(&self.problem(None))
+    }
+}
+
+pub fn problem_response(problem: &Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)));
+    if status == StatusCode::UNAUTHORIZED {
+        response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+    }
+    response.json(problem)
+}
+
+/// A problem for a status the routes themselves do not produce (unknown route, wrong method).
+pub fn plain(status: StatusCode, kind: &str, detail: String, path: &str) -> HttpResponse {
+    problem_response(&Problem {
+        kind: format!("urn:dwh-loader:problem:{kind}"),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        instance: Some(path.to_owned()),
+        job_id: None,
+    })
+}

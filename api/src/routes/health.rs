@@ -1,0 +1,88 @@
+//! Liveness, readiness and metrics.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::metrics::Metrics;
+use crate::problem::{ApiError, Problem};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// The process is up (it does not look at the database).
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Alive", body = Health)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// The database is reachable and every migration this build knows is applied.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve", body = Health),
+        (status = 503, description = "The database is unreachable or not migrated", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn readyz(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
+    let unavailable = |why: String| ApiError::Unavailable(why);
+    let applied = tokio::time::timeout(Duration::from_secs(2), applied_migrations(&pool))
+        .await
+        .map_err(|_| unavailable("the database did not answer within 2 s".into()))?
+        .map_err(|e| unavailable(format!("the database is not reachable: {e}")))?;
+    let missing: Vec<i64> = loader::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect();
+    if !missing.is_empty() {
+        return Err(unavailable(format!(
+            "migrations {missing:?} are not applied; run `loader migrate` or restart the API"
+        )));
+    }
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ready".into(),
+    }))
+}
+
+async fn applied_migrations(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    let table_exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(pool)
+            .await?;
+    if !table_exists {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+        .fetch_all(pool)
+        .await
+}
+
+/// Prometheus metrics: jobs by status, rows loaded, load durations, HTTP latency.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn metrics(
+    metrics: web::Data<Metrics>,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let text = metrics
+        .render(&pool)
+        .await
+        .map_err(|e| match e.downcast::<sqlx::Error>() {
+            Ok(db) => ApiError::from(db),
+            Err(other) => ApiError::Internal(other),
+        })?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(text))
+}

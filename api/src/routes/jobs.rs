@@ -1,0 +1,338 @@
+//! `/jobs`: queue loads, follow them, cancel them.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Authorized;
+use crate::domain::{DateRange, Job, JobStatus, LoadDate};
+use crate::jobs::{self, CancelOutcome, Enqueued, ListFilter};
+use crate::problem::{ApiError, Problem};
+use crate::startup::JobSettings;
+
+/// Which day(s) to load: either `date`, or `from` and `to`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateJobsQuery {
+    /// The day to replace, `YYYY-MM-DD`.
+    #[param(value_type = Option<String>, format = Date, example = "2023-01-01")]
+    date: Option<String>,
+    /// First day of a backfill (inclusive); one job per day. Use with `to`, without `date`.
+    #[param(value_type = Option<String>, format = Date, example = "2023-01-01")]
+    from: Option<String>,
+    /// Last day of a backfill (inclusive), at most 366 days after `from`.
+    #[param(value_type = Option<String>, format = Date, example = "2023-01-03")]
+    to: Option<String>,
+}
+
+/// What a backfill queued, and the days it did not.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Backfill {
+    /// Jobs queued, one per day.
+    pub created: Vec<Job>,
+    /// Days that already had a queued or running job.
+    pub busy: Vec<BusyDate>,
+    /// Days without source files.
+    #[schema(value_type = Vec<String>, example = json!(["2023-02-01"]))]
+    pub missing: Vec<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BusyDate {
+    #[schema(value_type = String, format = Date, example = "2023-01-01")]
+    pub date: NaiveDate,
+    /// The job that is already queued or running for the day.
+    pub job_id: Uuid,
+}
+
+/// `POST /jobs` answers with the job for `date`, or with a backfill summary.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Created {
+    Job(Box<Job>),
+    Backfill(Backfill),
+}
+
+/// Queue a clear+load of a day (or of each day of a range).
+///
+/// Answers at once with the queued job; a worker replaces the day's rows atomically in
+/// the background. Follow the job with `GET /jobs/{id}`.
+#[utoipa::path(
+    post,
+    path = "/jobs",
+    tag = "jobs",
+    params(CreateJobsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued. For `date`: the job, with its URL in `Location`. For `from`/`to`: what was queued, what was busy and what had no files.",
+            body = Created, headers(("Location" = String, description = "URL of the new job"))),
+        (status = 400, description = "A date is malformed or impossible, or the parameters are combined wrongly", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The date already has a queued or running job; its id is in `job_id`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "There are no source files for the date (or for any day of the range)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_jobs(
+    _: Authorized,
+    query: web::Query<CreateJobsQuery>,
+    pool: web::Data<PgPool>,
+    settings: web::Data<JobSettings>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let invalid = |e: &dyn std::fmt::Display| ApiError::InvalidParameter(e.to_string());
+    match (query.date, query.from, query.to) {
+        (Some(date), None, None) => {
+            let date = LoadDate::parse("date", &date).map_err(|e| invalid(&e))?;
+            create_one(date, &pool, &settings).await
+        }
+        (None, Some(from), Some(to)) => {
+            let from = LoadDate::parse("from", &from).map_err(|e| invalid(&e))?;
+            let to = LoadDate::parse("to", &to).map_err(|e| invalid(&e))?;
+            let range = DateRange::new(from, to).map_err(|e| invalid(&e))?;
+            create_range(range, &pool, &settings).await
+        }
+        (None, None, None) => Err(ApiError::InvalidParameter(
+            "give the day to load as ?date=YYYY-MM-DD, or a range as ?from=YYYY-MM-DD&to=YYYY-MM-DD".into(),
+        )),
+        (Some(_), _, _) => Err(ApiError::InvalidParameter(
+            "give either date, or from and to, not both".into(),
+        )),
+        (None, _, _) => Err(ApiError::InvalidParameter(
+            "a range needs both from and to".into(),
+        )),
+    }
+}
+
+async fn create_one(
+    date: LoadDate,
+    pool: &PgPool,
+    settings: &JobSettings,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(reason) = settings.missing_source(date.get()).await {
+        return Err(ApiError::NoSourceFiles(reason));
+    }
+    match jobs::enqueue(pool, date.get(), settings.max_attempts).await? {
+        Enqueued::Created(job) => {
+            settings.wake_workers();
+            tracing::info!(job_id = %job.id, %date, "job queued");
+            Ok(HttpResponse::Accepted()
+                .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
+                .json(Created::Job(Box::new(job))))
+        }
+        Enqueued::Busy(job) => Err(busy(&job)),
+    }
+}
+
+fn busy(job: &Job) -> ApiError {
+    ApiError::DateBusy {
+        detail: format!(
+            "{} already has a {} job ({}); cancel it or wait for it to finish",
+            job.date,
+            job.status.as_str(),
+            job.id
+        ),
+        job_id: job.id,
+    }
+}
+
+async fn create_range(
+    range: DateRange,
+    pool: &PgPool,
+    settings: &JobSettings,
+) -> Result<HttpResponse, ApiError> {
+    let mut result = Backfill {
+        created: Vec::new(),
+        busy: Vec::new(),
+        missing: Vec::new(),
+    };
+    for date in range.days() {
+        if settings.missing_source(date.get()).await.is_some() {
+            result.missing.push(date.get());
+            continue;
+        }
+        match jobs::enqueue(pool, date.get(), settings.max_attempts).await? {
+            Enqueued::Created(job) => result.created.push(job),
+            Enqueued::Busy(job) => result.busy.push(BusyDate {
+                date: job.date,
+                job_id: job.id,
+            }),
+        }
+    }
+    if result.created.is_empty() && result.busy.is_empty() {
+        return Err(ApiError::NoSourceFiles(format!(
+            "no source files for any day of the range in {}/",
+            settings.data_dir.display()
+        )));
+    }
+    settings.wake_workers();
+    tracing::info!(
+        created = result.created.len(),
+        busy = result.busy.len(),
+        missing = result.missing.len(),
+        "backfill queued"
+    );
+    Ok(HttpResponse::Accepted().json(Created::Backfill(result)))
+}
+
+/// Filters and paging of the job list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListJobsQuery {
+    /// Only jobs in this status.
+    status: Option<JobStatus>,
+    /// Only jobs for days on or after this one.
+    #[param(value_type = Option<String>, format = Date, example = "2023-01-01")]
+    from: Option<String>,
+    /// Only jobs for days on or before this one.
+    #[param(value_type = Option<String>, format = Date, example = "2023-01-31")]
+    to: Option<String>,
+    /// Jobs per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500, example = 50)]
+    limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<Uuid>,
+}
+
+/// A page of jobs, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JobPage {
+    pub jobs: Vec<Job>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// List jobs, newest first.
+#[utoipa::path(
+    get,
+    path = "/jobs",
+    tag = "jobs",
+    params(ListJobsQuery),
+    responses(
+        (status = 200, description = "A page of jobs", body = JobPage),
+        (status = 400, description = "A filter or the cursor is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_jobs(
+    query: web::Query<ListJobsQuery>,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let date = |name, value: Option<String>| -> Result<Option<NaiveDate>, ApiError> {
+        value
+            .map(|v| LoadDate::parse(name, &v).map(LoadDate::get))
+            .transpose()
+            .map_err(|e| ApiError::InvalidParameter(e.to_string()))
+    };
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::InvalidParameter(format!(
+            "limit must be between 1 and 500; got {limit}"
+        )));
+    }
+    if let Some(cursor) = query.cursor
+        && !jobs::exists(&pool, cursor).await?
+    {
+        return Err(ApiError::InvalidParameter(format!(
+            "cursor {cursor} is not a job; pass the next_cursor of the previous page"
+        )));
+    }
+    let filter = ListFilter {
+        status: query.status,
+        from: date("from", query.from)?,
+        to: date("to", query.to)?,
+        after: query.cursor,
+        limit,
+    };
+    let (jobs, more) = jobs::list(&pool, &filter).await?;
+    let next_cursor = if more {
+        jobs.last().map(|j| j.id)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(JobPage { jobs, next_cursor }))
+}
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| {
+        let shown: String = id.chars().take(40).collect();
+        ApiError::InvalidParameter(format!("job id must be a UUID; got {shown:?}"))
+    })
+}
+
+/// Get a job: status, progress, timings, rows, error.
+#[utoipa::path(
+    get,
+    path = "/jobs/{id}",
+    tag = "jobs",
+    params(("id" = String, Path, format = Uuid, description = "The job's id", example = "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11")),
+    responses(
+        (status = 200, description = "The job", body = Job),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No job has this id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_job(
+    id: web::Path<String>,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    match jobs::get(&pool, id).await? {
+        Some(job) => Ok(HttpResponse::Ok().json(job)),
+        None => Err(not_found(id)),
+    }
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no job has id {id}"))
+}
+
+/// Cancel a job.
+///
+/// A queued job is cancelled at once (200). A running job is asked to stop (202): its
+/// load stops at the next check, its staging data is dropped and the day keeps its old
+/// rows; the job then ends `cancelled`. A finished job cannot be cancelled (409).
+#[utoipa::path(
+    post,
+    path = "/jobs/{id}/cancel",
+    tag = "jobs",
+    params(("id" = String, Path, format = Uuid, description = "The job's id", example = "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The job was queued and is now cancelled", body = Job),
+        (status = 202, description = "The job is running; it has been asked to stop", body = Job),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No job has this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job has already finished", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn cancel_job(
+    _: Authorized,
+    id: web::Path<String>,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    match jobs::cancel(&pool, id).await? {
+        CancelOutcome::Cancelled(job) => {
+            tracing::info!(job_id = %id, "queued job cancelled");
+            Ok(HttpResponse::Ok().json(job))
+        }
+        CancelOutcome::Requested(job) => {
+            tracing::info!(job_id = %id, "running job asked to stop");
+            Ok(HttpResponse::Accepted().json(job))
+        }
+        CancelOutcome::AlreadyFinished(job) => Err(ApiError::JobFinished(format!(
+            "job {id} has already finished ({}); there is nothing to cancel",
+            job.status.as_str()
+        ))),
+        CancelOutcome::NotFound => Err(not_found(id)),
+    }
+}

@@ -1,0 +1,7 @@
+//! HTTP handlers, one module per resource.
+
+pub mod health;
+pub mod jobs;
+pub mod partitions;
+
+pub use health::{healthz, metrics, readyz};

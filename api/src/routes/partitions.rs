@@ -1,0 +1,129 @@
+//! `/partitions`: what each loaded day holds.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use loader::partitions::{self, DayStats, PartitionInfo};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::LoadDate;
+use crate::problem::{ApiError, Problem};
+
+/// A loaded day of `dwh.data_sample`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "date": "2023-01-01", "partition": "data_sample_p20230101", "rows": 2756160,
+    "files": 1440, "source_bytes": 229017600, "size_bytes": 241745920,
+    "loaded_at": "2026-11-25T10:00:02.510000Z", "job_id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11"
+}))]
+pub struct Partition {
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    /// The day's partition table in schema `dwh`.
+    pub partition: String,
+    pub rows: i64,
+    /// Parquet files the day was loaded from.
+    pub files: i32,
+    /// Bytes of Parquet the day was loaded from.
+    pub source_bytes: i64,
+    /// Size of the partition on disk (table, indexes, TOAST).
+    pub size_bytes: i64,
+    pub loaded_at: DateTime<Utc>,
+    /// The job that loaded it (null when loaded with the `loader` CLI).
+    pub job_id: Option<Uuid>,
+}
+
+impl From<PartitionInfo> for Partition {
+    fn from(p: PartitionInfo) -> Self {
+        Self {
+            date: p.day,
+            partition: p.partition,
+            rows: p.rows,
+            files: p.files,
+            source_bytes: p.source_bytes,
+            size_bytes: p.size_bytes,
+            loaded_at: p.loaded_at,
+            job_id: p.job_id,
+        }
+    }
+}
+
+/// A loaded day with the counts the old pipeline's check reported.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "date": "2023-01-01", "rows": 2756160, "distinct_department_names": 13,
+    "distinct_sensor_serials": 1914, "distinct_product_names": 10,
+    "partition": {"date": "2023-01-01", "partition": "data_sample_p20230101", "rows": 2756160,
+        "files": 1440, "source_bytes": 229017600, "size_bytes": 241745920,
+        "loaded_at": "2026-11-25T10:00:02.510000Z", "job_id": null}
+}))]
+pub struct DaySummary {
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    /// Rows readers see for the day (counted now).
+    pub rows: i64,
+    pub distinct_department_names: i64,
+    pub distinct_sensor_serials: i64,
+    pub distinct_product_names: i64,
+    pub partition: Partition,
+}
+
+/// List the loaded days.
+#[utoipa::path(
+    get,
+    path = "/partitions",
+    tag = "partitions",
+    responses(
+        (status = 200, description = "Every loaded day, oldest first", body = Vec<Partition>),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_partitions(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
+    let days: Vec<Partition> = partitions::list(&pool)
+        .await?
+        .into_iter()
+        .map(Partition::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(days))
+}
+
+/// Row count and distinct counts of one loaded day.
+#[utoipa::path(
+    get,
+    path = "/partitions/{date}",
+    tag = "partitions",
+    params(("date" = String, Path, format = Date, description = "The day, `YYYY-MM-DD`", example = "2023-01-01")),
+    responses(
+        (status = 200, description = "The day's counts", body = DaySummary),
+        (status = 400, description = "The date is malformed or impossible", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The day has not been loaded", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_partition(
+    date: web::Path<String>,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let date = LoadDate::parse("date", &date)
+        .map_err(|e| ApiError::InvalidParameter(e.to_string()))?
+        .get();
+    let not_loaded = || {
+        ApiError::NotFound(format!(
+            "{date} has not been loaded; POST /jobs?date={date} loads it"
+        ))
+    };
+    let info = partitions::get(&pool, date).await?.ok_or_else(not_loaded)?;
+    let stats: DayStats = partitions::day_stats(&pool, date)
+        .await?
+        .ok_or_else(not_loaded)?;
+    Ok(HttpResponse::Ok().json(DaySummary {
+        date,
+        rows: stats.rows,
+        distinct_department_names: stats.distinct_department_names,
+        distinct_sensor_serials: stats.distinct_sensor_serials,
+        distinct_product_names: stats.distinct_product_names,
+        partition: info.into(),
+    }))
+}

@@ -1,0 +1,407 @@
+//! Builds the application: database pool, migrations, HTTP server, workers, reaper; and
+//! stops it gracefully.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::{StatusCode, header};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use chrono::NaiveDate;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::ApiToken;
+use crate::configuration::Settings;
+use crate::metrics::Metrics;
+use crate::openapi::ApiDoc;
+use crate::problem;
+use crate::routes::{self, jobs, partitions};
+use crate::worker::{self, WorkerContext};
+
+/// What the job handlers need besides the pool.
+#[derive(Debug)]
+pub struct JobSettings {
+    pub data_dir: PathBuf,
+    pub max_attempts: i32,
+    wake: Arc<Notify>,
+}
+
+impl JobSettings {
+    /// Why `date` cannot be loaded from the data directory, if it cannot.
+    pub async fn missing_source(&self, date: NaiveDate) -> Option<String> {
+        let dir = self.data_dir.clone();
+        let listed = web::block(move || loader::source::files_for_day(&dir, date)).await;
+        match listed {
+            Ok(Ok(_)) => None,
+            Ok(Err(error)) => Some(error.to_string()),
+            Err(error) => Some(format!("could not list the source files: {error}")),
+        }
+    }
+
+    /// Tells an idle local worker that there is work.
+    pub fn wake_workers(&self) {
+        self.wake.notify_waiters();
+    }
+}
+
+/// A built application: listening, with its workers running.
+#[allow(missing_debug_implementations)] // actix's Server is not Debug
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: PgPool,
+    background: Vec<JoinHandle<()>>,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Connects to `settings.database_url` and builds the application.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let options: PgConnectOptions = settings
+            .database_url
+            .parse()
+            .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.db_max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options);
+        Self::build_with_pool(settings, pool).await
+    }
+
+    /// Builds the application on an existing pool (tests give each app a fresh database).
+    pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
+        migrate(&pool).await?;
+        match loader::staging::collect_garbage(&pool).await {
+            Ok(dropped) if !dropped.is_empty() => {
+                tracing::info!(?dropped, "dropped staging tables left by killed loads");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not look for leftover staging tables"),
+        }
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let metrics = Metrics::new().context("metrics registry")?;
+        let wake = Arc::new(Notify::new());
+        let shutdown = CancellationToken::new();
+        let server = http_server(listener, &settings, &pool, &metrics, &wake)?;
+        let background = spawn_workers(&settings, &pool, &metrics, &wake, &shutdown);
+        tracing::info!(
+            address = %format!("{}:{port}", settings.bind.ip()), workers = settings.worker_count(),
+            data_dir = %settings.data_dir.display(), "listening"
+        );
+        Ok(Self {
+            port,
+            server,
+            pool,
+            background,
+            shutdown,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Cancelling this token stops the application as SIGTERM does.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until SIGTERM, Ctrl-C or the shutdown token; then stops claiming jobs, stops
+    /// running loads and hands their jobs back, and finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let mut server = tokio::spawn(self.server);
+        let result = tokio::select! {
+            result = &mut server => Some(result),
+            () = stop_signal() => None,
+            () = self.shutdown.cancelled() => None,
+        };
+        tracing::info!("shutting down");
+        self.shutdown.cancel();
+        for task in self.background {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a worker task failed");
+            }
+        }
+        match result {
+            Some(result) => result?.context("HTTP server")?,
+            None => {
+                handle.stop(true).await;
+                server.await?.context("HTTP server")?;
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Applies the migrations, waiting up to a minute for the database to come up (a
+/// container may start before PostgreSQL accepts connections). Several instances starting
+/// at once are serialised by sqlx's migration lock.
+async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match loader::MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(sqlx::migrate::MigrateError::Execute(error))
+                if is_connection_error(&error) && Instant::now() < deadline =>
+            {
+                tracing::warn!(%error, "database not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(error) => return Err(error).context("applying migrations"),
+        }
+    }
+}
+
+fn is_connection_error(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
+        || error
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08"))
+}
+
+fn spawn_workers(
+    settings: &Settings,
+    pool: &PgPool,
+    metrics: &Metrics,
+    wake: &Arc<Notify>,
+    shutdown: &CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    let count = settings.worker_count();
+    if count == 0 {
+        return Vec::new();
+    }
+    let context = WorkerContext {
+        pool: pool.clone(),
+        data_dir: settings.data_dir.clone(),
+        metrics: metrics.clone(),
+        wake: Arc::clone(wake),
+        poll_interval: settings.poll_interval(),
+        heartbeat_interval: settings.heartbeat_interval(),
+        stale_after: settings.stale_after(),
+        load_streams: usize::try_from(settings.load_streams).unwrap_or(2),
+        shutdown: shutdown.clone(),
+    };
+    let instance = instance_id();
+    let mut tasks: Vec<JoinHandle<()>> = (0..count)
+        .map(|n| tokio::spawn(worker::run(context.clone(), format!("{instance}:{n}"))))
+        .collect();
+    tasks.push(tokio::spawn(worker::reap(
+        pool.clone(),
+        settings.stale_after(),
+        shutdown.clone(),
+    )));
+    tasks
+}
+
+/// Names this process in `worker_id`s: host (container id in Docker), pid and a random
+/// suffix, so that two processes never share an id.
+fn instance_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &suffix[..6])
+}
+
+fn http_server(
+    listener: TcpListener,
+    settings: &Settings,
+    pool: &PgPool,
+    metrics: &Metrics,
+    wake: &Arc<Notify>,
+) -> anyhow::Result<Server> {
+    let pool = web::Data::new(pool.clone());
+    let metrics = web::Data::new(metrics.clone());
+    let token = web::Data::new(ApiToken(settings.api_token().map(str::to_owned)));
+    let job_settings = web::Data::new(JobSettings {
+        data_dir: settings.data_dir.clone(),
+        max_attempts: settings.max_attempts,
+        wake: Arc::clone(wake),
+    });
+    let serves_jobs = settings.serves_jobs_api();
+    let spec = ApiDoc::openapi();
+    let server = HttpServer::new(move || {
+        let recorder = metrics.clone();
+        let mut app = App::new()
+            .wrap_fn(move |request, service| {
+                let started = Instant::now();
+                let method = metric_method(request.method());
+                let recorder = recorder.clone();
+                let response = service.call(request);
+                async move {
+                    let response = response.await?;
+                    let route = response
+                        .request()
+                        .match_pattern()
+                        .unwrap_or_else(|| "unmatched".into());
+                    recorder.http_request(
+                        method,
+                        &route,
+                        response.status().as_u16(),
+                        started.elapsed(),
+                    );
+                    Ok(response)
+                }
+            })
+            .wrap(TracingLogger::default())
+            .app_data(query_config())
+            .app_data(path_config())
+            .app_data(pool.clone())
+            .app_data(metrics.clone())
+            .app_data(token.clone())
+            .app_data(job_settings.clone())
+            .service(resource("/healthz", "GET").route(web::get().to(routes::healthz)))
+            .service(resource("/readyz", "GET").route(web::get().to(routes::readyz)))
+            .service(resource("/metrics", "GET").route(web::get().to(routes::metrics)));
+        if serves_jobs {
+            app = app
+                .service(
+                    resource("/jobs", "GET, POST")
+                        .route(web::get().to(jobs::list_jobs))
+                        .route(web::post().to(jobs::create_jobs)),
+                )
+                .service(resource("/jobs/{id}", "GET").route(web::get().to(jobs::get_job)))
+                .service(
+                    resource("/jobs/{id}/cancel", "POST").route(web::post().to(jobs::cancel_job)),
+                )
+                .service(
+                    resource("/partitions", "GET")
+                        .route(web::get().to(partitions::list_partitions)),
+                )
+                .service(
+                    resource("/partitions/{date}", "GET")
+                        .route(web::get().to(partitions::get_partition)),
+                );
+        }
+        app.route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, "/docs/"))
+                    .finish()
+            }),
+        )
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/openapi.json", spec.clone())
+                .config(utoipa_swagger_ui::Config::default().persist_authorization(true)),
+        )
+        .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}
+
+/// Known methods by name; anything else as `other`, so that the metric's series stay few.
+fn metric_method(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// A resource whose other methods get a 405 problem with an `Allow` header.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |request: HttpRequest| async move {
+        let mut response = problem::plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            format!(
+                "{} is not allowed on {}; allowed: {allow}",
+                request.method(),
+                request.path()
+            ),
+            request.path(),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+        response
+    }))
+}
+
+async fn not_found(request: HttpRequest) -> HttpResponse {
+    problem::plain(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!(
+            "there is no {} {}; the API is described at /docs",
+            request.method(),
+            request.path()
+        ),
+        request.path(),
+    )
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, request| {
+        let response = problem::plain(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            format!("invalid query string: {error}"),
+            request.path(),
+        );
+        actix_web::error::InternalError::from_response(error, response).into()
+    })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, request| {
+        let response = problem::plain(
+            StatusCode::BAD_REQUEST,
+            "invalid-parameter",
+            format!("invalid path: {error}"),
+            request.path(),
+        );
+        actix_web::error::InternalError::from_response(error, response).into()
+    })
+}

@@ -1,0 +1,233 @@
+//! Load workers: claim a queued job (`FOR UPDATE SKIP LOCKED`), run the load with a
+//! heartbeat, record how it ended. Plus the reaper, which takes back the jobs of workers
+//! that died.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use loader::{LoadError, LoadOptions, LoadProgress, LoadReport, load_day};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::domain::{Job, JobError};
+use crate::jobs::{self, Finish, Heartbeat};
+use crate::metrics::Metrics;
+
+/// What every worker of a process shares.
+#[derive(Clone, Debug)]
+pub struct WorkerContext {
+    pub pool: PgPool,
+    pub data_dir: PathBuf,
+    pub metrics: Metrics,
+    /// Woken when this process queues a job, so that a local idle worker starts at once
+    /// instead of at its next poll.
+    pub wake: Arc<Notify>,
+    pub poll_interval: Duration,
+    pub heartbeat_interval: Duration,
+    pub stale_after: Duration,
+    pub load_streams: usize,
+    /// Stop claiming; stop the running load and hand it back.
+    pub shutdown: CancellationToken,
+}
+
+/// Why a running load was asked to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StopReason {
+    CancelRequested,
+    Shutdown,
+    Lost,
+}
+
+/// Claims and runs jobs until shutdown.
+pub async fn run(context: WorkerContext, worker_id: String) {
+    tracing::info!(worker = %worker_id, "worker started");
+    while !context.shutdown.is_cancelled() {
+        match jobs::claim(&context.pool, &worker_id).await {
+            Ok(Some(job)) => {
+                let span = tracing::info_span!("job", job_id = %job.id, date = %job.date, attempt = job.attempt);
+                run_job(&context, &worker_id, job).instrument(span).await;
+            }
+            Ok(None) => idle(&context, context.poll_interval).await,
+            Err(error) => {
+                tracing::warn!(%error, "could not look for jobs; retrying");
+                idle(&context, context.poll_interval.max(Duration::from_secs(1))).await;
+            }
+        }
+    }
+    tracing::info!(worker = %worker_id, "worker stopped");
+}
+
+async fn idle(context: &WorkerContext, duration: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => {}
+        () = context.wake.notified() => {}
+        () = context.shutdown.cancelled() => {}
+    }
+}
+
+async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
+    tracing::info!("job started");
+    let started = Instant::now();
+    let (result, stop) = run_load_with_heartbeat(context, worker_id, &job).await;
+    let elapsed = started.elapsed();
+    let (finish, outcome) = match (&result, stop) {
+        (Ok(report), _) => (Finish::Succeeded(report), "succeeded"),
+        (Err(_), Some(StopReason::Lost)) => {
+            tracing::warn!("the job was taken back while it ran; leaving it to its new owner");
+            context.metrics.run_finished("lost", elapsed, None);
+            return;
+        }
+        // Whatever the interrupted load reported, the job was not at fault: hand it back.
+        (Err(_), Some(StopReason::Shutdown)) => (Finish::Release, "released"),
+        (Err(error @ LoadError::Cancelled { .. }), _) => (Finish::Cancelled(error), "cancelled"),
+        (Err(error), _) if error.is_transient() => (
+            Finish::Retry {
+                error: job_error(error),
+                delay: retry_delay(job.attempt),
+            },
+            "retried",
+        ),
+        (Err(error), _) => (Finish::Failed(job_error(error)), "failed"),
+    };
+    match &result {
+        Ok(report) => tracing::info!(
+            rows = report.rows,
+            seconds = elapsed.as_secs_f64(),
+            "job succeeded"
+        ),
+        Err(error) => tracing::warn!(%error, outcome, "job ended"),
+    }
+    let rows = result.as_ref().ok().map(|r| r.rows);
+    context.metrics.run_finished(outcome, elapsed, rows);
+    match jobs::finish(&context.pool, job.id, worker_id, finish).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("the job was taken back before its end could be recorded"),
+        // The reaper will requeue it once its heartbeat is stale.
+        Err(error) => tracing::error!(%error, "could not record the end of the job"),
+    }
+}
+
+/// Transient failures back off: 5 s, 10 s, 20 s … at most 5 minutes.
+fn retry_delay(attempt: i32) -> Duration {
+    let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(6);
+    Duration::from_secs(5 * 2u64.pow(exponent)).min(Duration::from_secs(300))
+}
+
+fn job_error(error: &LoadError) -> JobError {
+    let input = error.input();
+    JobError {
+        message: error.to_string(),
+        file: input.map(|i| i.file.display().to_string()),
+        row: input
+            .and_then(|i| i.row)
+            .and_then(|r| i64::try_from(r).ok()),
+        column: input.and_then(|i| i.column.clone()),
+    }
+}
+
+/// Runs the load while heartbeating; returns its result and why it was stopped, if it was.
+async fn run_load_with_heartbeat(
+    context: &WorkerContext,
+    worker_id: &str,
+    job: &Job,
+) -> (Result<LoadReport, LoadError>, Option<StopReason>) {
+    let cancel = CancellationToken::new();
+    let latest = Arc::new(Mutex::new(LoadProgress::default()));
+    let options = LoadOptions {
+        streams: context.load_streams,
+        job_id: Some(job.id),
+        ..LoadOptions::default()
+    };
+    let on_progress = {
+        let latest = Arc::clone(&latest);
+        move |p: LoadProgress| {
+            if let Ok(mut latest) = latest.lock() {
+                *latest = p;
+            }
+        }
+    };
+    let load = load_day(
+        &context.pool,
+        &context.data_dir,
+        job.date,
+        &options,
+        &on_progress,
+        &cancel,
+    );
+    tokio::pin!(load);
+    let mut ticks = tokio::time::interval(context.heartbeat_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heartbeat = Instant::now();
+    let mut stop = None;
+    loop {
+        tokio::select! {
+            result = &mut load => return (result, stop),
+            () = context.shutdown.cancelled(), if stop.is_none() => {
+                tracing::info!("shutting down: stopping the load and handing the job back");
+                stop = Some(StopReason::Shutdown);
+                cancel.cancel();
+            }
+            _ = ticks.tick() => {
+                let progress = latest.lock().map(|p| *p).unwrap_or_default();
+                match jobs::heartbeat(&context.pool, job.id, worker_id, progress).await {
+                    Ok(beat) => {
+                        last_heartbeat = Instant::now();
+                        let reason = match beat {
+                            Heartbeat::Continue => None,
+                            Heartbeat::CancelRequested => Some(StopReason::CancelRequested),
+                            Heartbeat::Lost => Some(StopReason::Lost),
+                        };
+                        if let (Some(reason), None) = (reason, stop) {
+                            tracing::info!(?reason, "stopping the load");
+                            stop = Some(reason);
+                            cancel.cancel();
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "heartbeat failed");
+                        // Past the stale limit another worker may have taken the job:
+                        // stop rather than risk two owners.
+                        if last_heartbeat.elapsed() > context.stale_after && stop.is_none() {
+                            stop = Some(StopReason::Lost);
+                            cancel.cancel();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Takes back, every few seconds, the jobs of workers that stopped heartbeating.
+pub async fn reap(pool: PgPool, stale_after: Duration, shutdown: CancellationToken) {
+    let every = (stale_after / 3).clamp(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        match jobs::reap_stale(&pool, stale_after).await {
+            Ok(reaped) => {
+                for job in reaped {
+                    tracing::warn!(job_id = %job.id, date = %job.date, status = %job.status, "took back a job whose worker stopped reporting");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "reaper could not check running jobs"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_are_capped() {
+        assert_eq!(retry_delay(1), Duration::from_secs(5));
+        assert_eq!(retry_delay(2), Duration::from_secs(10));
+        assert_eq!(retry_delay(50), Duration::from_secs(300));
+    }
+}

@@ -1,0 +1,240 @@
+//! Spawns the real application on a random port against the test's fresh database, with
+//! real Parquet files made by the generator library.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use api::configuration::{Role, Settings};
+use api::domain::{Job, JobStatus};
+use api::startup::Application;
+use chrono::NaiveDateTime;
+use generator::{GenerateOptions, MinuteRange, generate};
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const ROWS_PER_FILE: i64 = 1914;
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+    shutdown: CancellationToken,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Fast heartbeats and polls so that tests see state changes quickly.
+/// (The database URL is unused: the app is given a pool to the test's database.)
+pub fn test_settings(data_dir: &Path) -> Settings {
+    let mut settings = Settings::new("postgres://unused", data_dir.to_path_buf());
+    settings.heartbeat_ms = 50;
+    settings.poll_ms = 50;
+    settings
+}
+
+pub async fn spawn_app(pool: &PgPool, data_dir: &Path) -> TestApp {
+    spawn_app_with(pool, data_dir, |_| {}).await
+}
+
+/// Spawns an app with its own connection pool to the test database (as a second process
+/// would have), after `tweak` adjusts the settings.
+pub async fn spawn_app_with(
+    pool: &PgPool,
+    data_dir: &Path,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = test_settings(data_dir);
+    tweak(&mut settings);
+    let own_pool = PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .expect("app pool");
+    let application = Application::build_with_pool(settings, own_pool)
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let shutdown = application.shutdown_token();
+    let handle = tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        pool: pool.clone(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        shutdown,
+        handle: Some(handle),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post(&self, path: &str) -> reqwest::Response {
+        self.client.post(self.url(path)).send().await.expect("POST")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// POST /jobs?date=… that must be accepted; returns the job.
+    pub async fn queue(&self, date: &str) -> Job {
+        let response = self.post(&format!("/jobs?date={date}")).await;
+        assert_eq!(response.status(), 202, "{:?}", response.text().await);
+        response.json().await.expect("job")
+    }
+
+    pub async fn job(&self, id: uuid::Uuid) -> Job {
+        let response = self.get(&format!("/jobs/{id}")).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("job")
+    }
+
+    /// Polls the job until `done` holds for it (at most 60 s).
+    pub async fn wait_for(&self, id: uuid::Uuid, done: impl Fn(&Job) -> bool) -> Job {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let job = self.job(id).await;
+            if done(&job) {
+                return job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job never reached the expected state: {job:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    pub async fn wait_until_final(&self, id: uuid::Uuid) -> Job {
+        self.wait_for(id, |j| j.status.is_final()).await
+    }
+
+    /// Stops the app as SIGTERM would and waits until it has stopped.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("app task").expect("app stops cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub fn minute(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("test minute")
+}
+
+/// A data directory with the generator's files for the inclusive minute range.
+pub fn data_dir(from: &str, to: &str) -> TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    add_minutes(dir.path(), from, to);
+    dir
+}
+
+pub fn add_minutes(dir: &Path, from: &str, to: &str) {
+    let options = GenerateOptions {
+        out_dir: dir.to_path_buf(),
+        range: MinuteRange::between(minute(from), minute(to)).expect("range"),
+        seed: 0,
+        jobs: 1,
+        force: true,
+    };
+    generate(&options, &|_| {}, &AtomicBool::new(false)).expect("generator writes fixtures");
+}
+
+pub async fn rows_of_day(pool: &PgPool, date: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM dwh.data_sample WHERE create_at >= $1::date AND create_at < $1::date + 1",
+    )
+    .bind(date)
+    .fetch_one(pool)
+    .await
+    .expect("count")
+}
+
+pub async fn checksum_of_day(pool: &PgPool, date: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT md5(string_agg(md5(t::text), '' ORDER BY md5(t::text)))
+         FROM dwh.data_sample t WHERE create_at >= $1::date AND create_at < $1::date + 1",
+    )
+    .bind(date)
+    .fetch_one(pool)
+    .await
+    .expect("checksum")
+}
+
+/// Tables in `dwh` other than the parent, its partitions and day_loads.
+pub async fn leftover_tables(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'dwh' AND c.relkind = 'r' AND NOT c.relispartition
+           AND c.relname <> 'day_loads' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("list tables")
+}
+
+/// Holds SHARE on dwh.data_sample, which conflicts with both ATTACH and DETACH PARTITION:
+/// a load waits at its swap until the returned transaction ends.
+pub async fn block_swaps(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE dwh.data_sample IN SHARE MODE")
+        .execute(&mut *tx)
+        .await
+        .expect("lock");
+    tx
+}
+
+/// Waits until the job has copied all its rows (so it is at the swap).
+pub async fn wait_until_copied(app: &TestApp, id: uuid::Uuid) -> Job {
+    app.wait_for(id, |j| {
+        j.status == JobStatus::Running
+            && j.progress
+                .files_total
+                .is_some_and(|t| t > 0 && j.progress.files_done == t)
+    })
+    .await
+}
+
+pub async fn problem(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json", "status {status}");
+    let body: Value = response.json().await.expect("problem body");
+    assert_eq!(body["status"].as_u64(), Some(u64::from(status)), "{body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:dwh-loader:problem:")),
+        "{body}"
+    );
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    (status, body)
+}
+
+pub fn api_only(settings: &mut Settings) {
+    settings.role = Role::Api;
+}
