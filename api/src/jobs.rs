@@ -127,6 +127,14 @@ pub async fn enqueue(
     )))
 }
 
+/// The date's queued or running job, if it has one.
+pub async fn active_for(pool: &PgPool, date: NaiveDate) -> Result<Option<Job>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM ops.jobs WHERE date = $1 AND status IN ('queued', 'running')"
+    );
+    fetch_one_job(sqlx::query_as::<_, JobRow>(&sql).bind(date), pool).await
+}
+
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM ops.jobs WHERE id = $1");
     let query = sqlx::query_as::<_, JobRow>(&sql).bind(id);

@@ -113,6 +113,11 @@ async fn create_one(
     pool: &PgPool,
     settings: &JobSettings,
 ) -> Result<HttpResponse, ApiError> {
+    // A busy date is answered from one index look-up, before the data directory is listed;
+    // `enqueue` still settles races between instances.
+    if let Some(active) = jobs::active_for(pool, date.get()).await? {
+        return Err(busy(&active));
+    }
     if let Some(reason) = settings.missing_source(date.get()).await {
         return Err(ApiError::NoSourceFiles(reason));
     }

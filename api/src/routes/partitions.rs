@@ -15,7 +15,7 @@ use crate::problem::{ApiError, Problem};
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "date": "2023-01-01", "partition": "data_sample_p20230101", "rows": 2756160,
-    "files": 1440, "source_bytes": 229017600, "size_bytes": 241745920,
+    "files": 1440, "source_bytes": 224745970, "size_bytes": 480534528,
     "loaded_at": "2026-11-25T10:00:02.510000Z", "job_id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11"
 }))]
 pub struct Partition {
@@ -53,10 +53,10 @@ impl From<PartitionInfo> for Partition {
 /// A loaded day with the counts the old pipeline's check reported.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "date": "2023-01-01", "rows": 2756160, "distinct_department_names": 13,
-    "distinct_sensor_serials": 1914, "distinct_product_names": 10,
+    "date": "2023-01-01", "rows": 2756160, "distinct_department_names": 100,
+    "distinct_sensor_serials": 1876, "distinct_product_names": 1000,
     "partition": {"date": "2023-01-01", "partition": "data_sample_p20230101", "rows": 2756160,
-        "files": 1440, "source_bytes": 229017600, "size_bytes": 241745920,
+        "files": 1440, "source_bytes": 224745970, "size_bytes": 480534528,
         "loaded_at": "2026-11-25T10:00:02.510000Z", "job_id": null}
 }))]
 pub struct DaySummary {

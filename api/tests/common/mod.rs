@@ -238,3 +238,7 @@ pub async fn problem(response: reqwest::Response) -> (u16, Value) {
 pub fn api_only(settings: &mut Settings) {
     settings.role = Role::Api;
 }
+
+pub fn day(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+}

@@ -1,0 +1,72 @@
+// Drives Swagger UI of a running API in headless Chromium the way a user does: open
+// /docs, expand POST /jobs, "Try it out" with 2023-01-01, Execute, see 202; then follow
+// the job with GET /jobs/{id} until it has succeeded. Saves a screenshot under target/.
+//
+//   node swagger.mjs http://127.0.0.1:8080 [screenshot.png]
+import { chromium } from 'playwright-core';
+
+const base = process.argv[2];
+const screenshot = process.argv[3] ?? '../../../target/swagger-e2e.png';
+if (!base) {
+  console.error('usage: node swagger.mjs <base url> [screenshot.png]');
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+/** Expands an operation, turns on "Try it out", fills parameters and executes it. */
+async function execute(page, operationId, params) {
+  const op = page.locator(`#operations-${operationId}`);
+  if (!(await op.locator('.try-out__btn').isVisible())) {
+    await op.locator('.opblock-summary').first().click();
+  }
+  const tryOut = op.locator('button.try-out__btn');
+  if ((await tryOut.textContent()).includes('Try it out')) await tryOut.click();
+  for (const [name, value] of Object.entries(params)) {
+    await op.locator(`tr[data-param-name="${name}"] input`).fill(value);
+  }
+  await op.locator('button.execute').click();
+  const status = op.locator('.live-responses-table .response .response-col_status').first();
+  await status.waitFor({ timeout: 15000 });
+  const body = await op.locator('.live-responses-table .response-col_description pre').first().textContent();
+  return { op, status: (await status.textContent()).trim(), body };
+}
+
+let failed = false;
+const page = await browser.newPage({ viewport: { width: 1280, height: 2000 } });
+try {
+  await page.goto(`${base}/docs/`);
+  await page.locator('.swagger-ui .information-container .title').waitFor({ timeout: 15000 });
+
+  const created = await execute(page, 'jobs-create_jobs', { date: '2023-01-01' });
+  if (created.status !== '202') throw new Error(`POST /jobs answered ${created.status}: ${created.body}`);
+  const job = JSON.parse(created.body);
+  console.log(`POST /jobs?date=2023-01-01 -> 202, job ${job.id} (${job.status})`);
+
+  let status = job.status;
+  const deadline = Date.now() + 120000;
+  let last;
+  while (status !== 'succeeded') {
+    if (['failed', 'cancelled'].includes(status)) throw new Error(`job ended ${status}: ${last?.body}`);
+    if (Date.now() > deadline) throw new Error(`job still ${status} after 120 s`);
+    await page.waitForTimeout(500);
+    last = await execute(page, 'jobs-get_job', { id: job.id });
+    if (last.status !== '200') throw new Error(`GET /jobs/{id} answered ${last.status}`);
+    status = JSON.parse(last.body).status;
+  }
+  const done = JSON.parse(last.body);
+  console.log(`GET /jobs/${job.id} -> succeeded, ${done.rows_loaded} rows`);
+  await last.op.scrollIntoViewIfNeeded();
+} catch (error) {
+  failed = true;
+  console.error(`swagger UI check failed: ${error.message}`);
+} finally {
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(`screenshot: ${screenshot}`);
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,257 @@
+//! The real `api` binary is killed with SIGKILL at a dozen points of a running load (early
+//! COPY, late COPY, waiting at the swap, just after the swap is let go) and restarted
+//! each time. Whatever the point, the day holds exactly the old rows or exactly the new
+//! ones, and in the end the job succeeds with no staging table left. SIGTERM hands the
+//! job back and leaves the old day.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use loader::{LoadOptions, load_day};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const DAY: &str = "2023-01-01";
+
+/// Where in a load the process is killed.
+#[derive(Clone, Copy, Debug)]
+enum KillPoint {
+    /// Once this share of the day's files has been copied.
+    Copied(f64),
+    /// While the swap waits for a reader's lock.
+    AtSwap,
+    /// This long after the reader lets the swap go.
+    AfterSwapUnblocked(Duration),
+}
+
+struct ApiProcess {
+    child: Child,
+}
+
+impl ApiProcess {
+    fn start(database_url: &str, data_dir: &Path, log: &Path) -> Self {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_api"))
+            .env("DATABASE_URL", database_url)
+            .env("DATA_DIR", data_dir)
+            .env("BIND", "127.0.0.1:0")
+            .env("HEARTBEAT_MS", "50")
+            .env("POLL_MS", "50")
+            .env("STALE_AFTER_SECS", "1")
+            .env("MAX_ATTEMPTS", "50")
+            .env("LOG_FORMAT", "json")
+            .env_remove("API_TOKEN")
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start the api binary");
+        Self { child }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for ApiProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The test database's URL, for a separate process.
+async fn database_url(pool: &PgPool) -> String {
+    let name: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(pool)
+        .await
+        .expect("database name");
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let server = base.rsplit_once('/').map_or(base.as_str(), |(server, _)| server);
+    format!("{server}/{name}")
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct JobRow {
+    id: Uuid,
+    status: String,
+    attempt: i32,
+    files_done: i64,
+    files_total: Option<i64>,
+    error_message: Option<String>,
+}
+
+async fn job_row(pool: &PgPool, id: Uuid) -> JobRow {
+    sqlx::query_as("SELECT id, status, attempt, files_done, files_total, error_message FROM ops.jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("job row")
+}
+
+/// Queues the day's job straight in the table (the process may not be listening yet), or
+/// returns the active one.
+async fn active_job(pool: &PgPool) -> Uuid {
+    let existing: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM ops.jobs WHERE date = $1::date AND status IN ('queued', 'running')",
+    )
+    .bind(DAY)
+    .fetch_optional(pool)
+    .await
+    .expect("active job");
+    if let Some(id) = existing {
+        return id;
+    }
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO ops.jobs (id, date, max_attempts) VALUES ($1, $2::date, 50)")
+        .bind(id)
+        .bind(DAY)
+        .execute(pool)
+        .await
+        .expect("queue");
+    id
+}
+
+async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// The job runs a new attempt (not the stale row of a killed one) and has copied `share`.
+async fn running_with(pool: &PgPool, id: Uuid, after_attempt: i32, share: f64) -> bool {
+    let job = job_row(pool, id).await;
+    job.status == "running"
+        && job.attempt > after_attempt
+        && job.files_total.is_some_and(|total| job.files_done as f64 >= share * total as f64)
+}
+
+async fn day_state(pool: &PgPool) -> (i64, String) {
+    (rows_of_day(pool, DAY).await, checksum_of_day(pool, DAY).await)
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPool) {
+    let url = database_url(&pool).await;
+    let old_data = data_dir("2023-01-01 00:00", "2023-01-01 00:09");
+    load_day(&pool, old_data.path(), day(DAY), &LoadOptions::default(), &|_| {}, &CancellationToken::new())
+        .await
+        .expect("old day loads");
+    let old = day_state(&pool).await;
+    let new_data = data_dir("2023-01-01 00:00", "2023-01-01 02:59");
+    let logs = tempfile::tempdir().expect("log dir");
+    let log = logs.path().join("api.log");
+
+    let points = [
+        KillPoint::Copied(0.0),
+        KillPoint::Copied(0.1),
+        KillPoint::Copied(0.25),
+        KillPoint::Copied(0.4),
+        KillPoint::Copied(0.5),
+        KillPoint::Copied(0.6),
+        KillPoint::Copied(0.75),
+        KillPoint::Copied(0.9),
+        KillPoint::AtSwap,
+        KillPoint::AfterSwapUnblocked(Duration::ZERO),
+        KillPoint::AfterSwapUnblocked(Duration::from_millis(2)),
+        KillPoint::AfterSwapUnblocked(Duration::from_millis(10)),
+    ];
+    let mut seen = Vec::new();
+    for point in points {
+        let id = active_job(&pool).await;
+        let attempt = job_row(&pool, id).await.attempt;
+        let reader = match point {
+            KillPoint::AtSwap | KillPoint::AfterSwapUnblocked(_) => Some(block_swaps(&pool).await),
+            KillPoint::Copied(_) => None,
+        };
+        let api = ApiProcess::start(&url, new_data.path(), &log);
+        match point {
+            KillPoint::Copied(share) => {
+                wait_until("the load has copied enough", async || running_with(&pool, id, attempt, share).await).await;
+            }
+            KillPoint::AtSwap | KillPoint::AfterSwapUnblocked(_) => {
+                wait_until("the load waits at the swap", async || running_with(&pool, id, attempt, 1.0).await).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        match (reader, point) {
+            (Some(reader), KillPoint::AfterSwapUnblocked(delay)) => {
+                reader.rollback().await.expect("release");
+                tokio::time::sleep(delay).await;
+                api.kill();
+            }
+            (Some(reader), _) => {
+                api.kill();
+                reader.rollback().await.expect("release");
+            }
+            (None, _) => api.kill(),
+        }
+        let state = day_state(&pool).await;
+        assert!(state == old || state.0 == 180 * ROWS_PER_FILE, "{point:?}: the day holds {} rows", state.0);
+        seen.push((point, state));
+    }
+
+    // A last start finishes the job; the kills cost attempts, not data.
+    let id = active_job(&pool).await;
+    let api = ApiProcess::start(&url, new_data.path(), &log);
+    wait_until("the job has finished", async || {
+        let job = job_row(&pool, id).await;
+        !matches!(job.status.as_str(), "queued" | "running")
+    })
+    .await;
+    let job = job_row(&pool, id).await;
+    api.kill();
+    assert_eq!(job.status, "succeeded", "{job:?}");
+    assert!(job.attempt >= 2, "the killed runs were retried: {job:?}");
+    let new = day_state(&pool).await;
+    assert_eq!(new.0, 180 * ROWS_PER_FILE);
+    for (point, state) in &seen {
+        assert!(state == &old || state == &new, "{point:?}: a mix of old and new rows");
+    }
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+    let stuck: i64 = sqlx::query_scalar("SELECT count(*) FROM ops.jobs WHERE status = 'running'")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(stuck, 0);
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn sigterm_hands_the_job_back_and_keeps_the_old_day(pool: PgPool) {
+    let url = database_url(&pool).await;
+    let old_data = data_dir("2023-01-01 00:00", "2023-01-01 00:04");
+    load_day(&pool, old_data.path(), day(DAY), &LoadOptions::default(), &|_| {}, &CancellationToken::new())
+        .await
+        .expect("old day loads");
+    let old = day_state(&pool).await;
+    let new_data = data_dir("2023-01-01 00:00", "2023-01-01 01:59");
+    let logs = tempfile::tempdir().expect("log dir");
+
+    let id = active_job(&pool).await;
+    let api = ApiProcess::start(&url, new_data.path(), &logs.path().join("api.log"));
+    wait_until("the load is half way", async || running_with(&pool, id, 0, 0.5).await).await;
+    let exit = api.terminate();
+
+    assert!(exit.success(), "graceful exit: {exit:?}");
+    let job = job_row(&pool, id).await;
+    assert_eq!((job.status.as_str(), job.attempt), ("queued", 0), "{job:?}");
+    assert_eq!(day_state(&pool).await, old);
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+}

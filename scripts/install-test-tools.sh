@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end checks need, when it is missing: Debian's Chromium (never a
+# downloaded browser), playwright-core from npm, schemathesis from PyPI (in a virtualenv
+# under target/). Idempotent; quick when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ ! -x /usr/bin/chromium ]]; then
+    echo "installing Debian's chromium ..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    sudo_cmd=(); [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >/dev/null \
+        || { "${sudo_cmd[@]}" apt-get update -q >/dev/null && "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >/dev/null; }
+fi
+
+if [[ ! -d api/tests/e2e/node_modules/playwright-core ]]; then
+    echo "installing playwright-core (npm ci) ..." >&2
+    # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: playwright-core downloads nothing, but be explicit.
+    (cd api/tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+fi
+
+venv=target/e2e-venv
+schemathesis_version=4.32.5
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis_version"; then
+    echo "installing schemathesis $schemathesis_version ..." >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$schemathesis_version"
+fi
