@@ -35,7 +35,11 @@ struct ApiProcess {
 
 impl ApiProcess {
     fn start(database_url: &str, data_dir: &Path, log: &Path) -> Self {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_api"))
             .env("DATABASE_URL", database_url)
             .env("DATA_DIR", data_dir)
@@ -82,7 +86,9 @@ async fn database_url(pool: &PgPool) -> String {
         .await
         .expect("database name");
     let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let server = base.rsplit_once('/').map_or(base.as_str(), |(server, _)| server);
+    let server = base
+        .rsplit_once('/')
+        .map_or(base.as_str(), |(server, _)| server);
     format!("{server}/{name}")
 }
 
@@ -140,20 +146,32 @@ async fn running_with(pool: &PgPool, id: Uuid, after_attempt: i32, share: f64) -
     let job = job_row(pool, id).await;
     job.status == "running"
         && job.attempt > after_attempt
-        && job.files_total.is_some_and(|total| job.files_done as f64 >= share * total as f64)
+        && job
+            .files_total
+            .is_some_and(|total| job.files_done as f64 >= share * total as f64)
 }
 
 async fn day_state(pool: &PgPool) -> (i64, String) {
-    (rows_of_day(pool, DAY).await, checksum_of_day(pool, DAY).await)
+    (
+        rows_of_day(pool, DAY).await,
+        checksum_of_day(pool, DAY).await,
+    )
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPool) {
     let url = database_url(&pool).await;
     let old_data = data_dir("2023-01-01 00:00", "2023-01-01 00:09");
-    load_day(&pool, old_data.path(), day(DAY), &LoadOptions::default(), &|_| {}, &CancellationToken::new())
-        .await
-        .expect("old day loads");
+    load_day(
+        &pool,
+        old_data.path(),
+        day(DAY),
+        &LoadOptions::default(),
+        &|_| {},
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("old day loads");
     let old = day_state(&pool).await;
     let new_data = data_dir("2023-01-01 00:00", "2023-01-01 02:59");
     let logs = tempfile::tempdir().expect("log dir");
@@ -184,10 +202,16 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
         let api = ApiProcess::start(&url, new_data.path(), &log);
         match point {
             KillPoint::Copied(share) => {
-                wait_until("the load has copied enough", async || running_with(&pool, id, attempt, share).await).await;
+                wait_until("the load has copied enough", async || {
+                    running_with(&pool, id, attempt, share).await
+                })
+                .await;
             }
             KillPoint::AtSwap | KillPoint::AfterSwapUnblocked(_) => {
-                wait_until("the load waits at the swap", async || running_with(&pool, id, attempt, 1.0).await).await;
+                wait_until("the load waits at the swap", async || {
+                    running_with(&pool, id, attempt, 1.0).await
+                })
+                .await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -204,7 +228,11 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
             (None, _) => api.kill(),
         }
         let state = day_state(&pool).await;
-        assert!(state == old || state.0 == 180 * ROWS_PER_FILE, "{point:?}: the day holds {} rows", state.0);
+        assert!(
+            state == old || state.0 == 180 * ROWS_PER_FILE,
+            "{point:?}: the day holds {} rows",
+            state.0
+        );
         seen.push((point, state));
     }
 
@@ -223,7 +251,10 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
     let new = day_state(&pool).await;
     assert_eq!(new.0, 180 * ROWS_PER_FILE);
     for (point, state) in &seen {
-        assert!(state == &old || state == &new, "{point:?}: a mix of old and new rows");
+        assert!(
+            state == &old || state == &new,
+            "{point:?}: a mix of old and new rows"
+        );
     }
     assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
     let stuck: i64 = sqlx::query_scalar("SELECT count(*) FROM ops.jobs WHERE status = 'running'")
@@ -237,16 +268,26 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
 async fn sigterm_hands_the_job_back_and_keeps_the_old_day(pool: PgPool) {
     let url = database_url(&pool).await;
     let old_data = data_dir("2023-01-01 00:00", "2023-01-01 00:04");
-    load_day(&pool, old_data.path(), day(DAY), &LoadOptions::default(), &|_| {}, &CancellationToken::new())
-        .await
-        .expect("old day loads");
+    load_day(
+        &pool,
+        old_data.path(),
+        day(DAY),
+        &LoadOptions::default(),
+        &|_| {},
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("old day loads");
     let old = day_state(&pool).await;
     let new_data = data_dir("2023-01-01 00:00", "2023-01-01 01:59");
     let logs = tempfile::tempdir().expect("log dir");
 
     let id = active_job(&pool).await;
     let api = ApiProcess::start(&url, new_data.path(), &logs.path().join("api.log"));
-    wait_until("the load is half way", async || running_with(&pool, id, 0, 0.5).await).await;
+    wait_until("the load is half way", async || {
+        running_with(&pool, id, 0, 0.5).await
+    })
+    .await;
     let exit = api.terminate();
 
     assert!(exit.success(), "graceful exit: {exit:?}");

@@ -168,7 +168,9 @@ mod tests {
 
     #[test]
     fn long_input_is_cut_short_in_the_message() {
-        let message = parse(&"x".repeat(10_000)).expect_err("too long").to_string();
+        let message = parse(&"x".repeat(10_000))
+            .expect_err("too long")
+            .to_string();
         assert!(message.len() < 150, "{message}");
     }
 

@@ -21,11 +21,14 @@ pub struct CreateJobsQuery {
     /// The day to replace, `YYYY-MM-DD`.
     #[param(value_type = Option<String>, format = Date, example = "2023-01-01")]
     date: Option<String>,
-    /// First day of a backfill (inclusive); one job per day. Use with `to`, without `date`.
-    #[param(value_type = Option<String>, format = Date, example = "2023-01-01")]
+    /// First day of a backfill (inclusive), e.g. `2023-01-01`; one job per day. Use with
+    /// `to`, without `date`.
+    // No example values on from/to: Swagger UI would prefill them, and "Try it out" would
+    // send date, from and to together.
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
-    /// Last day of a backfill (inclusive), at most 366 days after `from`.
-    #[param(value_type = Option<String>, format = Date, example = "2023-01-03")]
+    /// Last day of a backfill (inclusive), e.g. `2023-01-03`; at most 366 days in all.
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
 }
 
@@ -190,14 +193,14 @@ async fn create_range(
 pub struct ListJobsQuery {
     /// Only jobs in this status.
     status: Option<JobStatus>,
-    /// Only jobs for days on or after this one.
-    #[param(value_type = Option<String>, format = Date, example = "2023-01-01")]
+    /// Only jobs for days on or after this one (`YYYY-MM-DD`).
+    #[param(value_type = Option<String>, format = Date)]
     from: Option<String>,
-    /// Only jobs for days on or before this one.
-    #[param(value_type = Option<String>, format = Date, example = "2023-01-31")]
+    /// Only jobs for days on or before this one (`YYYY-MM-DD`).
+    #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// Jobs per page, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500, example = 50)]
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     cursor: Option<Uuid>,

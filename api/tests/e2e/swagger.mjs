@@ -1,8 +1,9 @@
 // Drives Swagger UI of a running API in headless Chromium the way a user does: open
 // /docs, expand POST /jobs, "Try it out" with 2023-01-01, Execute, see 202; then follow
-// the job with GET /jobs/{id} until it has succeeded. Saves a screenshot under target/.
+// the job with GET /jobs/{id} until it has succeeded. When API_TOKEN is set it is
+// entered through the Authorize button first. Saves a screenshot under target/.
 //
-//   node swagger.mjs http://127.0.0.1:8080 [screenshot.png]
+//   [API_TOKEN=…] node swagger.mjs http://127.0.0.1:8080 [screenshot.png]
 import { chromium } from 'playwright-core';
 
 const base = process.argv[2];
@@ -41,6 +42,15 @@ const page = await browser.newPage({ viewport: { width: 1280, height: 2000 } });
 try {
   await page.goto(`${base}/docs/`);
   await page.locator('.swagger-ui .information-container .title').waitFor({ timeout: 15000 });
+
+  if (process.env.API_TOKEN) {
+    await page.locator('.auth-wrapper button.authorize').click();
+    const modal = page.locator('.modal-ux');
+    await modal.locator('input').first().fill(process.env.API_TOKEN);
+    await modal.locator('.auth-btn-wrapper button.authorize').click();
+    await modal.locator('button.btn-done').click();
+    console.log('authorized with the bearer token');
+  }
 
   const created = await execute(page, 'jobs-create_jobs', { date: '2023-01-01' });
   if (created.status !== '202') throw new Error(`POST /jobs answered ${created.status}: ${created.body}`);
