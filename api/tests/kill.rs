@@ -94,7 +94,6 @@ async fn database_url(pool: &PgPool) -> String {
 
 #[derive(Debug, sqlx::FromRow)]
 struct JobRow {
-    id: Uuid,
     status: String,
     attempt: i32,
     files_done: i64,
@@ -103,7 +102,7 @@ struct JobRow {
 }
 
 async fn job_row(pool: &PgPool, id: Uuid) -> JobRow {
-    sqlx::query_as("SELECT id, status, attempt, files_done, files_total, error_message FROM ops.jobs WHERE id = $1")
+    sqlx::query_as("SELECT status, attempt, files_done, files_total, error_message FROM ops.jobs WHERE id = $1")
         .bind(id)
         .fetch_one(pool)
         .await
@@ -246,7 +245,7 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
     .await;
     let job = job_row(&pool, id).await;
     api.kill();
-    assert_eq!(job.status, "succeeded", "{job:?}");
+    assert_eq!(job.status, "succeeded", "error: {:?}", job.error_message);
     assert!(job.attempt >= 2, "the killed runs were retried: {job:?}");
     let new = day_state(&pool).await;
     assert_eq!(new.0, 180 * ROWS_PER_FILE);
