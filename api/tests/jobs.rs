@@ -429,7 +429,7 @@ async fn two_instances_never_run_one_date_twice(pool: PgPool) {
     let one = spawn_app(&pool, data.path()).await;
     let two = spawn_app(&pool, data.path()).await;
 
-    let posts = (0..20).map(|i| {
+    let posts = (0..100).map(|i| {
         let app = if i % 2 == 0 { &one } else { &two };
         app.client.post(app.url("/jobs?date=2023-01-01")).send()
     });
@@ -445,7 +445,7 @@ async fn two_instances_never_run_one_date_twice(pool: PgPool) {
     );
     assert_eq!(
         statuses.iter().filter(|s| **s == 409).count(),
-        19,
+        99,
         "{statuses:?}"
     );
 
@@ -600,4 +600,30 @@ async fn swagger_ui_and_the_spec_are_served(pool: PgPool) {
     let spec: Value = app.get("/openapi.json").await.json().await.expect("spec");
     let committed: Value = serde_json::from_str(&api::openapi::spec_json()).expect("spec json");
     assert_eq!(spec, committed);
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn two_workers_load_two_days_at_once_each_touching_its_own(pool: PgPool) {
+    let data = data_dir("2023-01-01 23:50", "2023-01-02 00:09");
+    let app = spawn_app_with(&pool, data.path(), |s| s.workers = 2).await;
+    let first = app.queue("2023-01-01").await;
+    let second = app.queue("2023-01-02").await;
+
+    let (a, b) = tokio::join!(
+        app.wait_until_final(first.id),
+        app.wait_until_final(second.id)
+    );
+    assert_eq!(
+        (a.status, b.status),
+        (JobStatus::Succeeded, JobStatus::Succeeded)
+    );
+    assert_ne!(
+        a.worker_id, b.worker_id,
+        "the two days ran on different workers"
+    );
+    assert_eq!(rows_of_day(&pool, "2023-01-01").await, 10 * ROWS_PER_FILE);
+    assert_eq!(rows_of_day(&pool, "2023-01-02").await, 10 * ROWS_PER_FILE);
+    let partitions: Value = app.get("/partitions").await.json().await.expect("json");
+    assert_eq!(partitions[0]["job_id"], first.id.to_string());
+    assert_eq!(partitions[1]["job_id"], second.id.to_string());
 }
