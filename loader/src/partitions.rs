@@ -11,7 +11,7 @@ use crate::staging::day_bounds;
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PartitionInfo {
     pub day: NaiveDate,
-    /// `dwh.<partition>` holds the day's rows.
+    /// `dwh.<partition>` holds the day's rows (in its one leaf partition).
     pub partition: String,
     pub rows: i64,
     /// Files and bytes of Parquet the day was loaded from.
@@ -24,7 +24,9 @@ pub struct PartitionInfo {
 }
 
 const LIST: &str = "SELECT d.day, d.partition, d.rows, d.files, d.bytes AS source_bytes,
-        COALESCE(pg_total_relation_size(to_regclass('dwh.' || d.partition)), 0) AS size_bytes,
+        COALESCE((SELECT sum(pg_total_relation_size(t.relid))::bigint
+                  FROM pg_partition_tree(to_regclass('dwh.' || d.partition)) t
+                  WHERE t.isleaf), 0) AS size_bytes,
         d.loaded_at, d.job_id
     FROM dwh.day_loads d";
 

@@ -1,13 +1,20 @@
 //! The staging table, the per-day lock, and the swap that makes a load visible.
 //!
+//! Layout: each day is a partition of `dwh.data_sample`, `dwh.data_sample_pYYYYMMDD`, which
+//! is itself partitioned by the same key and holds exactly one leaf with the day's rows
+//! (`data_sample_pYYYYMMDD_<id>`). The extra level is what keeps the swap local: replacing
+//! the leaf locks only the day's table, so queries on other days — and the parent — are
+//! never blocked, where detaching a partition of the parent itself would take an ACCESS
+//! EXCLUSIVE lock on the whole table (and queue every reader behind a waiting swap).
+//!
 //! A load copies into `dwh.data_sample_stage_YYYYMMDD_<id>`, a plain table with the
-//! partition's columns and a CHECK matching the day's bounds (so attaching it needs no
-//! rescan). The swap is one short transaction: detach the old partition and rename it
-//! aside (`data_sample_retired_…`), rename the staging table, attach it. PostgreSQL takes
-//! an ACCESS EXCLUSIVE lock on the parent for that transaction, so the swap retries with a
-//! short `lock_timeout` rather than queueing readers behind a long wait, and the old rows
-//! are dropped only after the commit: unlinking half a gigabyte of files takes ~100 ms
-//! that readers need not wait for.
+//! table's columns and a CHECK matching the day's bounds (so attaching it needs no
+//! rescan). The swap is one short transaction: detach the day's old leaf and rename it
+//! aside (`data_sample_retired_…`), rename the staging table to the new leaf, attach it.
+//! Readers of the day wait for that transaction only; the swap itself waits at most
+//! `lock_timeout` for them and then retries, rather than queueing them behind a long
+//! wait. The old rows are dropped only after the commit: unlinking half a gigabyte of
+//! files takes ~100 ms that readers need not wait for.
 
 use std::time::{Duration, Instant};
 
@@ -151,7 +158,7 @@ pub struct SwapOutcome {
 /// What one swap transaction left to clean up.
 struct Swapped {
     replaced_rows: Option<i64>,
-    retired: Option<String>,
+    retired: Vec<String>,
 }
 
 /// Swap settings.
@@ -176,7 +183,7 @@ pub async fn swap_in(
         match try_swap(conn, staging, load, policy.lock_timeout).await {
             Ok(swapped) => {
                 let duration = started.elapsed();
-                if let Some(retired) = &swapped.retired {
+                for retired in &swapped.retired {
                     // Outside the swap: the old rows are no longer visible to anyone. If this
                     // fails, `collect_garbage` drops the table later.
                     if let Err(error) = drop_named(conn, retired).await {
@@ -231,27 +238,72 @@ async fn try_swap(
             .bind(day)
             .fetch_optional(&mut *tx)
             .await?;
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-        .bind(format!("{}.{partition}", table::SCHEMA))
-        .fetch_one(&mut *tx)
-        .await?;
+    let day_table = format!("{}.{partition}", table::SCHEMA);
+    let layout: Option<String> =
+        sqlx::query_scalar("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)")
+            .bind(&day_table)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let retired_name = |n: usize| {
+        let id = &staging.name[STAGE_PREFIX.len()..];
+        if n == 0 {
+            format!("{RETIRED_PREFIX}{id}")
+        } else {
+            format!("{RETIRED_PREFIX}{id}_{n}")
+        }
+    };
     let mut sql = String::new();
-    let retired =
-        exists.then(|| format!("{RETIRED_PREFIX}{}", &staging.name[STAGE_PREFIX.len()..]));
-    if let Some(retired) = &retired {
-        sql.push_str(&format!(
-            "ALTER TABLE {parent} DETACH PARTITION {schema}.{partition};
-             ALTER TABLE {schema}.{partition} RENAME TO {retired};",
-            parent = table::NAME,
-            schema = table::SCHEMA,
-        ));
+    let mut retired = Vec::new();
+    match layout.as_deref() {
+        // The day's table exists: take its current rows out (only the day's table is
+        // locked, not the parent).
+        Some("p") => {
+            let leaves: Vec<String> = sqlx::query_scalar(
+                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = to_regclass($1) ORDER BY 1",
+            )
+            .bind(&day_table)
+            .fetch_all(&mut *tx)
+            .await?;
+            for leaf in leaves {
+                let name = retired_name(retired.len());
+                sql.push_str(&format!(
+                    "ALTER TABLE {day_table} DETACH PARTITION {schema}.{leaf};
+                     ALTER TABLE {schema}.{leaf} RENAME TO {name};",
+                    schema = table::SCHEMA,
+                ));
+                retired.push(name);
+            }
+        }
+        // First load of the day, or a day loaded as a plain partition by an earlier
+        // version: (re)create the day's table. Attaching it takes SHARE UPDATE EXCLUSIVE
+        // on the parent, which readers do not conflict with.
+        other => {
+            if other.is_some() {
+                let name = retired_name(0);
+                sql.push_str(&format!(
+                    "ALTER TABLE {parent} DETACH PARTITION {day_table};
+                     ALTER TABLE {day_table} RENAME TO {name};",
+                    parent = table::NAME,
+                ));
+                retired.push(name);
+            }
+            sql.push_str(&format!(
+                "CREATE TABLE {day_table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+                     PARTITION BY RANGE ({column});
+                 ALTER TABLE {parent} ATTACH PARTITION {day_table}
+                     FOR VALUES FROM ('{start}') TO ('{end}');",
+                parent = table::NAME,
+                column = table::PARTITION_COLUMN,
+            ));
+        }
     }
+    let leaf = format!("{partition}_{}", &staging.name[STAGE_PREFIX.len() + 9..]);
     sql.push_str(&format!(
-        "ALTER TABLE {staging} RENAME TO {partition};
-         ALTER TABLE {parent} ATTACH PARTITION {schema}.{partition}
+        "ALTER TABLE {staging} RENAME TO {leaf};
+         ALTER TABLE {day_table} ATTACH PARTITION {schema}.{leaf}
              FOR VALUES FROM ('{start}') TO ('{end}');",
         staging = staging.qualified_name(),
-        parent = table::NAME,
         schema = table::SCHEMA,
     ));
     (&mut *tx).execute(sql.as_str()).await?;

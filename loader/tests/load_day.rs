@@ -385,3 +385,99 @@ async fn readers_see_the_old_day_or_the_new_day_never_a_mix(pool: PgPool) {
     assert_eq!(seen.last(), Some(&new));
     assert!(seen.len() > 2, "the reader ran during the load");
 }
+
+/// Holds ACCESS SHARE on the parent and on `date`'s rows, as an analyst's open
+/// transaction that read the day would.
+async fn reader_of(pool: &PgPool, date: &str) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query(
+        "SELECT count(*) FROM dwh.data_sample WHERE create_at >= $1::date AND create_at < $1::date + 1",
+    )
+    .bind(day(date))
+    .execute(&mut *tx)
+    .await
+    .expect("read");
+    tx
+}
+
+fn impatient() -> LoadOptions {
+    LoadOptions {
+        lock_timeout: std::time::Duration::from_millis(200),
+        swap_attempts: 1,
+        ..LoadOptions::default()
+    }
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_reader_of_another_day_never_blocks_the_swap(pool: PgPool) {
+    let dir = generated("2023-01-01 23:58", "2023-01-02 00:01");
+    load(&pool, dir.path(), "2023-01-01").await.expect("day 1");
+    load(&pool, dir.path(), "2023-01-02").await.expect("day 2");
+    let reader = reader_of(&pool, "2023-01-02").await;
+
+    // With one attempt of 200 ms, the swap would fail if it waited for the reader.
+    let report = load_with(
+        &pool,
+        dir.path(),
+        "2023-01-01",
+        &impatient(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("the swap does not wait for readers of other days");
+    assert_eq!(report.swap_attempts, 1);
+    reader.rollback().await.expect("end");
+    assert_eq!(rows_of_day(&pool, "2023-01-01").await, 2 * ROWS_PER_FILE);
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_reader_of_the_day_delays_the_swap_and_the_day_stays_whole(pool: PgPool) {
+    let dir = generated("2023-01-01 00:00", "2023-01-01 00:01");
+    load(&pool, dir.path(), "2023-01-01")
+        .await
+        .expect("first load");
+    let before = checksum_of_day(&pool, "2023-01-01").await;
+    let reader = reader_of(&pool, "2023-01-01").await;
+
+    let error = load_with(
+        &pool,
+        dir.path(),
+        "2023-01-01",
+        &impatient(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect_err("the reader holds the day");
+    assert!(
+        matches!(error, LoadError::SwapLockTimeout { attempts: 1, .. }),
+        "{error}"
+    );
+    reader.rollback().await.expect("end");
+    assert_eq!(checksum_of_day(&pool, "2023-01-01").await, before);
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_day_stored_as_a_plain_partition_is_replaced_too(pool: PgPool) {
+    // The layout of earlier versions: the day's rows directly in a partition of the parent.
+    sqlx::raw_sql(
+        "CREATE TABLE dwh.data_sample_p20230101 PARTITION OF dwh.data_sample
+             FOR VALUES FROM ('2023-01-01') TO ('2023-01-02');
+         INSERT INTO dwh.data_sample VALUES ('old', 'old', '2023-01-01 10:00', 'old', NULL);",
+    )
+    .execute(&pool)
+    .await
+    .expect("old layout");
+    let dir = generated("2023-01-01 00:00", "2023-01-01 00:01");
+    load(&pool, dir.path(), "2023-01-01")
+        .await
+        .expect("replace");
+    assert_eq!(rows_of_day(&pool, "2023-01-01").await, 2 * ROWS_PER_FILE);
+    let old: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM dwh.data_sample WHERE department_name = 'old'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(old, 0);
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+}
