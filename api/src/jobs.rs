@@ -295,7 +295,7 @@ fn nonzero(n: u64) -> Option<i64> {
 }
 
 /// How a run ended, as the worker reports it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Finish<'a> {
     Succeeded(&'a LoadReport),
     Failed(JobError),

@@ -102,11 +102,29 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
     }
     let rows = result.as_ref().ok().map(|r| r.rows);
     context.metrics.run_finished(outcome, elapsed, rows);
-    match jobs::finish(&context.pool, job.id, worker_id, finish).await {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!("the job was taken back before its end could be recorded"),
-        // The reaper will requeue it once its heartbeat is stale.
-        Err(error) => tracing::error!(%error, "could not record the end of the job"),
+    record_finish(context, worker_id, &job, finish).await;
+}
+
+/// Records how the run ended. A database that is briefly away (a restart) is waited for,
+/// up to the stale limit; after that the reaper will requeue the job from its heartbeat.
+async fn record_finish(context: &WorkerContext, worker_id: &str, job: &Job, finish: Finish<'_>) {
+    let deadline = Instant::now() + context.stale_after;
+    loop {
+        match jobs::finish(&context.pool, job.id, worker_id, finish.clone()).await {
+            Ok(true) => return,
+            Ok(false) => {
+                tracing::warn!("the job was taken back before its end could be recorded");
+                return;
+            }
+            Err(error) if Instant::now() < deadline && !context.shutdown.is_cancelled() => {
+                tracing::warn!(%error, "could not record the end of the job yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not record the end of the job; the reaper will requeue it");
+                return;
+            }
+        }
     }
 }
 
