@@ -37,8 +37,8 @@ fn minute_batch() -> RecordBatch {
     generator::Dataset::new(0).minute_batch(3)
 }
 
-/// Minute 3's batch with column `index` replaced (field and values).
-fn with_column(index: usize, field: Field, values: ArrayRef) -> RecordBatch {
+/// Minute 3's batch with `edit` applied to its fields and columns.
+fn edited(edit: impl FnOnce(&mut Vec<Field>, &mut Vec<ArrayRef>)) -> RecordBatch {
     let batch = minute_batch();
     let mut fields: Vec<Field> = batch
         .schema()
@@ -47,40 +47,45 @@ fn with_column(index: usize, field: Field, values: ArrayRef) -> RecordBatch {
         .map(|f| f.as_ref().clone())
         .collect();
     let mut columns = batch.columns().to_vec();
-    fields[index] = field;
-    columns[index] = values;
+    edit(&mut fields, &mut columns);
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch")
+}
+
+/// Column `index` replaced (field and values).
+fn with_column(index: usize, field: Field, values: ArrayRef) -> RecordBatch {
+    edited(|fields, columns| {
+        fields[index] = field;
+        columns[index] = values;
+    })
 }
 
 fn without_column(index: usize) -> RecordBatch {
-    let batch = minute_batch();
-    let mut fields: Vec<Field> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    let mut columns = batch.columns().to_vec();
-    fields.remove(index);
-    columns.remove(index);
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch")
+    edited(|fields, columns| {
+        fields.remove(index);
+        columns.remove(index);
+    })
 }
 
 fn with_extra_column() -> RecordBatch {
-    let batch = minute_batch();
-    let mut fields: Vec<Field> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    let mut columns = batch.columns().to_vec();
-    fields.push(Field::new("note", DataType::Utf8, true));
-    columns.push(Arc::new(StringArray::from(vec![
-        Some("x");
-        batch.num_rows()
-    ])));
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch")
+    edited(|fields, columns| {
+        fields.push(Field::new("note", DataType::Utf8, true));
+        columns.push(Arc::new(StringArray::from(vec![Some("x"); 1914])));
+    })
+}
+
+/// `values` with the value of `row` changed by `change`.
+fn changed_at(
+    values: &TimestampNanosecondArray,
+    row: usize,
+    change: impl Fn(Option<i64>) -> Option<i64>,
+) -> ArrayRef {
+    Arc::new(
+        values
+            .iter()
+            .enumerate()
+            .map(|(r, v)| if r == row { change(v) } else { v })
+            .collect::<TimestampNanosecondArray>(),
+    )
 }
 
 fn timestamps(index: usize) -> TimestampNanosecondArray {
@@ -192,13 +197,7 @@ fn catalogue() -> Vec<Case> {
             file: Bad::Batch(with_column(
                 2,
                 ts_field("create_at"),
-                Arc::new(
-                    created
-                        .iter()
-                        .enumerate()
-                        .map(|(r, v)| if r == 5 { None } else { v })
-                        .collect::<TimestampNanosecondArray>(),
-                ),
+                changed_at(&created, 5, |_| None),
             )),
             row: Some(5),
             column: Some("create_at"),
@@ -209,13 +208,7 @@ fn catalogue() -> Vec<Case> {
             file: Bad::Batch(with_column(
                 2,
                 ts_field("create_at"),
-                Arc::new(
-                    created
-                        .iter()
-                        .enumerate()
-                        .map(|(r, v)| v.map(|ns| if r == 9 { ns + 86_400_000_000_000 } else { ns }))
-                        .collect::<TimestampNanosecondArray>(),
-                ),
+                changed_at(&created, 9, |v| v.map(|ns| ns + 86_400_000_000_000)),
             )),
             row: Some(9),
             column: Some("create_at"),
@@ -250,13 +243,7 @@ fn catalogue() -> Vec<Case> {
             file: Bad::Batch(with_column(
                 4,
                 ts_field("product_expire"),
-                Arc::new(
-                    expires
-                        .iter()
-                        .enumerate()
-                        .map(|(r, v)| v.map(|ns| if r == 3 { ns + 1 } else { ns }))
-                        .collect::<TimestampNanosecondArray>(),
-                ),
+                changed_at(&expires, 3, |v| v.map(|ns| ns + 1)),
             )),
             row: Some(3),
             column: Some("product_expire"),
