@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -89,7 +89,7 @@ impl ApiError {
         }
     }
 
-    pub fn problem(&self, instance: Option<String>) -> Problem {
+    pub fn problem(&self) -> Problem {
         let (kind, title) = self.kind_and_title();
         let detail = match self {
             // The cause goes to the log, not to the client.
@@ -101,20 +101,12 @@ impl ApiError {
             title: title.to_owned(),
             status: self.status_code().as_u16(),
             detail,
-            instance,
+            instance: None,
             job_id: match self {
                 Self::DateBusy { job_id, .. } => Some(*job_id),
                 _ => None,
             },
         }
-    }
-
-    /// The problem response for `request`, logged when it is the server's fault.
-    pub fn respond_to(&self, request: &HttpRequest) -> HttpResponse {
-        if let Self::Internal(error) = self {
-            tracing::error!(error = format!("{error:#}"), "request failed");
-        }
-        problem_response(&self.problem(Some(request.path().to_owned())))
     }
 }
 
@@ -135,7 +127,7 @@ impl ResponseError for ApiError {
         if let Self::Internal(error) = self {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
-        problem_response(&self.problem(None))
+        problem_response(&self.problem())
     }
 }
 

@@ -121,6 +121,12 @@ async fn cancelling_a_running_load_keeps_the_old_day(pool: PgPool) {
     let reader = block_swaps(&pool).await;
     let job = app.queue(DAY).await;
     wait_until_copied(&app, job.id).await;
+    let (status, busy) = problem(app.post("/jobs?date=2023-01-01").await).await;
+    assert_eq!(
+        (status, busy["job_id"].as_str()),
+        (409, Some(job.id.to_string().as_str())),
+        "a running date is busy"
+    );
     let response = app.post(&format!("/jobs/{}/cancel", job.id)).await;
     assert_eq!(response.status(), 202, "a running job is asked to stop");
     let ended = app.wait_until_final(job.id).await;

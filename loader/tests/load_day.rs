@@ -481,3 +481,81 @@ async fn a_day_stored_as_a_plain_partition_is_replaced_too(pool: PgPool) {
     assert_eq!(old, 0);
     assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
 }
+
+/// Runs a count of `date` that refuses to wait for any lock: `Err` means it would have
+/// been blocked.
+async fn count_without_waiting(pool: &PgPool, date: &str) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL lock_timeout = '10ms'")
+        .execute(&mut *tx)
+        .await?;
+    let count = sqlx::query_scalar(
+        "SELECT count(*) FROM dwh.data_sample WHERE create_at >= $1::date AND create_at < $1::date + 1",
+    )
+    .bind(day(date))
+    .fetch_one(&mut *tx)
+    .await;
+    tx.rollback().await.ok();
+    count
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn while_a_swap_waits_only_readers_of_its_day_queue_behind_it(pool: PgPool) {
+    let dir = generated("2023-01-01 23:59", "2023-01-02 00:00");
+    load(&pool, dir.path(), "2023-01-01").await.expect("day 1");
+    load(&pool, dir.path(), "2023-01-02").await.expect("day 2");
+    let holder = reader_of(&pool, "2023-01-01").await;
+
+    let patient = LoadOptions {
+        lock_timeout: std::time::Duration::from_secs(30),
+        swap_attempts: 1,
+        ..LoadOptions::default()
+    };
+    let swap = {
+        let (pool, dir) = (pool.clone(), dir.path().to_path_buf());
+        tokio::spawn(async move {
+            load_with(
+                &pool,
+                &dir,
+                "2023-01-01",
+                &patient,
+                &CancellationToken::new(),
+            )
+            .await
+        })
+    };
+    // Wait until the swap is queued for its lock behind the holder.
+    loop {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity
+                            WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%')",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("activity");
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
+    assert_eq!(
+        count_without_waiting(&pool, "2023-01-02")
+            .await
+            .expect("another day is not blocked"),
+        ROWS_PER_FILE
+    );
+    let blocked = count_without_waiting(&pool, "2023-01-01").await;
+    assert!(
+        blocked.is_err(),
+        "a reader of the day queues behind the waiting swap"
+    );
+
+    holder.rollback().await.expect("end");
+    let report = swap
+        .await
+        .expect("task")
+        .expect("the swap goes through once the holder ends");
+    assert_eq!(report.swap_attempts, 1);
+    assert_eq!(rows_of_day(&pool, "2023-01-01").await, ROWS_PER_FILE);
+}
