@@ -59,7 +59,6 @@ impl JobSettings {
 pub struct Application {
     port: u16,
     server: Server,
-    pool: PgPool,
     background: Vec<JoinHandle<()>>,
     shutdown: CancellationToken,
 }
@@ -103,7 +102,6 @@ impl Application {
         Ok(Self {
             port,
             server,
-            pool,
             background,
             shutdown,
         })
@@ -111,10 +109,6 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
     }
 
     /// Cancelling this token stops the application as SIGTERM does.
