@@ -376,26 +376,25 @@ async fn not_found(request: HttpRequest) -> HttpResponse {
     )
 }
 
+/// A 400 problem for a request actix could not even parse into a handler's arguments.
+fn unparsable<E>(what: &str, error: E, request: &HttpRequest) -> actix_web::Error
+where
+    E: std::fmt::Display + std::fmt::Debug + 'static,
+{
+    let response = problem::plain(
+        StatusCode::BAD_REQUEST,
+        "invalid-parameter",
+        format!("invalid {what}: {error}"),
+        request.path(),
+    );
+    actix_web::error::InternalError::from_response(error, response).into()
+}
+
 fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|error, request| {
-        let response = problem::plain(
-            StatusCode::BAD_REQUEST,
-            "invalid-parameter",
-            format!("invalid query string: {error}"),
-            request.path(),
-        );
-        actix_web::error::InternalError::from_response(error, response).into()
-    })
+    web::QueryConfig::default()
+        .error_handler(|error, request| unparsable("query string", error, request))
 }
 
 fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|error, request| {
-        let response = problem::plain(
-            StatusCode::BAD_REQUEST,
-            "invalid-parameter",
-            format!("invalid path: {error}"),
-            request.path(),
-        );
-        actix_web::error::InternalError::from_response(error, response).into()
-    })
+    web::PathConfig::default().error_handler(|error, request| unparsable("path", error, request))
 }

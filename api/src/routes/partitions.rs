@@ -11,6 +11,8 @@ use uuid::Uuid;
 use crate::domain::LoadDate;
 use crate::problem::{ApiError, Problem};
 
+// The API's own copy of the loader's `PartitionInfo`, so that the loader stays free of
+// HTTP and OpenAPI concerns.
 /// A loaded day of `dwh.data_sample`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
