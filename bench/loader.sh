@@ -4,6 +4,7 @@
 #
 #   bench/loader.sh            # 3 rounds
 #   ROUNDS=5 bench/loader.sh
+#   LOADER_SOCKET=/var/run/postgresql bench/loader.sh   # the loader over a Unix socket
 #
 # Before every timed run: TRUNCATE of the baseline table, CHECKPOINT and sync (all untimed),
 # Parquet files already in the page cache. Our figure is the loader process's wall time,
@@ -17,6 +18,9 @@ data=${BENCH_DATA_DIR:-/tmp/dwh-bench-data}
 db=dwh_bench
 admin_url=${ADMIN_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
+# The timed loader runs may connect over a Unix socket (same machine as the server).
+loader_url=$DATABASE_URL
+[[ -n "${LOADER_SOCKET:-}" ]] && loader_url="postgres://postgres@localhost/$db?host=$LOADER_SOCKET"
 bin_file=/tmp/dwh-bench-day.bin
 loader_args=(${LOADER_ARGS:-})
 
@@ -41,6 +45,7 @@ run_baseline() {
 run_ours() {
     q "CHECKPOINT"; sync
     /usr/bin/time -f '%e %M' -o /tmp/dwh-bench-time \
+        env DATABASE_URL="$loader_url" \
         target/release/loader load --date "$day" --data-dir "$data" "${loader_args[@]}" >/dev/null
     read -r seconds rss_kib </tmp/dwh-bench-time
     ours+=("$seconds"); rss+=("$rss_kib")
