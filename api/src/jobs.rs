@@ -106,9 +106,6 @@ pub async fn enqueue(
          ON CONFLICT (date) WHERE status IN ('queued', 'running') DO NOTHING
          RETURNING {COLUMNS}"
     );
-    let active = format!(
-        "SELECT {COLUMNS} FROM ops.jobs WHERE date = $1 AND status IN ('queued', 'running')"
-    );
     for _ in 0..5 {
         let inserted = sqlx::query_as::<_, JobRow>(&insert)
             .bind(Uuid::new_v4())
@@ -117,8 +114,7 @@ pub async fn enqueue(
         if let Some(job) = fetch_one_job(inserted, pool).await? {
             return Ok(Enqueued::Created(job));
         }
-        let query = sqlx::query_as::<_, JobRow>(&active).bind(date);
-        if let Some(job) = fetch_one_job(query, pool).await? {
+        if let Some(job) = active_for(pool, date).await? {
             return Ok(Enqueued::Busy(job));
         }
     }
