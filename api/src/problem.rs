@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::{DateRangeError, LoadDateError};
+
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 /// An RFC 9457 problem document.
@@ -54,6 +56,18 @@ pub enum ApiError {
     Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<LoadDateError> for ApiError {
+    fn from(error: LoadDateError) -> Self {
+        Self::InvalidParameter(error.to_string())
+    }
+}
+
+impl From<DateRangeError> for ApiError {
+    fn from(error: DateRangeError) -> Self {
+        Self::InvalidParameter(error.to_string())
+    }
 }
 
 impl From<sqlx::Error> for ApiError {

@@ -87,16 +87,15 @@ pub async fn create_jobs(
     settings: web::Data<JobSettings>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let invalid = |e: &dyn std::fmt::Display| ApiError::InvalidParameter(e.to_string());
     match (query.date, query.from, query.to) {
         (Some(date), None, None) => {
-            let date = LoadDate::parse("date", &date).map_err(|e| invalid(&e))?;
+            let date = LoadDate::parse("date", &date)?;
             create_one(date, &pool, &settings).await
         }
         (None, Some(from), Some(to)) => {
-            let from = LoadDate::parse("from", &from).map_err(|e| invalid(&e))?;
-            let to = LoadDate::parse("to", &to).map_err(|e| invalid(&e))?;
-            let range = DateRange::new(from, to).map_err(|e| invalid(&e))?;
+            let from = LoadDate::parse("from", &from)?;
+            let to = LoadDate::parse("to", &to)?;
+            let range = DateRange::new(from, to)?;
             create_range(range, &pool, &settings).await
         }
         (None, None, None) => Err(ApiError::InvalidParameter(
@@ -232,10 +231,9 @@ pub async fn list_jobs(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let date = |name, value: Option<String>| -> Result<Option<NaiveDate>, ApiError> {
-        value
+        Ok(value
             .map(|v| LoadDate::parse(name, &v).map(LoadDate::get))
-            .transpose()
-            .map_err(|e| ApiError::InvalidParameter(e.to_string()))
+            .transpose()?)
     };
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {

@@ -108,9 +108,7 @@ pub async fn get_partition(
     date: web::Path<String>,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
-    let date = LoadDate::parse("date", &date)
-        .map_err(|e| ApiError::InvalidParameter(e.to_string()))?
-        .get();
+    let date = LoadDate::parse("date", &date)?.get();
     let not_loaded = || {
         ApiError::NotFound(format!(
             "{date} has not been loaded; POST /jobs?date={date} loads it"
