@@ -118,6 +118,18 @@ impl Staging {
         self.day
     }
 
+    /// `YYYYMMDD_<id>`: what names the tables this load leaves (its leaf, retired tables).
+    fn suffix(&self) -> &str {
+        &self.name[STAGE_PREFIX.len()..]
+    }
+
+    /// The load's random id, the part of the suffix after the day.
+    fn id(&self) -> &str {
+        self.suffix()
+            .split_once('_')
+            .map_or(self.suffix(), |(_, id)| id)
+    }
+
     /// `dwh.<name>`.
     pub fn qualified_name(&self) -> String {
         format!("{}.{}", table::SCHEMA, self.name)
@@ -239,66 +251,8 @@ async fn try_swap(
             .fetch_optional(&mut *tx)
             .await?;
     let day_table = format!("{}.{partition}", table::SCHEMA);
-    let layout: Option<String> =
-        sqlx::query_scalar("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)")
-            .bind(&day_table)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let retired_name = |n: usize| {
-        let id = &staging.name[STAGE_PREFIX.len()..];
-        if n == 0 {
-            format!("{RETIRED_PREFIX}{id}")
-        } else {
-            format!("{RETIRED_PREFIX}{id}_{n}")
-        }
-    };
-    let mut sql = String::new();
-    let mut retired = Vec::new();
-    match layout.as_deref() {
-        // The day's table exists: take its current rows out (only the day's table is
-        // locked, not the parent).
-        Some("p") => {
-            let leaves: Vec<String> = sqlx::query_scalar(
-                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = to_regclass($1) ORDER BY 1",
-            )
-            .bind(&day_table)
-            .fetch_all(&mut *tx)
-            .await?;
-            for leaf in leaves {
-                let name = retired_name(retired.len());
-                sql.push_str(&format!(
-                    "ALTER TABLE {day_table} DETACH PARTITION {schema}.{leaf};
-                     ALTER TABLE {schema}.{leaf} RENAME TO {name};",
-                    schema = table::SCHEMA,
-                ));
-                retired.push(name);
-            }
-        }
-        // First load of the day, or a day loaded as a plain partition by an earlier
-        // version: (re)create the day's table. Attaching it takes SHARE UPDATE EXCLUSIVE
-        // on the parent, which readers do not conflict with.
-        other => {
-            if other.is_some() {
-                let name = retired_name(0);
-                sql.push_str(&format!(
-                    "ALTER TABLE {parent} DETACH PARTITION {day_table};
-                     ALTER TABLE {day_table} RENAME TO {name};",
-                    parent = table::NAME,
-                ));
-                retired.push(name);
-            }
-            sql.push_str(&format!(
-                "CREATE TABLE {day_table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
-                     PARTITION BY RANGE ({column});
-                 ALTER TABLE {parent} ATTACH PARTITION {day_table}
-                     FOR VALUES FROM ('{start}') TO ('{end}');",
-                parent = table::NAME,
-                column = table::PARTITION_COLUMN,
-            ));
-        }
-    }
-    let leaf = format!("{partition}_{}", &staging.name[STAGE_PREFIX.len() + 9..]);
+    let (mut sql, retired) = clear_day_table(&mut tx, staging, &day_table).await?;
+    let leaf = format!("{partition}_{}", staging.id());
     sql.push_str(&format!(
         "ALTER TABLE {staging} RENAME TO {leaf};
          ALTER TABLE {day_table} ATTACH PARTITION {schema}.{leaf}
@@ -327,6 +281,72 @@ async fn try_swap(
         replaced_rows,
         retired,
     })
+}
+
+/// The statements that leave the day's table (`day_table`) existing and empty, ready for
+/// the new leaf, and the names its old rows are renamed to. Runs inside the swap.
+async fn clear_day_table(
+    tx: &mut PgConnection,
+    staging: &Staging,
+    day_table: &str,
+) -> Result<(String, Vec<String>), sqlx::Error> {
+    let layout: Option<String> =
+        sqlx::query_scalar("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)")
+            .bind(day_table)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let retired_name = |n: usize| match n {
+        0 => format!("{RETIRED_PREFIX}{}", staging.suffix()),
+        n => format!("{RETIRED_PREFIX}{}_{n}", staging.suffix()),
+    };
+    let mut sql = String::new();
+    let mut retired = Vec::new();
+    match layout.as_deref() {
+        // The day's table exists: take its current rows out (only the day's table is
+        // locked, not the parent).
+        Some("p") => {
+            let leaves: Vec<String> = sqlx::query_scalar(
+                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = to_regclass($1) ORDER BY 1",
+            )
+            .bind(day_table)
+            .fetch_all(&mut *tx)
+            .await?;
+            for leaf in leaves {
+                let name = retired_name(retired.len());
+                sql.push_str(&format!(
+                    "ALTER TABLE {day_table} DETACH PARTITION {schema}.{leaf};
+                     ALTER TABLE {schema}.{leaf} RENAME TO {name};",
+                    schema = table::SCHEMA,
+                ));
+                retired.push(name);
+            }
+        }
+        // First load of the day, or a day loaded as a plain partition by an earlier
+        // version: (re)create the day's table. Attaching it takes SHARE UPDATE EXCLUSIVE
+        // on the parent, which readers do not conflict with.
+        other => {
+            if other.is_some() {
+                let name = retired_name(0);
+                sql.push_str(&format!(
+                    "ALTER TABLE {parent} DETACH PARTITION {day_table};
+                     ALTER TABLE {day_table} RENAME TO {name};",
+                    parent = table::NAME,
+                ));
+                retired.push(name);
+            }
+            let (start, end) = day_bounds(staging.day);
+            sql.push_str(&format!(
+                "CREATE TABLE {day_table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+                     PARTITION BY RANGE ({column});
+                 ALTER TABLE {parent} ATTACH PARTITION {day_table}
+                     FOR VALUES FROM ('{start}') TO ('{end}');",
+                parent = table::NAME,
+                column = table::PARTITION_COLUMN,
+            ));
+        }
+    }
+    Ok((sql, retired))
 }
 
 /// Staging tables and retired partitions in `dwh`, with the day each one is for.
