@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use pgpq::ArrowToPostgresBinaryEncoder;
-use sqlx::PgPool;
+use sqlx::{Connection, Executor, PgPool};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -67,12 +67,17 @@ pub(crate) async fn copy_files(
     let _stop_reader = reader_cancel.drop_guard();
 
     let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    // The stream's commit need not wait for its WAL to reach the disk: the swap commits
+    // synchronously later, and flushing its commit record flushes these rows too (WAL is
+    // flushed in order). A crash before the swap loses only a staging table nobody sees.
+    tx.execute("SET LOCAL synchronous_commit = off").await?;
     let columns = COLUMNS.map(|(name, _)| name).join(", ");
     let statement = format!(
         "COPY {} ({columns}) FROM STDIN (FORMAT binary)",
         staging.qualified_name()
     );
-    let mut copy = conn.copy_in_raw(&statement).await?;
+    let mut copy = tx.copy_in_raw(&statement).await?;
     loop {
         let message = tokio::select! {
             () = cancel.cancelled() => {
@@ -108,7 +113,9 @@ pub(crate) async fn copy_files(
             }
         }
     }
-    Ok(copy.finish().await?)
+    let rows = copy.finish().await?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 type Sender = mpsc::Sender<Result<Message, LoadError>>;
