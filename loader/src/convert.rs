@@ -32,21 +32,37 @@ pub(crate) fn copy_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// The half-open range `[start, end)` of `create_at` values a day accepts, in µs since
-/// the Unix epoch.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct DayBounds {
+/// A half-open range `[start, end)` of `create_at` values (a day, or a part of one), in
+/// µs since the Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimeRange {
     pub start_us: i64,
     pub end_us: i64,
 }
 
-impl DayBounds {
+impl TimeRange {
     pub fn new(start: NaiveDateTime, end: NaiveDateTime) -> Self {
         Self {
             start_us: start.and_utc().timestamp_micros(),
             end_us: end.and_utc().timestamp_micros(),
         }
     }
+
+    pub fn start(&self) -> NaiveDateTime {
+        micros_to_datetime(self.start_us)
+    }
+
+    pub fn end(&self) -> NaiveDateTime {
+        micros_to_datetime(self.end_us)
+    }
+}
+
+/// Ranges only ever come from a day's bounds and checked values, all far inside chrono's
+/// range.
+fn micros_to_datetime(us: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_micros(us)
+        .expect("a timestamp within the day being loaded")
+        .naive_utc()
 }
 
 /// A batch of one file, for error messages: which file, and the row number of its
@@ -54,6 +70,9 @@ impl DayBounds {
 pub(crate) struct BatchOrigin<'a> {
     pub file: &'a std::path::Path,
     pub first_row: u64,
+    /// The file's `create_at` range according to its footer, which planned where its rows
+    /// go: a value outside it would land in the wrong part of the day.
+    pub promised: Option<(i64, i64)>,
 }
 
 impl BatchOrigin<'_> {
@@ -69,7 +88,7 @@ pub(crate) fn normalise(
     batch: &RecordBatch,
     projection: &[usize; COLUMNS.len()],
     schema: &SchemaRef,
-    bounds: DayBounds,
+    bounds: TimeRange,
     origin: &BatchOrigin<'_>,
 ) -> Result<RecordBatch, InputError> {
     let mut columns = Vec::with_capacity(COLUMNS.len());
@@ -169,7 +188,7 @@ fn timestamp_micros(
 fn check_within_day(
     micros: &TimestampMicrosecondArray,
     name: &str,
-    bounds: DayBounds,
+    bounds: TimeRange,
     origin: &BatchOrigin<'_>,
 ) -> Result<(), InputError> {
     for (row, value) in micros.iter().enumerate() {
@@ -194,8 +213,78 @@ fn check_within_day(
                     ),
                 ));
             }
-            Some(_) => {}
+            Some(us) => {
+                if let Some((low, high)) = origin.promised.filter(|&(l, h)| us < l || us > h) {
+                    let show = |us: i64| {
+                        DateTime::from_timestamp_micros(us)
+                            .map_or_else(|| us.to_string(), |t| t.naive_utc().to_string())
+                    };
+                    return Err(origin.error(
+                        name,
+                        row,
+                        format!(
+                            "{} lies outside {} … {}, the range the file's footer statistics \
+                             give for this column: the footer does not match the data",
+                            show(us),
+                            show(low),
+                            show(high)
+                        ),
+                    ));
+                }
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: i64 = 60_000_000;
+
+    fn check(values: Vec<i64>, promised: Option<(i64, i64)>) -> Result<(), String> {
+        let day = TimeRange {
+            start_us: 0,
+            end_us: 1440 * MINUTE,
+        };
+        let origin = BatchOrigin {
+            file: std::path::Path::new("f.parquet"),
+            first_row: 100,
+            promised,
+        };
+        let micros = TimestampMicrosecondArray::from(values);
+        check_within_day(&micros, "create_at", day, &origin).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn values_within_the_promised_range_pass() {
+        assert_eq!(
+            check(vec![MINUTE, 2 * MINUTE], Some((MINUTE, 2 * MINUTE))),
+            Ok(())
+        );
+        assert_eq!(check(vec![5 * MINUTE], None), Ok(()));
+    }
+
+    #[test]
+    fn a_value_outside_the_footer_statistics_is_refused() {
+        assert_eq!(
+            check(vec![MINUTE, 3 * MINUTE], Some((MINUTE, 2 * MINUTE))),
+            Err(
+                "f.parquet, row 101, column create_at: 1970-01-01 00:03:00 lies outside \
+                 1970-01-01 00:01:00 … 1970-01-01 00:02:00, the range the file's footer \
+                 statistics give for this column: the footer does not match the data"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn the_day_is_checked_first() {
+        let error = check(vec![1440 * MINUTE], Some((0, 0))).expect_err("outside the day");
+        assert!(
+            error.ends_with("is outside the day being loaded (1970-01-01)"),
+            "{error}"
+        );
+    }
 }

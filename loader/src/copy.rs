@@ -15,10 +15,10 @@ use sqlx::{Connection, Executor, PgPool};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::convert::{BatchOrigin, DayBounds, copy_schema, normalise};
+use crate::convert::{BatchOrigin, TimeRange, copy_schema, normalise};
 use crate::error::{InputError, LoadError};
 use crate::source::SourceFile;
-use crate::staging::Staging;
+use crate::staging::StageTable;
 use crate::table::COLUMNS;
 
 /// Encoded chunks in flight per stream; with ~300 KB per file this bounds a stream's
@@ -46,14 +46,14 @@ pub(crate) struct FileDone {
     pub source_bytes: u64,
 }
 
-/// Copies `files`, in order, into `staging` over one connection. Returns the rows the
-/// server stored.
+/// Copies `files`, in order, into `table` over one connection, checking every row against
+/// the day (`bounds`). Returns the rows the server stored.
 pub(crate) async fn copy_files(
     pool: &PgPool,
-    staging: &Staging,
+    table: &StageTable,
     files: Vec<SourceFile>,
     day: NaiveDate,
-    bounds: DayBounds,
+    bounds: TimeRange,
     on_file: &(dyn Fn(FileDone) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, LoadError> {
@@ -75,7 +75,7 @@ pub(crate) async fn copy_files(
     let columns = COLUMNS.map(|(name, _)| name).join(", ");
     let statement = format!(
         "COPY {} ({columns}) FROM STDIN (FORMAT binary)",
-        staging.qualified_name()
+        table.qualified_name()
     );
     let mut copy = tx.copy_in_raw(&statement).await?;
     loop {
@@ -123,7 +123,7 @@ type Sender = mpsc::Sender<Result<Message, LoadError>>;
 /// The reader thread: decodes, validates and encodes each file, in order.
 fn encode_files(
     files: &[SourceFile],
-    bounds: DayBounds,
+    bounds: TimeRange,
     sender: &Sender,
     cancel: &CancellationToken,
 ) {
@@ -166,7 +166,7 @@ fn encode_files(
 fn encode_file(
     file: &SourceFile,
     schema: &SchemaRef,
-    bounds: DayBounds,
+    bounds: TimeRange,
     encoder: &mut ArrowToPostgresBinaryEncoder,
     buffer: &mut BytesMut,
 ) -> Result<u64, InputError> {
@@ -183,6 +183,7 @@ fn encode_file(
         let origin = BatchOrigin {
             file: path,
             first_row: rows,
+            promised: file.create_at_range,
         };
         let normalised = normalise(&batch, &file.projection, schema, bounds, &origin)?;
         encoder
@@ -200,22 +201,4 @@ fn encode_file(
         ));
     }
     Ok(rows)
-}
-
-/// Splits `files` into `streams` runs of consecutive files with about equal bytes.
-pub(crate) fn split_files(files: Vec<SourceFile>, streams: usize) -> Vec<Vec<SourceFile>> {
-    let streams = streams.clamp(1, files.len().max(1));
-    let total: u64 = files.iter().map(|f| f.bytes).sum();
-    let share = total.div_ceil(streams as u64).max(1);
-    let mut runs: Vec<Vec<SourceFile>> = vec![Vec::new()];
-    let mut in_run = 0u64;
-    for file in files {
-        if in_run >= share && runs.len() < streams {
-            runs.push(Vec::new());
-            in_run = 0;
-        }
-        in_run += file.bytes;
-        runs.last_mut().expect("never empty").push(file);
-    }
-    runs
 }

@@ -1,7 +1,7 @@
 //! Replaces one day of `dwh.data_sample` from the generator's Parquet files, atomically.
 //!
-//! A load streams the day's files over binary `COPY` into a staging table shaped like the
-//! day's partition, then swaps it in with one short transaction. Readers see the old day
+//! A load streams the day's files over binary `COPY` into staging tables shaped like the
+//! day's partition, then swaps them in with one short transaction. Readers see the old day
 //! or the new day, never a mix; a failed, cancelled or killed load leaves the old day as
 //! it was. See [`load_day`].
 
@@ -10,6 +10,7 @@ mod copy;
 mod error;
 mod load;
 pub mod partitions;
+mod plan;
 pub mod source;
 pub mod staging;
 

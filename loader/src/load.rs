@@ -10,16 +10,18 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::convert::DayBounds;
-use crate::copy::{FileDone, copy_files, split_files};
+use crate::convert::TimeRange;
+use crate::copy::{FileDone, copy_files};
 use crate::error::LoadError;
+use crate::plan::{Piece, plan};
 use crate::source::{SourceFile, files_for_day, inspect};
 use crate::staging::{self, DayLoad, DayLock, Staging, SwapPolicy};
 
 /// How a load runs.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
-    /// Parallel COPY connections into the staging table.
+    /// Parallel COPY connections. When the files' statistics allow, each fills a table of
+    /// its own holding one part of the day (see `plan`); otherwise they share one.
     pub streams: usize,
     /// How long the swap waits for its locks before it backs off and retries.
     pub lock_timeout: Duration,
@@ -65,7 +67,7 @@ pub struct LoadReport {
     /// Bytes of Parquet read.
     pub source_bytes: u64,
     pub elapsed: Duration,
-    /// Time spent streaming rows into the staging table.
+    /// Time spent streaming rows into the staging tables.
     pub copy_duration: Duration,
     /// The swap transaction: the longest a reader of the table waited on this load.
     pub swap_duration: Duration,
@@ -84,7 +86,7 @@ impl LoadReport {
 /// `source_dir` (`YYYY-MM-DD *.parquet`).
 ///
 /// Every file's schema is checked before anything is written; values are checked while
-/// streaming. On any error, or when `cancel` fires before the swap, the staging table is
+/// streaming. On any error, or when `cancel` fires before the swap, the staging tables are
 /// dropped and the day keeps its old rows. Only one load of a day runs at a time across all
 /// processes sharing the database ([`LoadError::DayBusy`] otherwise).
 pub async fn load_day(
@@ -109,18 +111,24 @@ pub async fn load_day(
         .await?
         .ok_or(LoadError::DayBusy { date })?;
     staging::drop_leftovers_for_day(&mut lock).await?;
-    let staging = Staging::create(lock.connection(), date).await?;
-    tracing::info!(%date, files = totals.files_total, rows = totals.rows_total, staging = %staging.qualified_name(), "loading");
+    let (start, end) = staging::day_bounds(date);
+    let pieces = plan(files, options.streams, TimeRange::new(start, end));
+    let parts: Vec<_> = pieces
+        .iter()
+        .map(|p| (p.range.start(), p.range.end()))
+        .collect();
+    let staging = Staging::create(lock.connection(), date, &parts).await?;
+    tracing::info!(%date, files = totals.files_total, rows = totals.rows_total, staging = %staging.names(), "loading");
 
     let result = fill_and_swap(
-        pool, &mut lock, &staging, files, totals, options, progress, cancel,
+        pool, &mut lock, &staging, pieces, totals, options, progress, cancel,
     )
     .await;
     if result.is_err()
-        && let Err(error) = staging.drop_table(lock.connection()).await
+        && let Err(error) = staging.drop_tables(lock.connection()).await
     {
-        // The table is found and dropped by the next load of the day or by `gc`.
-        tracing::warn!(%error, staging = %staging.qualified_name(), "could not drop the staging table");
+        // The tables are found and dropped by the next load of the day or by `gc`.
+        tracing::warn!(%error, staging = %staging.names(), "could not drop the staging tables");
     }
     lock.release().await.ok();
     let (copy_duration, swap) = result?;
@@ -160,7 +168,7 @@ async fn fill_and_swap(
     pool: &PgPool,
     lock: &mut DayLock,
     staging: &Staging,
-    files: Vec<SourceFile>,
+    pieces: Vec<Piece>,
     totals: LoadProgress,
     options: &LoadOptions,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
@@ -168,16 +176,7 @@ async fn fill_and_swap(
 ) -> Result<(Duration, staging::SwapOutcome), LoadError> {
     let date = lock.day();
     let copy_started = Instant::now();
-    let rows = copy_all(
-        pool,
-        staging,
-        files,
-        totals,
-        options.streams,
-        progress,
-        cancel,
-    )
-    .await?;
+    let rows = copy_all(pool, staging, pieces, totals, progress, cancel).await?;
     if rows != totals.rows_total {
         return Err(LoadError::Internal(format!(
             "the server stored {rows} rows but the files hold {}",
@@ -203,25 +202,25 @@ async fn fill_and_swap(
         lock_timeout: options.lock_timeout,
         attempts: options.swap_attempts,
     };
-    let swap = staging::swap_in(lock.connection(), staging, &load, policy, cancel).await?;
+    let swap = staging::swap_in(pool, lock.connection(), staging, &load, policy, cancel).await?;
     Ok((copy_duration, swap))
 }
 
-/// Runs the COPY streams side by side. When one fails, the others are stopped cleanly
-/// (their COPYs aborted) and the first real error is returned.
+/// Runs the COPY streams side by side, one per run of each piece, into the piece's
+/// staging table. When one fails, the others are stopped cleanly (their COPYs aborted) and
+/// the first real error is returned.
 async fn copy_all(
     pool: &PgPool,
     staging: &Staging,
-    files: Vec<SourceFile>,
+    pieces: Vec<Piece>,
     totals: LoadProgress,
-    streams: usize,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, LoadError> {
     let date = staging.day();
-    let bounds = {
+    let day = {
         let (start, end) = staging::day_bounds(date);
-        DayBounds::new(start, end)
+        TimeRange::new(start, end)
     };
     let files_done = AtomicU64::new(0);
     let rows_done = AtomicU64::new(0);
@@ -236,11 +235,16 @@ async fn copy_all(
         });
     };
     let siblings = cancel.child_token();
-    let runs = split_files(files, streams).into_iter().map(|run| {
+    let streams = staging
+        .tables()
+        .iter()
+        .zip(pieces)
+        .flat_map(|(table, piece)| piece.runs.into_iter().map(move |run| (table, run)));
+    let runs = streams.map(|(table, run)| {
         let siblings = &siblings;
         let on_file = &on_file;
         async move {
-            let result = copy_files(pool, staging, run, date, bounds, on_file, siblings).await;
+            let result = copy_files(pool, table, run, date, day, on_file, siblings).await;
             if result.is_err() {
                 siblings.cancel();
             }

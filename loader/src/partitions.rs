@@ -11,7 +11,7 @@ use crate::staging::day_bounds;
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PartitionInfo {
     pub day: NaiveDate,
-    /// `dwh.<partition>` holds the day's rows (in its one leaf partition).
+    /// `dwh.<partition>` holds the day's rows (in its leaf partitions).
     pub partition: String,
     pub rows: i64,
     /// Files and bytes of Parquet the day was loaded from.

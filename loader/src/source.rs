@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use arrow_schema::{DataType, Schema, TimeUnit};
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::statistics::Statistics;
 
 use crate::error::{InputError, LoadError};
-use crate::table::{COLUMNS, Kind};
+use crate::table::{COLUMNS, Kind, PARTITION_COLUMN};
 
 /// One source file that passed the schema check.
 #[derive(Clone, Debug)]
@@ -18,6 +20,10 @@ pub struct SourceFile {
     pub bytes: u64,
     /// For each table column in table order, its index among the file's columns.
     pub projection: [usize; COLUMNS.len()],
+    /// The smallest and largest `create_at` the footer's statistics promise, in µs since
+    /// the Unix epoch; `None` when the file has no usable statistics (or no rows). Only a
+    /// plan: every value is still checked against it while it is read.
+    pub create_at_range: Option<(i64, i64)>,
 }
 
 /// The files of `date` in `dir`: those named `YYYY-MM-DD *.parquet`, sorted by name (that
@@ -66,12 +72,49 @@ pub fn inspect(path: &Path) -> Result<SourceFile, InputError> {
         file: path.into(),
         ..e
     })?;
+    let create_at_range = partition_column_range(builder.metadata(), builder.schema());
     Ok(SourceFile {
         path: path.to_path_buf(),
         rows,
         bytes,
         projection,
+        create_at_range,
     })
+}
+
+/// The range of the partition column over all row groups, from the footer's statistics,
+/// in µs (widened outwards when the file's unit is finer).
+fn partition_column_range(metadata: &ParquetMetaData, schema: &Schema) -> Option<(i64, i64)> {
+    let DataType::Timestamp(unit, None) =
+        schema.field_with_name(PARTITION_COLUMN).ok()?.data_type()
+    else {
+        return None;
+    };
+    let to_micros = |value: i64, round_up: bool| match unit {
+        TimeUnit::Millisecond => value.checked_mul(1000),
+        TimeUnit::Microsecond => Some(value),
+        TimeUnit::Nanosecond if round_up => {
+            Some(value.div_euclid(1000) + i64::from(value.rem_euclid(1000) != 0))
+        }
+        TimeUnit::Nanosecond => Some(value.div_euclid(1000)),
+        TimeUnit::Second => None,
+    };
+    let column = metadata
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|c| c.path().parts() == [PARTITION_COLUMN])?;
+    let mut range: Option<(i64, i64)> = None;
+    for group in metadata.row_groups().iter().filter(|g| g.num_rows() > 0) {
+        let Some(Statistics::Int64(stats)) = group.column(column).statistics() else {
+            return None;
+        };
+        let min = to_micros(*stats.min_opt()?, false)?;
+        let max = to_micros(*stats.max_opt()?, true)?;
+        range = Some(range.map_or((min, max), |(lo, hi)| (lo.min(min), hi.max(max))));
+    }
+    range
 }
 
 fn check_schema(schema: &Schema) -> Result<[usize; COLUMNS.len()], InputError> {

@@ -1,16 +1,18 @@
-//! The staging table, the per-day lock, and the swap that makes a load visible.
+//! The staging tables, the per-day lock, and the swap that makes a load visible.
 //!
 //! Layout: each day is a partition of `dwh.data_sample`, `dwh.data_sample_pYYYYMMDD`, which
-//! is itself partitioned by the same key and holds exactly one leaf with the day's rows
-//! (`data_sample_pYYYYMMDD_<id>`). The extra level is what keeps the swap local: replacing
-//! the leaf locks only the day's table, so queries on other days — and the parent — are
-//! never blocked, where detaching a partition of the parent itself would take an ACCESS
-//! EXCLUSIVE lock on the whole table (and queue every reader behind a waiting swap).
+//! is itself partitioned by the same key and holds the day's rows in one or more leaves
+//! (`data_sample_pYYYYMMDD_<id>_<k>`), each covering a consecutive part of the day. The
+//! extra level is what keeps the swap local: replacing the leaves locks only the day's
+//! table, so queries on other days — and the parent — are never blocked, where detaching a
+//! partition of the parent itself would take an ACCESS EXCLUSIVE lock on the whole table
+//! (and queue every reader behind a waiting swap).
 //!
-//! A load copies into `dwh.data_sample_stage_YYYYMMDD_<id>`, a plain table with the
-//! table's columns and a CHECK matching the day's bounds (so attaching it needs no
-//! rescan). The swap is one short transaction: detach the day's old leaf and rename it
-//! aside (`data_sample_retired_…`), rename the staging table to the new leaf, attach it.
+//! A load copies into `dwh.data_sample_stage_YYYYMMDD_<id>_<k>`, plain tables with the
+//! table's columns and a CHECK matching their part's bounds (so attaching them needs no
+//! rescan); several parts let parallel COPYs write without contending (see `plan`). The
+//! swap is one short transaction: detach the day's old leaves and rename them aside
+//! (`data_sample_retired_…`), rename the staging tables to the new leaves, attach them.
 //! Readers of the day wait for that transaction only; the swap itself waits at most
 //! `lock_timeout` for them and then retries, rather than queueing them behind a long
 //! wait. The old rows are dropped only after the commit: unlinking half a gigabyte of
@@ -87,62 +89,97 @@ impl DayLock {
     }
 }
 
-/// A staging table being filled for one day.
+/// The staging tables being filled for one day: one per part of the day (see
+/// `plan`), each a plain table with a CHECK on its part's bounds.
 #[derive(Debug, Clone)]
 pub struct Staging {
-    name: String,
     day: NaiveDate,
+    /// Random, names this load's tables: staging, leaves, retired ones.
+    id: String,
+    tables: Vec<StageTable>,
+}
+
+/// One staging table and the part of the day it holds, `[start, end)`.
+#[derive(Debug, Clone)]
+pub struct StageTable {
+    name: String,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+}
+
+impl StageTable {
+    /// `dwh.<name>`.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", table::SCHEMA, self.name)
+    }
 }
 
 impl Staging {
-    /// Creates (and commits) an empty staging table for `day`, so that several COPY
-    /// connections can fill it.
-    pub async fn create(conn: &mut PgConnection, day: NaiveDate) -> Result<Self, sqlx::Error> {
-        let id = Uuid::new_v4().simple().to_string();
-        let name = format!("{STAGE_PREFIX}{}_{}", day.format("%Y%m%d"), &id[..12]);
-        let (start, end) = day_bounds(day);
-        let sql = format!(
-            "CREATE TABLE {schema}.{name} (
-                 LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-                 CONSTRAINT {name}_day CHECK ({column} >= TIMESTAMP '{start}' AND {column} < TIMESTAMP '{end}')
-             )",
-            schema = table::SCHEMA,
-            parent = table::NAME,
-            column = table::PARTITION_COLUMN,
-        );
+    /// Creates (and commits) one empty staging table for each of `parts`, consecutive
+    /// ranges covering `day`, so that several COPY connections can fill them.
+    pub async fn create(
+        conn: &mut PgConnection,
+        day: NaiveDate,
+        parts: &[(NaiveDateTime, NaiveDateTime)],
+    ) -> Result<Self, sqlx::Error> {
+        let id = Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let tables: Vec<StageTable> = parts
+            .iter()
+            .enumerate()
+            .map(|(k, &(start, end))| StageTable {
+                name: format!("{STAGE_PREFIX}{}_{id}_{}", day.format("%Y%m%d"), k + 1),
+                start,
+                end,
+            })
+            .collect();
+        let sql: String = tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "CREATE TABLE {qualified} (
+                         LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+                         CONSTRAINT {name}_range CHECK ({column} >= TIMESTAMP '{start}' AND {column} < TIMESTAMP '{end}')
+                     );",
+                    qualified = t.qualified_name(),
+                    name = t.name,
+                    parent = table::NAME,
+                    column = table::PARTITION_COLUMN,
+                    start = t.start,
+                    end = t.end,
+                )
+            })
+            .collect();
         conn.execute(sql.as_str()).await?;
-        Ok(Self { name, day })
+        Ok(Self { day, id, tables })
     }
 
     pub fn day(&self) -> NaiveDate {
         self.day
     }
 
-    /// `YYYYMMDD_<id>`: what names the tables this load leaves (its leaf, retired tables).
-    fn suffix(&self) -> &str {
-        &self.name[STAGE_PREFIX.len()..]
+    pub fn tables(&self) -> &[StageTable] {
+        &self.tables
     }
 
-    /// The load's random id, the part of the suffix after the day.
-    fn id(&self) -> &str {
-        self.suffix()
-            .split_once('_')
-            .map_or(self.suffix(), |(_, id)| id)
+    /// `YYYYMMDD_<id>`: what names the tables this load leaves (its leaves, retired ones).
+    fn suffix(&self) -> String {
+        format!("{}_{}", self.day.format("%Y%m%d"), self.id)
     }
 
-    /// `dwh.<name>`.
-    pub fn qualified_name(&self) -> String {
-        format!("{}.{}", table::SCHEMA, self.name)
+    /// The tables' qualified names, for messages.
+    pub fn names(&self) -> String {
+        let names: Vec<String> = self.tables.iter().map(StageTable::qualified_name).collect();
+        names.join(", ")
     }
 
-    pub async fn drop_table(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let sql = format!("DROP TABLE IF EXISTS {}", self.qualified_name());
+    pub async fn drop_tables(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let sql = format!("DROP TABLE IF EXISTS {}", self.names());
         conn.execute(sql.as_str()).await.map(|_| ())
     }
 
     /// Refreshes planner statistics, so the day is queryable well as soon as it is visible.
     pub async fn analyze(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let sql = format!("ANALYZE {}", self.qualified_name());
+        let sql = format!("ANALYZE {}", self.names());
         conn.execute(sql.as_str()).await.map(|_| ())
     }
 }
@@ -180,9 +217,10 @@ pub struct SwapPolicy {
     pub attempts: u32,
 }
 
-/// Replaces the day's partition with `staging` in one transaction, retrying when the
-/// locks are not granted within `lock_timeout`.
+/// Replaces the day's leaves with `staging`'s tables in one transaction, retrying when
+/// the locks are not granted within `lock_timeout`.
 pub async fn swap_in(
+    pool: &PgPool,
     conn: &mut PgConnection,
     staging: &Staging,
     load: &DayLoad,
@@ -195,13 +233,7 @@ pub async fn swap_in(
         match try_swap(conn, staging, load, policy.lock_timeout).await {
             Ok(swapped) => {
                 let duration = started.elapsed();
-                for retired in &swapped.retired {
-                    // Outside the swap: the old rows are no longer visible to anyone. If this
-                    // fails, `collect_garbage` drops the table later.
-                    if let Err(error) = drop_named(conn, retired).await {
-                        tracing::warn!(%error, table = %retired, "could not drop the replaced partition");
-                    }
-                }
+                drop_retired(pool, &swapped.retired).await;
                 return Ok(SwapOutcome {
                     duration,
                     attempts: attempt,
@@ -226,6 +258,21 @@ pub async fn swap_in(
     })
 }
 
+/// Drops the old leaves, outside the swap: their rows are no longer visible to anyone.
+/// Each on a connection of its own, because freeing a table's files is I/O-bound and the
+/// drops overlap. If one fails, `collect_garbage` (or the next load of the day) drops it.
+async fn drop_retired(pool: &PgPool, retired: &[String]) {
+    let drops = retired.iter().map(|name| async move {
+        let mut conn = pool.acquire().await?;
+        drop_named(&mut conn, name).await
+    });
+    for (name, result) in retired.iter().zip(futures::future::join_all(drops).await) {
+        if let Err(error) = result {
+            tracing::warn!(%error, table = %name, "could not drop the replaced partition");
+        }
+    }
+}
+
 fn is_lock_timeout(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
@@ -241,7 +288,6 @@ async fn try_swap(
 ) -> Result<Swapped, sqlx::Error> {
     let day = staging.day;
     let partition = partition_name(day);
-    let (start, end) = day_bounds(day);
     let mut tx = conn.begin().await?;
     let set_timeout = format!("SET LOCAL lock_timeout = '{}ms'", lock_timeout.as_millis());
     (&mut *tx).execute(set_timeout.as_str()).await?;
@@ -252,14 +298,18 @@ async fn try_swap(
             .await?;
     let day_table = format!("{}.{partition}", table::SCHEMA);
     let (mut sql, retired) = clear_day_table(&mut tx, staging, &day_table).await?;
-    let leaf = format!("{partition}_{}", staging.id());
-    sql.push_str(&format!(
-        "ALTER TABLE {staging} RENAME TO {leaf};
-         ALTER TABLE {day_table} ATTACH PARTITION {schema}.{leaf}
-             FOR VALUES FROM ('{start}') TO ('{end}');",
-        staging = staging.qualified_name(),
-        schema = table::SCHEMA,
-    ));
+    for (k, stage) in staging.tables.iter().enumerate() {
+        let leaf = format!("{partition}_{}_{}", staging.id, k + 1);
+        sql.push_str(&format!(
+            "ALTER TABLE {stage} RENAME TO {leaf};
+             ALTER TABLE {day_table} ATTACH PARTITION {schema}.{leaf}
+                 FOR VALUES FROM ('{start}') TO ('{end}');",
+            stage = stage.qualified_name(),
+            schema = table::SCHEMA,
+            start = stage.start,
+            end = stage.end,
+        ));
+    }
     (&mut *tx).execute(sql.as_str()).await?;
     sqlx::query(
         "INSERT INTO dwh.day_loads (day, partition, rows, files, bytes, job_id, loaded_at)
@@ -284,7 +334,7 @@ async fn try_swap(
 }
 
 /// The statements that leave the day's table (`day_table`) existing and empty, ready for
-/// the new leaf, and the names its old rows are renamed to. Runs inside the swap.
+/// the new leaves, and the names its old leaves are renamed to. Runs inside the swap.
 async fn clear_day_table(
     tx: &mut PgConnection,
     staging: &Staging,

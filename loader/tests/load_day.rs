@@ -112,6 +112,74 @@ async fn loading_a_day_twice_replaces_it(pool: PgPool) {
     assert!(partitions[0].size_bytes > 0);
 }
 
+/// Bounds of the leaves, `FROM` and `TO` only.
+fn bounds(leaves: &[(String, String)]) -> Vec<&str> {
+    leaves.iter().map(|(_, bound)| bound.as_str()).collect()
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn each_stream_fills_its_own_part_of_the_day(pool: PgPool) {
+    let dir = generated("2023-01-01 00:00", "2023-01-01 00:03");
+    for round in ["first", "second"] {
+        load(&pool, dir.path(), "2023-01-01").await.expect(round);
+        let leaves = leaves_of_day(&pool, "2023-01-01").await;
+        // Two streams (the default): the day is cut between whole files, by bytes.
+        assert_eq!(
+            bounds(&leaves),
+            [
+                "FOR VALUES FROM ('2023-01-01 00:00:00') TO ('2023-01-01 00:02:00')",
+                "FOR VALUES FROM ('2023-01-01 00:02:00') TO ('2023-01-02 00:00:00')",
+            ],
+            "{round} load"
+        );
+        for (leaf, _) in &leaves {
+            let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM dwh.{leaf}"))
+                .fetch_one(&pool)
+                .await
+                .expect("count leaf");
+            assert_eq!(rows, 2 * ROWS_PER_FILE, "{leaf}");
+        }
+        assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+    }
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn files_without_statistics_load_into_one_shared_table(pool: PgPool) {
+    let reference = generated("2023-01-01 00:00", "2023-01-01 00:03");
+    load(&pool, reference.path(), "2023-01-01")
+        .await
+        .expect("reference load");
+    let expected = checksum_of_day(&pool, "2023-01-01").await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    for index in 0..4 {
+        let path = dir
+            .path()
+            .join(format!("2023-01-01 00:0{index}:00.parquet"));
+        write_parquet_without_statistics(&path, &generator::Dataset::new(0).minute_batch(index));
+    }
+    let options = LoadOptions {
+        streams: 3,
+        ..LoadOptions::default()
+    };
+    let report = load_with(
+        &pool,
+        dir.path(),
+        "2023-01-01",
+        &options,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("loads without statistics");
+    assert_eq!(report.rows, 4 * ROWS_PER_FILE as u64);
+    assert_eq!(
+        bounds(&leaves_of_day(&pool, "2023-01-01").await),
+        ["FOR VALUES FROM ('2023-01-01 00:00:00') TO ('2023-01-02 00:00:00')"]
+    );
+    assert_eq!(checksum_of_day(&pool, "2023-01-01").await, expected);
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+}
+
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn replacing_a_day_leaves_other_days_untouched(pool: PgPool) {
     let dir = generated("2023-01-01 00:00", "2023-01-01 00:02");

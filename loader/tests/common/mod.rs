@@ -82,6 +82,32 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) {
     writer.close().expect("close");
 }
 
+/// Writes `batch` with no statistics at all in the footer (as some writers do).
+pub fn write_parquet_without_statistics(path: &Path, batch: &RecordBatch) {
+    let properties = parquet::file::properties::WriterProperties::builder()
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .build();
+    let file = std::fs::File::create(path).expect("create");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
+        .expect("writer");
+    writer.write(batch).expect("write");
+    writer.close().expect("close");
+}
+
+/// The leaves of `date`'s table with their bounds, in order.
+pub async fn leaves_of_day(pool: &PgPool, date: &str) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT c.relname::text, pg_get_expr(c.relpartbound, c.oid)
+         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = to_regclass('dwh.data_sample_p' || to_char($1::date, 'YYYYMMDD'))
+         ORDER BY 2",
+    )
+    .bind(day(date))
+    .fetch_all(pool)
+    .await
+    .expect("leaves")
+}
+
 pub fn path_of(dir: &TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }

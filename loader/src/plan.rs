@@ -1,0 +1,286 @@
+//! Dividing a day's files between COPY streams.
+//!
+//! Two COPYs into one table contend for its extension lock (PostgreSQL 15 grows a heap a
+//! page at a time); two COPYs into two tables do not, and measured ~20 % faster here. So
+//! when the files' footers tell where their `create_at` values lie, the day is cut into
+//! parts with no file straddling a cut, and each stream fills a table of its own, which
+//! becomes one leaf of the day. Files without usable statistics, or whose ranges overlap
+//! too much to be cut, fall back to one table shared by all streams.
+
+use crate::convert::TimeRange;
+use crate::source::SourceFile;
+
+/// A part of the day: the range of `create_at` its table accepts, and the files to copy
+/// into it, one COPY stream per run.
+#[derive(Debug)]
+pub(crate) struct Piece {
+    pub range: TimeRange,
+    pub runs: Vec<Vec<SourceFile>>,
+}
+
+/// Plans `streams` COPY streams over `files` (sorted by name) for the day `day`.
+pub(crate) fn plan(files: Vec<SourceFile>, streams: usize, day: TimeRange) -> Vec<Piece> {
+    let streams = streams.clamp(1, files.len().max(1));
+    if streams == 1 {
+        return vec![Piece {
+            range: day,
+            runs: vec![files],
+        }];
+    }
+    match cut_by_range(&files, streams, day) {
+        Some(pieces) => pieces,
+        None => vec![Piece {
+            range: day,
+            runs: split_files(files, streams),
+        }],
+    }
+}
+
+/// Cuts the day into up to `streams` pieces of about equal bytes, each holding whole
+/// files; `None` when fewer than two pieces are possible.
+fn cut_by_range(files: &[SourceFile], streams: usize, day: TimeRange) -> Option<Vec<Piece>> {
+    let (empty, mut ranged): (Vec<&SourceFile>, Vec<&SourceFile>) =
+        files.iter().partition(|f| f.rows == 0);
+    if ranged.iter().any(|f| f.create_at_range.is_none()) {
+        return None;
+    }
+    let range = |f: &SourceFile| f.create_at_range.expect("checked above");
+    ranged.sort_by_key(|f| range(f)); // stable: equal ranges keep name order
+    let cuts = choose_cuts(&ranged, streams, day, range);
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut bounds = vec![0];
+    bounds.extend(&cuts);
+    bounds.push(ranged.len());
+    let pieces = bounds
+        .windows(2)
+        .enumerate()
+        .map(|(k, w)| {
+            let start = if k == 0 {
+                day.start_us
+            } else {
+                range(ranged[w[0]]).0
+            };
+            let end = if w[1] == ranged.len() {
+                day.end_us
+            } else {
+                range(ranged[w[1]]).0
+            };
+            let mut run: Vec<SourceFile> = ranged[w[0]..w[1]].iter().map(|&f| f.clone()).collect();
+            if k == 0 {
+                run.extend(empty.iter().map(|&f| f.clone()));
+            }
+            Piece {
+                range: TimeRange {
+                    start_us: start,
+                    end_us: end,
+                },
+                runs: vec![run],
+            }
+        })
+        .collect();
+    Some(pieces)
+}
+
+/// Indices `i` (ascending) at which to cut `ranged` (sorted by range) so that every file
+/// before `i` ends strictly before file `i` starts, nearest to equal shares of bytes.
+fn choose_cuts(
+    ranged: &[&SourceFile],
+    streams: usize,
+    day: TimeRange,
+    range: impl Fn(&SourceFile) -> (i64, i64),
+) -> Vec<usize> {
+    // (index, bytes before it) of every place a cut may go.
+    let mut valid = Vec::new();
+    let (mut bytes_before, mut max_before) = (0u64, i64::MIN);
+    for (i, file) in ranged.iter().enumerate() {
+        let (start, end) = range(file);
+        if i > 0 && max_before < start && day.start_us < start && start < day.end_us {
+            valid.push((i, bytes_before));
+        }
+        bytes_before += file.bytes;
+        max_before = max_before.max(end);
+    }
+    let total = bytes_before;
+    let mut cuts: Vec<usize> = Vec::new();
+    for k in 1..streams as u64 {
+        let target = total * k / streams as u64;
+        let nearest = valid
+            .iter()
+            .filter(|&&(i, _)| cuts.last().is_none_or(|&last| i > last))
+            .min_by_key(|&&(_, before)| before.abs_diff(target));
+        if let Some(&(i, _)) = nearest {
+            cuts.push(i);
+        }
+    }
+    cuts
+}
+
+/// Splits `files` into `streams` runs of consecutive files with about equal bytes.
+fn split_files(files: Vec<SourceFile>, streams: usize) -> Vec<Vec<SourceFile>> {
+    let total: u64 = files.iter().map(|f| f.bytes).sum();
+    let share = total.div_ceil(streams as u64).max(1);
+    let mut runs: Vec<Vec<SourceFile>> = vec![Vec::new()];
+    let mut in_run = 0u64;
+    for file in files {
+        if in_run >= share && runs.len() < streams {
+            runs.push(Vec::new());
+            in_run = 0;
+        }
+        in_run += file.bytes;
+        runs.last_mut().expect("never empty").push(file);
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: i64 = 60_000_000;
+    const DAY: TimeRange = TimeRange {
+        start_us: 0,
+        end_us: 1440 * MINUTE,
+    };
+
+    fn file(name: &str, range: Option<(i64, i64)>, bytes: u64) -> SourceFile {
+        SourceFile {
+            path: name.into(),
+            rows: 10,
+            bytes,
+            projection: [0, 1, 2, 3, 4],
+            create_at_range: range,
+        }
+    }
+
+    fn minute_files(n: i64) -> Vec<SourceFile> {
+        (0..n)
+            .map(|m| file(&format!("{m:04}"), Some((m * MINUTE, m * MINUTE)), 100))
+            .collect()
+    }
+
+    fn names(piece: &Piece) -> Vec<String> {
+        piece
+            .runs
+            .concat()
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn minute_files_are_cut_into_equal_parts_that_cover_the_day() {
+        let pieces = plan(minute_files(1440), 2, DAY);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(
+            pieces[0].range,
+            TimeRange {
+                start_us: 0,
+                end_us: 720 * MINUTE
+            }
+        );
+        assert_eq!(
+            pieces[1].range,
+            TimeRange {
+                start_us: 720 * MINUTE,
+                end_us: DAY.end_us
+            }
+        );
+        assert_eq!(names(&pieces[0]).len(), 720);
+        assert_eq!(names(&pieces[1])[0], "0720");
+        assert!(pieces.iter().all(|p| p.runs.len() == 1));
+    }
+
+    #[test]
+    fn three_streams_make_three_parts() {
+        let pieces = plan(minute_files(30), 3, DAY);
+        let ranges: Vec<_> = pieces
+            .iter()
+            .map(|p| (p.range.start_us, p.range.end_us))
+            .collect();
+        assert_eq!(
+            ranges,
+            [
+                (0, 10 * MINUTE),
+                (10 * MINUTE, 20 * MINUTE),
+                (20 * MINUTE, DAY.end_us)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_without_statistics_means_one_shared_table() {
+        let mut files = minute_files(4);
+        files[2].create_at_range = None;
+        let pieces = plan(files, 2, DAY);
+        assert_eq!(pieces.len(), 1);
+        assert_eq!(pieces[0].range, DAY);
+        assert_eq!(
+            pieces[0].runs.len(),
+            2,
+            "both streams still run, into one table"
+        );
+    }
+
+    #[test]
+    fn overlapping_files_are_never_split_apart() {
+        // 0000 spans the whole morning: the only cut is after the morning.
+        let mut files = minute_files(4);
+        files[0].create_at_range = Some((0, 700 * MINUTE));
+        files.push(file("0800", Some((800 * MINUTE, 800 * MINUTE)), 100));
+        let pieces = plan(files, 2, DAY);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(names(&pieces[0]), ["0000", "0001", "0002", "0003"]);
+        assert_eq!(pieces[1].range.start_us, 800 * MINUTE);
+    }
+
+    #[test]
+    fn files_that_all_overlap_share_one_table() {
+        let files = (0..4)
+            .map(|m| file(&format!("{m}"), Some((0, DAY.end_us - 1)), 100))
+            .collect();
+        let pieces = plan(files, 2, DAY);
+        assert_eq!(pieces.len(), 1);
+        assert_eq!(pieces[0].runs.len(), 2);
+    }
+
+    #[test]
+    fn no_cut_outside_the_day() {
+        // The second file claims to start after the day: no part may start there (its
+        // rows are refused while reading, with their row and column).
+        let files = vec![
+            file("a", Some((0, MINUTE)), 100),
+            file("b", Some((DAY.end_us + MINUTE, DAY.end_us + MINUTE)), 100),
+        ];
+        assert_eq!(plan(files, 2, DAY).len(), 1);
+    }
+
+    #[test]
+    fn empty_files_go_to_the_first_part() {
+        let mut files = minute_files(4);
+        files.push(SourceFile {
+            rows: 0,
+            create_at_range: None,
+            ..file("empty", None, 10)
+        });
+        let pieces = plan(files, 2, DAY);
+        assert_eq!(pieces.len(), 2);
+        assert!(names(&pieces[0]).contains(&"empty".to_owned()));
+    }
+
+    #[test]
+    fn one_stream_or_one_file_is_one_part() {
+        assert_eq!(plan(minute_files(10), 1, DAY).len(), 1);
+        let pieces = plan(minute_files(1), 4, DAY);
+        assert_eq!((pieces.len(), pieces[0].runs.len()), (1, 1));
+    }
+
+    #[test]
+    fn shared_runs_are_consecutive_and_balanced_by_bytes() {
+        let files: Vec<_> = (0..10).map(|m| file(&format!("{m}"), None, 100)).collect();
+        let runs = split_files(files, 3);
+        let sizes: Vec<_> = runs.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [4, 4, 2]);
+    }
+}
