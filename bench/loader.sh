@@ -58,7 +58,7 @@ rows=$(q "SELECT count(*) FROM dwh.data_sample WHERE create_at >= '$day' AND cre
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 mo=$(median "${ours[@]}"); mb=$(median "${base[@]}"); peak=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
-echo "rounds: $rounds; loader args: ${loader_args[*]:-(defaults)}"
+echo "rounds: $rounds; loader args: ${loader_args[*]:-(defaults)}; PostgreSQL $(q "SHOW server_version"), max_wal_size $(q "SHOW max_wal_size")"
 echo "baseline COPY FROM file: ${base[*]} s -> median $mb s"
 echo "loader replace:          ${ours[*]} s -> median $mo s, peak RSS $((peak / 1024)) MiB"
 awk -v o="$mo" -v b="$mb" 'BEGIN { printf "ratio (loader / baseline): %.2f; loader %.0f rows/s\n", o/b, 2756160/o }'
