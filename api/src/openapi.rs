@@ -14,7 +14,7 @@ use crate::routes::{health, jobs, partitions};
         title = "dwh-loader",
         description = "Replace one day of `dwh.data_sample` from the day's Parquet files, atomically. \
             `POST /jobs?date=2023-01-01` queues a clear+load and answers at once; a worker streams the \
-            files into a staging table and swaps it in, so readers see the old day or the new day, \
+            files into staging tables and swaps them in, so readers see the old day or the new day, \
             never a mix. Errors are RFC 9457 problem documents.\n\n\
             When the server has an `API_TOKEN`, POST endpoints need `Authorization: Bearer <token>` \
             (the Authorize button).",
