@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use arrow_schema::{DataType, Schema, TimeUnit};
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{ConvertedType, LogicalType, TimeUnit as ParquetTimeUnit};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 
@@ -72,7 +73,7 @@ pub fn inspect(path: &Path) -> Result<SourceFile, InputError> {
         file: path.into(),
         ..e
     })?;
-    let create_at_range = partition_column_range(builder.metadata(), builder.schema());
+    let create_at_range = partition_column_range(builder.metadata());
     Ok(SourceFile {
         path: path.to_path_buf(),
         rows,
@@ -83,31 +84,33 @@ pub fn inspect(path: &Path) -> Result<SourceFile, InputError> {
 }
 
 /// The range of the partition column over all row groups, from the footer's statistics,
-/// in µs (widened outwards when the file's unit is finer).
-fn partition_column_range(metadata: &ParquetMetaData, schema: &Schema) -> Option<(i64, i64)> {
-    let DataType::Timestamp(unit, None) =
-        schema.field_with_name(PARTITION_COLUMN).ok()?.data_type()
-    else {
-        return None;
-    };
-    let to_micros = |value: i64, round_up: bool| match unit {
-        TimeUnit::Millisecond => value.checked_mul(1000),
-        TimeUnit::Microsecond => Some(value),
-        TimeUnit::Nanosecond if round_up => {
-            Some(value.div_euclid(1000) + i64::from(value.rem_euclid(1000) != 0))
-        }
-        TimeUnit::Nanosecond => Some(value.div_euclid(1000)),
-        TimeUnit::Second => None,
-    };
-    let column = metadata
+/// in µs (widened outwards when the file's unit is finer). The unit is the Parquet
+/// column's own: the embedded Arrow schema may ask for another one (pyarrow writes ns
+/// timestamps as µs when told to, and says ns), but statistics are in the stored unit.
+fn partition_column_range(metadata: &ParquetMetaData) -> Option<(i64, i64)> {
+    let (index, column) = metadata
         .file_metadata()
         .schema_descr()
         .columns()
         .iter()
-        .position(|c| c.path().parts() == [PARTITION_COLUMN])?;
+        .enumerate()
+        .find(|(_, c)| c.path().parts() == [PARTITION_COLUMN])?;
+    let unit = match (column.logical_type_ref(), column.converted_type()) {
+        (Some(LogicalType::Timestamp(timestamp)), _) => timestamp.unit,
+        (None, ConvertedType::TIMESTAMP_MILLIS) => ParquetTimeUnit::MILLIS,
+        (None, ConvertedType::TIMESTAMP_MICROS) => ParquetTimeUnit::MICROS,
+        _ => return None,
+    };
+    let to_micros = |value: i64, round_up: bool| match unit {
+        ParquetTimeUnit::MILLIS => value.checked_mul(1000),
+        ParquetTimeUnit::MICROS => Some(value),
+        ParquetTimeUnit::NANOS => {
+            Some(value.div_euclid(1000) + i64::from(round_up && value.rem_euclid(1000) != 0))
+        }
+    };
     let mut range: Option<(i64, i64)> = None;
     for group in metadata.row_groups().iter().filter(|g| g.num_rows() > 0) {
-        let Some(Statistics::Int64(stats)) = group.column(column).statistics() else {
+        let Some(Statistics::Int64(stats)) = group.column(index).statistics() else {
             return None;
         };
         let min = to_micros(*stats.min_opt()?, false)?;

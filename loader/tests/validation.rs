@@ -192,6 +192,11 @@ async fn a_timestamp_below_microsecond_precision(pool: PgPool) {
 
 /// Loads minute 0 written with `edit` applied and checks it holds the reference values.
 async fn assert_accepted(pool: &PgPool, edit: impl FnOnce(&mut Vec<Field>, &mut Vec<ArrayRef>)) {
+    assert_written_accepted(pool, |path| write_parquet(path, &edited_minute(0, edit))).await;
+}
+
+/// Loads minute 0 as written by `write`, and checks it gives the reference rows.
+async fn assert_written_accepted(pool: &PgPool, write: impl FnOnce(&std::path::Path)) {
     let reference = generated("2023-01-01 00:00", "2023-01-01 00:00");
     load(pool, reference.path(), "2023-01-01")
         .await
@@ -199,10 +204,7 @@ async fn assert_accepted(pool: &PgPool, edit: impl FnOnce(&mut Vec<Field>, &mut 
     let expected = checksum_of_day(pool, "2023-01-01").await;
 
     let variant = tempfile::tempdir().expect("dir");
-    write_parquet(
-        &variant.path().join("2023-01-01 00:00:00.parquet"),
-        &edited_minute(0, edit),
-    );
+    write(&variant.path().join("2023-01-01 00:00:00.parquet"));
     load(pool, variant.path(), "2023-01-01")
         .await
         .expect("variant loads");
@@ -235,6 +237,34 @@ async fn microsecond_and_millisecond_timestamps_are_accepted(pool: PgPool) {
         )(fields, columns);
     })
     .await;
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn microseconds_stored_under_an_arrow_schema_that_says_nanoseconds_are_accepted(
+    pool: PgPool,
+) {
+    // What pyarrow writes with coerce_timestamps="us": INT64 TIMESTAMP(MICROS) values and
+    // footer statistics, under an embedded Arrow schema that still says timestamp[ns].
+    let to_micros = DataType::Timestamp(TimeUnit::Microsecond, None);
+    let stored = edited_minute(0, |fields, columns| {
+        recast(2, "create_at", to_micros.clone())(fields, columns);
+        recast(4, "product_expire", to_micros.clone())(fields, columns);
+    });
+    let write = |path: &std::path::Path| {
+        let mut properties = parquet::file::properties::WriterProperties::builder().build();
+        let original = generator::Dataset::new(0).minute_batch(0).schema();
+        parquet::arrow::add_encoded_arrow_schema_to_metadata(&original, &mut properties);
+        let options = parquet::arrow::arrow_writer::ArrowWriterOptions::new()
+            .with_properties(properties)
+            .with_skip_arrow_metadata(true);
+        let file = std::fs::File::create(path).expect("create");
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new_with_options(file, stored.schema(), options)
+                .expect("writer");
+        writer.write(&stored).expect("write");
+        writer.close().expect("close");
+    };
+    assert_written_accepted(&pool, write).await;
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
