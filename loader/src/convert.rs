@@ -57,8 +57,8 @@ impl TimeRange {
     }
 }
 
-/// Ranges only ever come from a day's bounds and checked values, all far inside chrono's
-/// range.
+/// Ranges only ever hold a day's bounds or footer values inside the day (the planner cuts
+/// nowhere else), all far inside chrono's range.
 fn micros_to_datetime(us: i64) -> NaiveDateTime {
     DateTime::from_timestamp_micros(us)
         .expect("a timestamp within the day being loaded")
