@@ -107,6 +107,29 @@ impl Settings {
         Duration::from_millis(self.poll_ms)
     }
 
+    /// Connections this process may hold at once: each worker's COPY streams and its
+    /// heartbeat, plus two for HTTP requests and the reaper.
+    pub fn connections_needed(&self) -> u64 {
+        self.worker_count() as u64 * (self.load_streams + 1) + 2
+    }
+
+    /// Refuses settings under which loads would wait for connections the pool never has
+    /// (and fail after the acquire timeout, over and over).
+    pub fn check(&self) -> Result<(), String> {
+        let needed = self.connections_needed();
+        if needed > u64::from(self.db_max_connections) {
+            return Err(format!(
+                "DB_MAX_CONNECTIONS={} is too few for WORKERS={} with LOAD_STREAMS={}: they need \
+                 up to {needed} connections (WORKERS × (LOAD_STREAMS + 1) + 2); raise \
+                 DB_MAX_CONNECTIONS or lower WORKERS or LOAD_STREAMS",
+                self.db_max_connections,
+                self.worker_count(),
+                self.load_streams
+            ));
+        }
+        Ok(())
+    }
+
     /// The token, if one is configured and not blank.
     pub fn api_token(&self) -> Option<&str> {
         self.api_token.as_deref().filter(|t| !t.trim().is_empty())
@@ -152,5 +175,24 @@ mod tests {
         assert_eq!(parsed.max_attempts, built.max_attempts);
         assert_eq!(parsed.stale_after_secs, built.stale_after_secs);
         assert_eq!(parsed.load_streams, built.load_streams);
+    }
+
+    #[test]
+    fn too_few_connections_for_the_workers_are_refused() {
+        let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
+        assert_eq!(settings.connections_needed(), 5);
+        assert_eq!(settings.check(), Ok(()));
+        settings.workers = 4;
+        assert_eq!(
+            settings.check(),
+            Err(
+                "DB_MAX_CONNECTIONS=10 is too few for WORKERS=4 with LOAD_STREAMS=2: they need \
+                 up to 14 connections (WORKERS × (LOAD_STREAMS + 1) + 2); raise \
+                 DB_MAX_CONNECTIONS or lower WORKERS or LOAD_STREAMS"
+                    .to_owned()
+            )
+        );
+        settings.role = Role::Api; // no workers here: HTTP only
+        assert_eq!(settings.check(), Ok(()));
     }
 }

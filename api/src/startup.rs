@@ -79,6 +79,7 @@ impl Application {
 
     /// Builds the application on an existing pool (tests give each app a fresh database).
     pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
+        settings.check().map_err(anyhow::Error::msg)?;
         migrate(&pool).await?;
         match loader::staging::collect_garbage(&pool).await {
             Ok(dropped) if !dropped.is_empty() => {

@@ -51,9 +51,10 @@ struct LoadArgs {
     /// Directory holding the `YYYY-MM-DD HH:MM:SS.parquet` files.
     #[arg(long, env = "DATA_DIR", default_value = "data")]
     data_dir: PathBuf,
-    /// Parallel COPY connections.
-    #[arg(long, env = "LOAD_STREAMS", default_value_t = 2)]
-    streams: usize,
+    /// Parallel COPY connections; each fills its own part of the day when the files'
+    /// footers allow. More than the server's cores only adds contention.
+    #[arg(long, env = "LOAD_STREAMS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    streams: u16,
     /// How long the swap may wait for its locks per attempt, in milliseconds.
     #[arg(long, env = "LOAD_LOCK_TIMEOUT_MS", default_value_t = 1000)]
     lock_timeout_ms: u64,
@@ -81,7 +82,7 @@ impl LoadArgs {
 
     fn options(&self) -> LoadOptions {
         LoadOptions {
-            streams: self.streams.max(1),
+            streams: usize::from(self.streams),
             lock_timeout: Duration::from_millis(self.lock_timeout_ms),
             analyze: self.analyze,
             ..LoadOptions::default()
@@ -112,8 +113,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli
         .database_url
         .context("no database given: set DATABASE_URL or pass --database-url")?;
+    // A load holds one pooled connection per COPY stream (its day lock has a connection of
+    // its own), so the pool must not be smaller than the streams.
+    let streams = match &cli.command {
+        Command::Load(args) => u32::from(args.streams),
+        _ => 1,
+    };
     let pool = PgPoolOptions::new()
-        .max_connections(8)
+        .max_connections(8.max(streams))
         .acquire_timeout(Duration::from_secs(10))
         .connect(&url)
         .await
