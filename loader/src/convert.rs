@@ -201,33 +201,27 @@ fn check_within_day(
                 ));
             }
             Some(us) if us < bounds.start_us || us >= bounds.end_us => {
-                let at = DateTime::from_timestamp_micros(us).map(|t| t.naive_utc());
-                let day = DateTime::from_timestamp_micros(bounds.start_us).map(|t| t.date_naive());
                 return Err(origin.error(
                     name,
                     row,
                     format!(
                         "{} is outside the day being loaded ({})",
-                        at.map_or_else(|| us.to_string(), |t| t.to_string()),
-                        day.map_or_else(String::new, |d| d.to_string())
+                        show_micros(us),
+                        bounds.start().date()
                     ),
                 ));
             }
             Some(us) => {
                 if let Some((low, high)) = origin.promised.filter(|&(l, h)| us < l || us > h) {
-                    let show = |us: i64| {
-                        DateTime::from_timestamp_micros(us)
-                            .map_or_else(|| us.to_string(), |t| t.naive_utc().to_string())
-                    };
                     return Err(origin.error(
                         name,
                         row,
                         format!(
                             "{} lies outside {} … {}, the range the file's footer statistics \
                              give for this column: the footer does not match the data",
-                            show(us),
-                            show(low),
-                            show(high)
+                            show_micros(us),
+                            show_micros(low),
+                            show_micros(high)
                         ),
                     ));
                 }
@@ -235,6 +229,12 @@ fn check_within_day(
         }
     }
     Ok(())
+}
+
+/// `us` as a timestamp for messages, or the bare number when it is beyond chrono's range.
+fn show_micros(us: i64) -> String {
+    DateTime::from_timestamp_micros(us)
+        .map_or_else(|| us.to_string(), |t| t.naive_utc().to_string())
 }
 
 #[cfg(test)]

@@ -111,8 +111,7 @@ pub async fn load_day(
         .await?
         .ok_or(LoadError::DayBusy { date })?;
     staging::drop_leftovers_for_day(&mut lock).await?;
-    let (start, end) = staging::day_bounds(date);
-    let pieces = plan(files, options.streams, TimeRange::new(start, end));
+    let pieces = plan(files, options.streams, day_range(date));
     let parts: Vec<_> = pieces
         .iter()
         .map(|p| (p.range.start(), p.range.end()))
@@ -148,6 +147,12 @@ pub async fn load_day(
         swap_ms = report.swap_duration.as_millis() as u64, "day replaced"
     );
     Ok(report)
+}
+
+/// The `create_at` values `date` accepts.
+fn day_range(date: NaiveDate) -> TimeRange {
+    let (start, end) = staging::day_bounds(date);
+    TimeRange::new(start, end)
 }
 
 /// Lists and checks the day's files (footers only) off the async runtime.
@@ -218,10 +223,7 @@ async fn copy_all(
     cancel: &CancellationToken,
 ) -> Result<u64, LoadError> {
     let date = staging.day();
-    let day = {
-        let (start, end) = staging::day_bounds(date);
-        TimeRange::new(start, end)
-    };
+    let day = day_range(date);
     let files_done = AtomicU64::new(0);
     let rows_done = AtomicU64::new(0);
     let bytes_done = AtomicU64::new(0);
