@@ -257,12 +257,7 @@ async fn microseconds_stored_under_an_arrow_schema_that_says_nanoseconds_are_acc
         let options = parquet::arrow::arrow_writer::ArrowWriterOptions::new()
             .with_properties(properties)
             .with_skip_arrow_metadata(true);
-        let file = std::fs::File::create(path).expect("create");
-        let mut writer =
-            parquet::arrow::ArrowWriter::try_new_with_options(file, stored.schema(), options)
-                .expect("writer");
-        writer.write(&stored).expect("write");
-        writer.close().expect("close");
+        write_parquet_with(path, &stored, options);
     };
     assert_written_accepted(&pool, write).await;
 }

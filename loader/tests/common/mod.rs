@@ -11,6 +11,7 @@ use arrow_schema::{Field, Schema};
 use chrono::{NaiveDate, NaiveDateTime};
 use generator::{Dataset, GenerateOptions, MinuteRange, generate};
 use loader::{LoadError, LoadOptions, LoadProgress, LoadReport, load_day};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use sqlx::PgPool;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
@@ -75,11 +76,7 @@ pub fn edited_minute(
 }
 
 pub fn write_parquet(path: &Path, batch: &RecordBatch) {
-    let file = std::fs::File::create(path).expect("create");
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
-    writer.write(batch).expect("write");
-    writer.close().expect("close");
+    write_parquet_with(path, batch, ArrowWriterOptions::new());
 }
 
 /// Writes `batch` with no statistics at all in the footer (as some writers do).
@@ -87,9 +84,18 @@ pub fn write_parquet_without_statistics(path: &Path, batch: &RecordBatch) {
     let properties = parquet::file::properties::WriterProperties::builder()
         .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
         .build();
+    write_parquet_with(
+        path,
+        batch,
+        ArrowWriterOptions::new().with_properties(properties),
+    );
+}
+
+pub fn write_parquet_with(path: &Path, batch: &RecordBatch, options: ArrowWriterOptions) {
     let file = std::fs::File::create(path).expect("create");
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties))
-        .expect("writer");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new_with_options(file, batch.schema(), options)
+            .expect("writer");
     writer.write(batch).expect("write");
     writer.close().expect("close");
 }
