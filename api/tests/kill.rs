@@ -21,7 +21,8 @@ const DAY: &str = "2023-01-01";
 /// Where in a load the process is killed.
 #[derive(Clone, Copy, Debug)]
 enum KillPoint {
-    /// Once this share of the day's files has been copied.
+    /// Once a heartbeat reports this share of the day's files copied (at the latest while
+    /// the held swap waits).
     Copied(f64),
     /// While the swap waits for a reader's lock.
     AtSwap,
@@ -200,10 +201,9 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
     for point in points {
         let id = active_job(&pool).await;
         let attempt = job_row(&pool, id).await.attempt;
-        let reader = match point {
-            KillPoint::AtSwap | KillPoint::AfterSwapUnblocked(_) => Some(block_swaps(&pool).await),
-            KillPoint::Copied(_) => None,
-        };
+        // Every point holds the swap back: progress is written per heartbeat, so an unheld
+        // load of this size could finish between two heartbeats and never be seen at 90 %.
+        let reader = block_swaps(&pool).await;
         let api = ApiProcess::start(&url, new_data.path(), &log);
         match point {
             KillPoint::Copied(share) => {
@@ -220,17 +220,13 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-        match (reader, point) {
-            (Some(reader), KillPoint::AfterSwapUnblocked(delay)) => {
-                reader.rollback().await.expect("release");
-                tokio::time::sleep(delay).await;
-                api.kill();
-            }
-            (Some(reader), _) => {
-                api.kill();
-                reader.rollback().await.expect("release");
-            }
-            (None, _) => api.kill(),
+        if let KillPoint::AfterSwapUnblocked(delay) = point {
+            reader.rollback().await.expect("release");
+            tokio::time::sleep(delay).await;
+            api.kill();
+        } else {
+            api.kill();
+            reader.rollback().await.expect("release");
         }
         let state = day_state(&pool).await;
         assert!(
@@ -286,12 +282,15 @@ async fn sigterm_hands_the_job_back_and_keeps_the_old_day(pool: PgPool) {
     let logs = tempfile::tempdir().expect("log dir");
 
     let id = active_job(&pool).await;
+    // The swap is held so the load cannot finish before the signal lands.
+    let reader = block_swaps(&pool).await;
     let api = ApiProcess::start(&url, new_data.path(), &logs.path().join("api.log"));
     wait_until("the load is half way", async || {
         running_with(&pool, id, 0, 0.5).await
     })
     .await;
     let exit = api.terminate();
+    reader.rollback().await.expect("release");
 
     assert!(exit.success(), "graceful exit: {exit:?}");
     let job = job_row(&pool, id).await;
