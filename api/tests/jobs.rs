@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use api::domain::JobStatus;
 use common::*;
 use serde_json::Value;
@@ -591,7 +589,6 @@ async fn readiness_reports_missing_migrations(pool: PgPool) {
             .is_some_and(|d| d.contains("not applied")),
         "{body}"
     );
-    tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
