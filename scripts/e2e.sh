@@ -69,7 +69,17 @@ target/debug/generator --date 2023-01-02 --out "$data_dir" >/dev/null
 job() { curl -fsS "$base/jobs/$1" | python3 -c "import json,sys; j=json.load(sys.stdin); print(j['status'], j['attempt'], j['progress']['files_done'])"; }
 id=$(curl -fsS -X POST -H "Authorization: Bearer $token" "$base/jobs?date=2023-01-02" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-until read -r status attempt done < <(job "$id") && [[ $status == running && $done -ge 200 ]]; do sleep 0.05; done
+# Wait (600 polls, about a minute) until a heartbeat reports the load well under way; fail,
+# never hang, if the job ends or stalls first.
+for _ in $(seq 1 600); do
+    read -r status attempt done < <(job "$id")
+    [[ $status == running && $done -ge 200 ]] && break
+    [[ $status == queued || $status == running ]] \
+        || { echo "job $id ended ($status) before PostgreSQL could be stopped mid-load" >&2; exit 1; }
+    sleep 0.05
+done
+[[ $status == running && $done -ge 200 ]] \
+    || { echo "job $id did not get under way in time ($status, $done files)" >&2; exit 1; }
 echo "    job $id running, $done files copied: stopping PostgreSQL"
 pg_ctlcluster --skip-systemctl-redirect "$pg_version" main stop -m fast
 curl -fsS "$base/healthz" >/dev/null || { echo "the API died with the database" >&2; exit 1; }
