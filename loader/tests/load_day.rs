@@ -592,11 +592,14 @@ async fn while_a_swap_waits_only_readers_of_its_day_queue_behind_it(pool: PgPool
             .await
         })
     };
-    // Wait until the swap is queued for its lock behind the holder.
+    // Wait until the swap is queued for its lock behind the holder (in this test's
+    // database: other tests run swaps of their own at the same time).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let waiting: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT FROM pg_stat_activity
-                            WHERE wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%')",
+                            WHERE datname = current_database()
+                              AND wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%')",
         )
         .fetch_one(&pool)
         .await
@@ -604,6 +607,14 @@ async fn while_a_swap_waits_only_readers_of_its_day_queue_behind_it(pool: PgPool
         if waiting {
             break;
         }
+        assert!(
+            !swap.is_finished(),
+            "the load ended without waiting for its swap"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the swap never waited"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 
