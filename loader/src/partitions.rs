@@ -55,14 +55,12 @@ pub struct DayStats {
     pub distinct_product_names: i64,
 }
 
-/// Counts the day's rows and distinct names; `None` when the day was never loaded.
+/// Counts the rows and distinct names of a loaded day (from [`get`] or [`list`]).
 /// This scans the day (a few seconds for 2.7 M rows).
-pub async fn day_stats(pool: &PgPool, day: NaiveDate) -> Result<Option<DayStats>, sqlx::Error> {
-    if get(pool, day).await?.is_none() {
-        return Ok(None);
-    }
+pub async fn day_stats(pool: &PgPool, loaded: &PartitionInfo) -> Result<DayStats, sqlx::Error> {
+    let day = loaded.day;
     let (start, end) = day_bounds(day);
-    let stats = sqlx::query_as(
+    sqlx::query_as(
         "SELECT $3::date AS day, count(*) AS rows,
                 count(DISTINCT department_name) AS distinct_department_names,
                 count(DISTINCT sensor_serial) AS distinct_sensor_serials,
@@ -73,6 +71,5 @@ pub async fn day_stats(pool: &PgPool, day: NaiveDate) -> Result<Option<DayStats>
     .bind(end)
     .bind(day)
     .fetch_one(pool)
-    .await?;
-    Ok(Some(stats))
+    .await
 }

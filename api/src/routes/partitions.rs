@@ -109,15 +109,12 @@ pub async fn get_partition(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let date = LoadDate::parse("date", &date)?.get();
-    let not_loaded = || {
+    let info = partitions::get(&pool, date).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "{date} has not been loaded; POST /jobs?date={date} loads it"
         ))
-    };
-    let info = partitions::get(&pool, date).await?.ok_or_else(not_loaded)?;
-    let stats: DayStats = partitions::day_stats(&pool, date)
-        .await?
-        .ok_or_else(not_loaded)?;
+    })?;
+    let stats: DayStats = partitions::day_stats(&pool, &info).await?;
     Ok(HttpResponse::Ok().json(DaySummary {
         date,
         rows: stats.rows,
