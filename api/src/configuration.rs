@@ -58,7 +58,8 @@ pub struct Settings {
     #[arg(long, env = "LOAD_STREAMS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
     pub load_streams: u64,
 
-    /// Largest number of database connections this process opens.
+    /// Size of the database connection pool. Each running load also holds one connection
+    /// outside the pool, for its day's lock (see `loader`'s `DayLock`).
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
     pub db_max_connections: u32,
 }
