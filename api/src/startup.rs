@@ -81,12 +81,9 @@ impl Application {
     pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
         settings.check().map_err(anyhow::Error::msg)?;
         migrate(&pool).await?;
-        match loader::staging::collect_garbage(&pool).await {
-            Ok(dropped) if !dropped.is_empty() => {
-                tracing::info!(?dropped, "dropped staging tables left by killed loads");
-            }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not look for leftover staging tables"),
+        // collect_garbage logs what it drops.
+        if let Err(error) = loader::staging::collect_garbage(&pool).await {
+            tracing::warn!(%error, "could not look for leftover staging tables");
         }
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
