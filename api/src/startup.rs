@@ -1,6 +1,7 @@
 //! Builds the application: database pool, migrations, HTTP server, workers, reaper; and
 //! stops it gracefully.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,6 +47,20 @@ impl JobSettings {
             Ok(Err(error)) => Some(error.to_string()),
             Err(error) => Some(format!("could not list the source files: {error}")),
         }
+    }
+
+    /// The days the data directory has files for, from one listing of it; empty (with a
+    /// warning) when it cannot be listed.
+    pub async fn days_with_source(&self) -> BTreeSet<NaiveDate> {
+        let dir = self.data_dir.clone();
+        let listed = web::block(move || loader::source::days_with_files(&dir)).await;
+        let error = match listed {
+            Ok(Ok(days)) => return days,
+            Ok(Err(error)) => error.to_string(),
+            Err(error) => error.to_string(),
+        };
+        tracing::warn!(%error, "could not list the source files");
+        BTreeSet::new()
     }
 
     /// Tells an idle local worker that there is work.

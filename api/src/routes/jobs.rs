@@ -157,8 +157,9 @@ async fn create_range(
         busy: Vec::new(),
         missing: Vec::new(),
     };
+    let available = settings.days_with_source().await;
     for date in range.days() {
-        if settings.missing_source(date.get()).await.is_some() {
+        if !available.contains(&date.get()) {
             result.missing.push(date.get());
             continue;
         }
