@@ -72,11 +72,7 @@ impl From<DateRangeError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        // Connection-class errors (08…) and server shutdowns (57P…) are outages, not bugs.
-        let outage_code = error
-            .as_database_error()
-            .and_then(|e| e.code())
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"));
+        let outage_code = loader::server_unavailable(&error);
         match error {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 Self::Unavailable("the database is not reachable; try again shortly".into())

@@ -201,10 +201,7 @@ async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 
 fn is_connection_error(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)
-        || error
-            .as_database_error()
-            .and_then(|e| e.code())
-            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08"))
+        || loader::server_unavailable(error)
 }
 
 fn spawn_workers(

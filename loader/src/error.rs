@@ -103,14 +103,20 @@ impl LoadError {
                         | sqlx::Error::PoolClosed
                         | sqlx::Error::WorkerCrashed
                         | sqlx::Error::Protocol(_)
-                ) || error
-                    .as_database_error()
-                    .and_then(|e| e.code())
-                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+                ) || server_unavailable(error)
             }
             _ => false,
         }
     }
+}
+
+/// True when the server reported a connection failure (SQLSTATE class 08) or that it is
+/// shutting down or restarting (57P…): an outage, not a fault of the statement.
+pub fn server_unavailable(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ mod plan;
 pub mod source;
 pub mod staging;
 
-pub use error::{InputError, LoadError};
+pub use error::{InputError, LoadError, server_unavailable};
 pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
 
 /// The schema migrations (`migrations/` at the workspace root), applied by
