@@ -12,10 +12,11 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use chrono::{DateTime, NaiveDateTime};
+use chrono::DateTime;
 
+use crate::day::TimeRange;
 use crate::error::InputError;
-use crate::table::{COLUMNS, Kind};
+use crate::table::{COLUMNS, ColumnType};
 
 /// The schema every normalised batch has, and the COPY encoder is built for.
 pub(crate) fn copy_schema() -> SchemaRef {
@@ -23,46 +24,13 @@ pub(crate) fn copy_schema() -> SchemaRef {
         .iter()
         .map(|&(name, kind)| {
             let data_type = match kind {
-                Kind::Text { .. } => DataType::Utf8,
-                Kind::Timestamp { .. } => DataType::Timestamp(TimeUnit::Microsecond, None),
+                ColumnType::Varchar { .. } => DataType::Utf8,
+                ColumnType::Timestamp { .. } => DataType::Timestamp(TimeUnit::Microsecond, None),
             };
             Field::new(name, data_type, true)
         })
         .collect();
     Arc::new(Schema::new(fields))
-}
-
-/// A half-open range `[start, end)` of `create_at` values (a day, or a part of one), in
-/// µs since the Unix epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TimeRange {
-    pub start_us: i64,
-    pub end_us: i64,
-}
-
-impl TimeRange {
-    pub fn new(start: NaiveDateTime, end: NaiveDateTime) -> Self {
-        Self {
-            start_us: start.and_utc().timestamp_micros(),
-            end_us: end.and_utc().timestamp_micros(),
-        }
-    }
-
-    pub fn start(&self) -> NaiveDateTime {
-        micros_to_datetime(self.start_us)
-    }
-
-    pub fn end(&self) -> NaiveDateTime {
-        micros_to_datetime(self.end_us)
-    }
-}
-
-/// Ranges only ever hold a day's bounds or footer values inside the day (the planner cuts
-/// nowhere else), all far inside chrono's range.
-fn micros_to_datetime(us: i64) -> NaiveDateTime {
-    DateTime::from_timestamp_micros(us)
-        .expect("a timestamp within the day being loaded")
-        .naive_utc()
 }
 
 /// A batch of one file, for error messages: which file, and the row number of its
@@ -95,8 +63,8 @@ pub(crate) fn normalise(
     for (&index, &(name, kind)) in projection.iter().zip(COLUMNS.iter()) {
         let column = batch.column(index);
         let normalised = match kind {
-            Kind::Text { max_chars } => text(column, name, max_chars, origin)?,
-            Kind::Timestamp { required } => {
+            ColumnType::Varchar { max_chars } => text(column, name, max_chars, origin)?,
+            ColumnType::Timestamp { required } => {
                 let micros = timestamp_micros(column, name, origin)?;
                 if required {
                     check_within_day(&micros, name, bounds, origin)?;

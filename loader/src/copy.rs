@@ -15,11 +15,12 @@ use sqlx::{Connection, Executor, PgPool};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::convert::{BatchOrigin, TimeRange, copy_schema, normalise};
+use crate::convert::{BatchOrigin, copy_schema, normalise};
+use crate::day::TimeRange;
 use crate::error::{InputError, LoadError};
 use crate::source::SourceFile;
-use crate::staging::StageTable;
-use crate::table::COLUMNS;
+use crate::staging::StagingTable;
+use crate::table;
 
 /// Encoded chunks in flight per stream; with ~300 KB per file this bounds a stream's
 /// buffers to a few megabytes.
@@ -46,13 +47,13 @@ pub(crate) struct FileDone {
     pub source_bytes: u64,
 }
 
-/// Copies `files`, in order, into `table` over one connection, checking every row against
-/// the day (`bounds`). Returns the rows the server stored.
-pub(crate) async fn copy_files(
+/// One stream: copies `files`, in order, into `table` over one connection, checking every
+/// row against the day (`bounds`). Returns the rows the server stored.
+pub(crate) async fn copy_stream(
     pool: &PgPool,
-    table: &StageTable,
+    table: &StagingTable,
     files: Vec<SourceFile>,
-    day: NaiveDate,
+    date: NaiveDate,
     bounds: TimeRange,
     on_file: &(dyn Fn(FileDone) + Send + Sync),
     cancel: &CancellationToken,
@@ -72,17 +73,17 @@ pub(crate) async fn copy_files(
     // synchronously later, and flushing its commit record flushes these rows too (WAL is
     // flushed in order). A crash before the swap loses only a staging table nobody sees.
     tx.execute("SET LOCAL synchronous_commit = off").await?;
-    let columns = COLUMNS.map(|(name, _)| name).join(", ");
     let statement = format!(
-        "COPY {} ({columns}) FROM STDIN (FORMAT binary)",
-        table.qualified_name()
+        "COPY {} ({}) FROM STDIN (FORMAT binary)",
+        table.qualified_name(),
+        table::column_list()
     );
     let mut copy = tx.copy_in_raw(&statement).await?;
     loop {
         let message = tokio::select! {
             () = cancel.cancelled() => {
                 copy.abort("load cancelled").await.ok();
-                return Err(LoadError::Cancelled { date: day });
+                return Err(LoadError::Cancelled { date });
             }
             message = receiver.recv() => message,
         };
@@ -105,11 +106,12 @@ pub(crate) async fn copy_files(
             }
             None => {
                 copy.abort("reader stopped").await.ok();
-                let reason = match reader.await {
-                    Err(join) => format!("the reader thread failed: {join}"),
-                    Ok(()) => "the reader thread stopped before the end".to_owned(),
-                };
-                return Err(LoadError::Internal(reason));
+                return Err(match reader.await {
+                    Err(join) => LoadError::internal("the reader thread failed", join),
+                    Ok(()) => LoadError::internal_without_source(
+                        "the reader thread stopped before the end",
+                    ),
+                });
             }
         }
     }
@@ -129,12 +131,10 @@ fn encode_files(
 ) {
     let schema = copy_schema();
     let result = (|| -> Result<(), LoadError> {
-        let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema)
-            .map_err(|e| LoadError::Internal(format!("COPY encoder: {e}")))?;
+        let encoder_failed = |e| LoadError::internal("the COPY encoder failed", e);
+        let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
         let mut buffer = BytesMut::with_capacity(512 * 1024);
-        encoder
-            .write_header(&mut buffer)
-            .map_err(|e| LoadError::Internal(format!("COPY encoder: {e}")))?;
+        encoder.write_header(&mut buffer).map_err(encoder_failed)?;
         for file in files {
             if cancel.is_cancelled() {
                 return Ok(());
@@ -149,9 +149,7 @@ fn encode_files(
                 return Ok(()); // the COPY side has stopped and reports why
             }
         }
-        encoder
-            .write_footer(&mut buffer)
-            .map_err(|e| LoadError::Internal(format!("COPY encoder: {e}")))?;
+        encoder.write_footer(&mut buffer).map_err(encoder_failed)?;
         let _ = sender.blocking_send(Ok(Message::Done {
             trailer: buffer.split().freeze(),
         }));

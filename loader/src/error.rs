@@ -75,13 +75,51 @@ pub enum LoadError {
          queries on dwh.data_sample?); the day is unchanged"
     )]
     SwapLockTimeout { date: NaiveDate, attempts: u32 },
+    #[error(
+        "the server stored {stored} rows for {date} but the files hold {expected}; the day is \
+         unchanged"
+    )]
+    RowCountMismatch {
+        date: NaiveDate,
+        stored: u64,
+        expected: u64,
+    },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A fault of the loader or of what it runs (a reader thread, the COPY encoder), not of
+    /// the input. `context` says what was being done; `source` is the cause, when there is
+    /// one.
+    #[error("internal error: {context}{}", caused_by(.source.as_deref()))]
+    Internal {
+        context: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+fn caused_by(source: Option<&(dyn std::error::Error + Send + Sync + 'static)>) -> String {
+    source.map_or_else(String::new, |source| format!(": {source}"))
 }
 
 impl LoadError {
+    /// An internal error while doing `context`, caused by `source`.
+    pub(crate) fn internal(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An internal error with no underlying error to keep.
+    pub(crate) fn internal_without_source(context: impl Into<String>) -> Self {
+        Self::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
     /// The file/row/column of bad input, when the error is about the input.
     pub fn input(&self) -> Option<&InputError> {
         match self {
@@ -122,6 +160,21 @@ pub fn server_unavailable(error: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_cause() {
+        let cause = std::io::Error::other("the thread panicked");
+        let error = LoadError::internal("reading the footers", cause);
+        assert_eq!(
+            error.to_string(),
+            "internal error: reading the footers: the thread panicked"
+        );
+        let source = std::error::Error::source(&error).expect("a source");
+        assert_eq!(source.to_string(), "the thread panicked");
+        let bare = LoadError::internal_without_source("the reader stopped");
+        assert_eq!(bare.to_string(), "internal error: the reader stopped");
+        assert!(std::error::Error::source(&bare).is_none());
+    }
 
     #[test]
     fn input_errors_name_file_row_and_column() {

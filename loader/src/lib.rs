@@ -1,49 +1,56 @@
 //! Replaces one day of `dwh.data_sample` from the generator's Parquet files, atomically.
 //!
 //! A load streams the day's files over binary `COPY` into staging tables shaped like the
-//! day's partition, then swaps them in with one short transaction. Readers see the old day
-//! or the new day, never a mix; a failed, cancelled or killed load leaves the old day as
-//! it was. See [`load_day`].
+//! day's table, then swaps them in with one short transaction. Readers see the old day or
+//! the new day, never a mix; a failed, cancelled or killed load leaves the old day as it
+//! was. Start at [`load_day`].
+//!
+//! # Words
+//!
+//! - **day**: one date's rows, `[00:00, next day 00:00)` of `create_at`; its source is the
+//!   day's **minute files**, `YYYY-MM-DD HH:MM:SS.parquet`. In the database a day is the
+//!   **day's table** `dwh.data_sample_pYYYYMMDD`, a partition of `dwh.data_sample`.
+//! - **load**: one run of [`load_day`], which replaces a day.
+//! - **plan**: how a load divides the day's files. The day is cut into **parts**:
+//!   consecutive ranges of `create_at`, cut between whole files. Each part is filled by
+//!   one or more **streams** (a COPY connection and the files it copies, in order).
+//!   Usually each part has one stream; when the files cannot be cut, the whole day is one
+//!   part shared by all streams.
+//! - **staging table**: the table a part is copied into, invisible to readers.
+//! - **swap**: the one transaction that takes the day's old **leaves** out of the day's
+//!   table and attaches the staging tables as its new leaves (one leaf per part).
+//! - **leftovers**: staging tables and **retired** leaves (old leaves between the swap and
+//!   their drop) left behind by a load that was killed; dropped by whoever next holds the
+//!   day's lock, or by [`collect_garbage`].
+//!
+//! # Rooms
+//!
+//! `load` (the whole replace) runs `source` (finding and checking the files), `plan`,
+//! `copy` (streams; `convert` checks and normalises each batch), `staging`, `day_lock` and
+//! `swap`. `day` and `table` describe what is loaded into; `partitions` reads back what was
+//! loaded. `ARCHITECTURE.md` at the workspace root follows one load through them.
 
 mod convert;
 mod copy;
+mod day;
+mod day_lock;
 mod error;
 mod load;
-pub mod partitions;
+mod partitions;
 mod plan;
-pub mod source;
-pub mod staging;
+mod source;
+mod staging;
+mod streams;
+mod swap;
+mod table;
 
 pub use error::{InputError, LoadError, server_unavailable};
 pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
+pub use partitions::{DayStats, PartitionInfo, day_stats, get_partition, list_partitions};
+pub use source::{days_with_files, files_for_day};
+pub use staging::collect_garbage;
+pub use streams::{Streams, StreamsError};
 
 /// The schema migrations (`migrations/` at the workspace root), applied by
 /// `loader migrate` and by the API at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
-
-/// The warehouse table's columns, in table order, with their VARCHAR limits.
-pub mod table {
-    /// Fully qualified name of the partitioned table.
-    pub const NAME: &str = "dwh.data_sample";
-    pub const SCHEMA: &str = "dwh";
-
-    /// A column of `dwh.data_sample` and how the loader accepts it.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Kind {
-        /// `VARCHAR(n)`: any Arrow string type; at most `n` characters.
-        Text { max_chars: usize },
-        /// `TIMESTAMP` (without time zone); `required` columns may not be null.
-        Timestamp { required: bool },
-    }
-
-    pub const COLUMNS: [(&str, Kind); 5] = [
-        ("department_name", Kind::Text { max_chars: 32 }),
-        ("sensor_serial", Kind::Text { max_chars: 64 }),
-        ("create_at", Kind::Timestamp { required: true }),
-        ("product_name", Kind::Text { max_chars: 16 }),
-        ("product_expire", Kind::Timestamp { required: false }),
-    ];
-
-    /// The column that partitions the table by day.
-    pub const PARTITION_COLUMN: &str = "create_at";
-}

@@ -10,19 +10,22 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::convert::TimeRange;
-use crate::copy::{FileDone, copy_files};
+use crate::copy::{FileDone, copy_stream};
+use crate::day::Day;
+use crate::day_lock::DayLock;
 use crate::error::LoadError;
-use crate::plan::{Piece, plan};
+use crate::plan::{Part, plan};
 use crate::source::{SourceFile, files_for_day, inspect};
-use crate::staging::{self, DayLoad, DayLock, Staging, SwapPolicy};
+use crate::staging::{self, Staging};
+use crate::streams::Streams;
+use crate::swap::{self, DayLoad, SwapOutcome, SwapPolicy};
 
 /// How a load runs.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
-    /// Parallel COPY connections. When the files' statistics allow, each fills a table of
-    /// its own holding one part of the day (see `plan`); otherwise they share one.
-    pub streams: usize,
+    /// Parallel COPY connections. When the files' statistics allow, each fills a part of
+    /// the day of its own; otherwise the day is one part that they share.
+    pub streams: Streams,
     /// How long the swap waits for its locks before it backs off and retries.
     pub lock_timeout: Duration,
     /// Swap attempts before giving up (the day then stays as it was).
@@ -38,7 +41,7 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
-            streams: 2,
+            streams: Streams::default(),
             lock_timeout: Duration::from_secs(1),
             swap_attempts: 10,
             analyze: false,
@@ -98,6 +101,7 @@ pub async fn load_day(
     cancel: &CancellationToken,
 ) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
+    let day = Day::new(date);
     let files = inspect_day(source_dir, date).await?;
     let totals = LoadProgress {
         files_total: files.len() as u64,
@@ -107,20 +111,17 @@ pub async fn load_day(
     };
     progress(totals);
 
-    let mut lock = DayLock::try_acquire(pool, date)
+    let mut lock = DayLock::try_acquire(pool, &day)
         .await?
         .ok_or(LoadError::DayBusy { date })?;
     staging::drop_leftovers_for_day(&mut lock).await?;
-    let pieces = plan(files, options.streams, day_range(date));
-    let parts: Vec<_> = pieces
-        .iter()
-        .map(|p| (p.range.start(), p.range.end()))
-        .collect();
-    let staging = Staging::create(lock.connection(), date, &parts).await?;
+    let parts = plan(files, options.streams.get(), day.range());
+    let ranges: Vec<_> = parts.iter().map(|p| p.range).collect();
+    let staging = Staging::create(lock.connection(), &day, &ranges).await?;
     tracing::info!(%date, files = totals.files_total, rows = totals.rows_total, staging = %staging.names(), "loading");
 
     let result = fill_and_swap(
-        pool, &mut lock, &staging, pieces, totals, options, progress, cancel,
+        pool, &mut lock, &staging, parts, totals, options, progress, cancel,
     )
     .await;
     if result.is_err()
@@ -149,12 +150,6 @@ pub async fn load_day(
     Ok(report)
 }
 
-/// The `create_at` values `date` accepts.
-fn day_range(date: NaiveDate) -> TimeRange {
-    let (start, end) = staging::day_bounds(date);
-    TimeRange::new(start, end)
-}
-
 /// Lists and checks the day's files (footers only) off the async runtime.
 async fn inspect_day(source_dir: &Path, date: NaiveDate) -> Result<Vec<SourceFile>, LoadError> {
     let dir = source_dir.to_path_buf();
@@ -165,7 +160,7 @@ async fn inspect_day(source_dir: &Path, date: NaiveDate) -> Result<Vec<SourceFil
             .collect()
     })
     .await
-    .map_err(|e| LoadError::Internal(format!("file inspection failed: {e}")))?
+    .map_err(|e| LoadError::internal("inspecting the files failed", e))?
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -173,20 +168,21 @@ async fn fill_and_swap(
     pool: &PgPool,
     lock: &mut DayLock,
     staging: &Staging,
-    pieces: Vec<Piece>,
+    parts: Vec<Part>,
     totals: LoadProgress,
     options: &LoadOptions,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
-) -> Result<(Duration, staging::SwapOutcome), LoadError> {
-    let date = lock.day();
+) -> Result<(Duration, SwapOutcome), LoadError> {
+    let date = lock.day().date();
     let copy_started = Instant::now();
-    let rows = copy_all(pool, staging, pieces, totals, progress, cancel).await?;
+    let rows = copy_all(pool, staging, parts, totals, progress, cancel).await?;
     if rows != totals.rows_total {
-        return Err(LoadError::Internal(format!(
-            "the server stored {rows} rows but the files hold {}",
-            totals.rows_total
-        )));
+        return Err(LoadError::RowCountMismatch {
+            date,
+            stored: rows,
+            expected: totals.rows_total,
+        });
     }
     if options.analyze {
         staging.analyze(lock.connection()).await?;
@@ -195,35 +191,36 @@ async fn fill_and_swap(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled { date });
     }
+    let too_large = |what| {
+        move |e| LoadError::internal(format!("the day's {what} do not fit dwh.day_loads"), e)
+    };
     let load = DayLoad {
-        rows: i64::try_from(rows).map_err(|_| LoadError::Internal("row count overflow".into()))?,
-        files: i32::try_from(totals.files_total)
-            .map_err(|_| LoadError::Internal("file count overflow".into()))?,
-        bytes: i64::try_from(totals.bytes_total)
-            .map_err(|_| LoadError::Internal("byte count overflow".into()))?,
+        rows: i64::try_from(rows).map_err(too_large("rows"))?,
+        files: i32::try_from(totals.files_total).map_err(too_large("files"))?,
+        bytes: i64::try_from(totals.bytes_total).map_err(too_large("bytes"))?,
         job_id: options.job_id,
     };
     let policy = SwapPolicy {
         lock_timeout: options.lock_timeout,
         attempts: options.swap_attempts,
     };
-    let swap = staging::swap_in(pool, lock.connection(), staging, &load, policy, cancel).await?;
+    let swap = swap::swap_in(pool, lock.connection(), staging, &load, policy, cancel).await?;
     Ok((copy_duration, swap))
 }
 
-/// Runs the COPY streams side by side, one per run of each piece, into the piece's
-/// staging table. When one fails, the others are stopped cleanly (their COPYs aborted) and
-/// the first real error is returned.
+/// Runs the plan's COPY streams side by side, each into its part's staging table. When
+/// one fails, the others are stopped cleanly (their COPYs aborted) and the first real
+/// error is returned.
 async fn copy_all(
     pool: &PgPool,
     staging: &Staging,
-    pieces: Vec<Piece>,
+    parts: Vec<Part>,
     totals: LoadProgress,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, LoadError> {
-    let date = staging.day();
-    let day = day_range(date);
+    let date = staging.day().date();
+    let day = staging.day().range();
     let files_done = AtomicU64::new(0);
     let rows_done = AtomicU64::new(0);
     let bytes_done = AtomicU64::new(0);
@@ -240,20 +237,20 @@ async fn copy_all(
     let streams = staging
         .tables()
         .iter()
-        .zip(pieces)
-        .flat_map(|(table, piece)| piece.runs.into_iter().map(move |run| (table, run)));
-    let runs = streams.map(|(table, run)| {
+        .zip(parts)
+        .flat_map(|(table, part)| part.streams.into_iter().map(move |files| (table, files)));
+    let copies = streams.map(|(table, files)| {
         let siblings = &siblings;
         let on_file = &on_file;
         async move {
-            let result = copy_files(pool, table, run, date, day, on_file, siblings).await;
+            let result = copy_stream(pool, table, files, date, day, on_file, siblings).await;
             if result.is_err() {
                 siblings.cancel();
             }
             result
         }
     });
-    let results = futures::future::join_all(runs).await;
+    let results = futures::future::join_all(copies).await;
     let mut rows = 0;
     let mut first_error: Option<LoadError> = None;
     for result in results {

@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use loader::{LoadOptions, LoadProgress, LoadReport, load_day};
+use loader::{LoadOptions, LoadProgress, LoadReport, Streams, load_day};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio_util::sync::CancellationToken;
@@ -53,8 +53,8 @@ struct LoadArgs {
     data_dir: PathBuf,
     /// Parallel COPY connections; each fills its own part of the day when the files'
     /// footers allow. More than the server's cores only adds contention.
-    #[arg(long, env = "LOAD_STREAMS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
-    streams: u16,
+    #[arg(long, env = "LOAD_STREAMS", default_value_t = Streams::default())]
+    streams: Streams,
     /// How long the swap may wait for its locks per attempt, in milliseconds.
     #[arg(long, env = "LOAD_LOCK_TIMEOUT_MS", default_value_t = 1000)]
     lock_timeout_ms: u64,
@@ -82,7 +82,7 @@ impl LoadArgs {
 
     fn options(&self) -> LoadOptions {
         LoadOptions {
-            streams: usize::from(self.streams),
+            streams: self.streams,
             lock_timeout: Duration::from_millis(self.lock_timeout_ms),
             analyze: self.analyze,
             ..LoadOptions::default()
@@ -116,7 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // A load holds one pooled connection per COPY stream (its day lock has a connection of
     // its own), so the pool must not be smaller than the streams.
     let streams = match &cli.command {
-        Command::Load(args) => u32::from(args.streams),
+        Command::Load(args) => u32::try_from(args.streams.get()).unwrap_or(u32::MAX),
         _ => 1,
     };
     let pool = PgPoolOptions::new()
@@ -134,7 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
         }
         Command::Gc => {
-            let dropped = loader::staging::collect_garbage(&pool).await?;
+            let dropped = loader::collect_garbage(&pool).await?;
             println!(
                 "dropped {} staging table(s){}",
                 dropped.len(),
@@ -156,7 +156,7 @@ fn list(names: &[String]) -> String {
 }
 
 async fn print_partitions(pool: &PgPool) -> anyhow::Result<()> {
-    let days = loader::partitions::list(pool).await?;
+    let days = loader::list_partitions(pool).await?;
     println!(
         "{:<10}  {:>10}  {:>10}  {:<25}  job",
         "day", "rows", "size MB", "loaded at"

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::staging::day_bounds;
+use crate::day::Day;
 
 /// One loaded day.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -31,14 +31,17 @@ const LIST: &str = "SELECT d.day, d.partition, d.rows, d.files, d.bytes AS sourc
     FROM dwh.day_loads d";
 
 /// Every loaded day, oldest first.
-pub async fn list(pool: &PgPool) -> Result<Vec<PartitionInfo>, sqlx::Error> {
+pub async fn list_partitions(pool: &PgPool) -> Result<Vec<PartitionInfo>, sqlx::Error> {
     sqlx::query_as(&format!("{LIST} ORDER BY d.day"))
         .fetch_all(pool)
         .await
 }
 
 /// One loaded day, or `None` when the day was never loaded.
-pub async fn get(pool: &PgPool, day: NaiveDate) -> Result<Option<PartitionInfo>, sqlx::Error> {
+pub async fn get_partition(
+    pool: &PgPool,
+    day: NaiveDate,
+) -> Result<Option<PartitionInfo>, sqlx::Error> {
     sqlx::query_as(&format!("{LIST} WHERE d.day = $1"))
         .bind(day)
         .fetch_optional(pool)
@@ -55,11 +58,11 @@ pub struct DayStats {
     pub distinct_product_names: i64,
 }
 
-/// Counts the rows and distinct names of a loaded day (from [`get`] or [`list`]).
+/// Counts the rows and distinct names of a loaded day (from [`get_partition`] or [`list_partitions`]).
 /// This scans the day (a few seconds for 2.7 M rows).
 pub async fn day_stats(pool: &PgPool, loaded: &PartitionInfo) -> Result<DayStats, sqlx::Error> {
-    let day = loaded.day;
-    let (start, end) = day_bounds(day);
+    let day = Day::new(loaded.day);
+    let range = day.range();
     sqlx::query_as(
         "SELECT $3::date AS day, count(*) AS rows,
                 count(DISTINCT department_name) AS distinct_department_names,
@@ -67,9 +70,9 @@ pub async fn day_stats(pool: &PgPool, loaded: &PartitionInfo) -> Result<DayStats
                 count(DISTINCT product_name) AS distinct_product_names
          FROM dwh.data_sample WHERE create_at >= $1 AND create_at < $2",
     )
-    .bind(start)
-    .bind(end)
-    .bind(day)
+    .bind(range.start())
+    .bind(range.end())
+    .bind(day.date())
     .fetch_one(pool)
     .await
 }

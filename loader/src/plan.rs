@@ -1,44 +1,45 @@
-//! Dividing a day's files between COPY streams.
+//! The plan of a load: the day's parts, and the streams that fill each one.
 //!
 //! Two COPYs into one table contend for its extension lock (PostgreSQL 15 grows a heap a
 //! page at a time); two COPYs into two tables do not, and measured ~20 % faster here. So
 //! when the files' footers tell where their `create_at` values lie, the day is cut into
-//! parts with no file straddling a cut, and each stream fills a table of its own, which
-//! becomes one leaf of the day. Files without usable statistics, or whose ranges overlap
-//! too much to be cut, fall back to one table shared by all streams.
+//! parts with no file straddling a cut, and each part has one stream and a staging table
+//! of its own, which becomes one leaf of the day. Files without usable statistics, or
+//! whose ranges overlap too much to be cut, make the whole day one part, shared by all
+//! the streams.
 
-use crate::convert::TimeRange;
+use crate::day::TimeRange;
 use crate::source::SourceFile;
 
-/// A part of the day: the range of `create_at` its table accepts, and the files to copy
-/// into it, one COPY stream per run.
+/// A part of the day: the range of `create_at` its staging table accepts, and the files
+/// each of its streams copies into it (in order, one COPY connection per stream).
 #[derive(Debug)]
-pub(crate) struct Piece {
+pub(crate) struct Part {
     pub range: TimeRange,
-    pub runs: Vec<Vec<SourceFile>>,
+    pub streams: Vec<Vec<SourceFile>>,
 }
 
 /// Plans `streams` COPY streams over `files` (sorted by name) for the day `day`.
-pub(crate) fn plan(files: Vec<SourceFile>, streams: usize, day: TimeRange) -> Vec<Piece> {
+pub(crate) fn plan(files: Vec<SourceFile>, streams: usize, day: TimeRange) -> Vec<Part> {
     let streams = streams.clamp(1, files.len().max(1));
     if streams == 1 {
-        return vec![Piece {
+        return vec![Part {
             range: day,
-            runs: vec![files],
+            streams: vec![files],
         }];
     }
-    match cut_by_range(&files, streams, day) {
-        Some(pieces) => pieces,
-        None => vec![Piece {
+    match cut_into_parts(&files, streams, day) {
+        Some(parts) => parts,
+        None => vec![Part {
             range: day,
-            runs: split_files(files, streams),
+            streams: split_into_streams(files, streams),
         }],
     }
 }
 
-/// Cuts the day into up to `streams` pieces of about equal bytes, each holding whole
-/// files; `None` when fewer than two pieces are possible.
-fn cut_by_range(files: &[SourceFile], streams: usize, day: TimeRange) -> Option<Vec<Piece>> {
+/// Cuts the day into up to `streams` parts of about equal bytes, each holding whole
+/// files; `None` when fewer than two parts are possible.
+fn cut_into_parts(files: &[SourceFile], streams: usize, day: TimeRange) -> Option<Vec<Part>> {
     let (empty, mut ranged): (Vec<&SourceFile>, Vec<&SourceFile>) =
         files.iter().partition(|f| f.rows == 0);
     if ranged.iter().any(|f| f.create_at_range.is_none()) {
@@ -56,7 +57,7 @@ fn cut_by_range(files: &[SourceFile], streams: usize, day: TimeRange) -> Option<
     if !balanced(&ranged, &bounds, streams) {
         return None;
     }
-    let pieces = bounds
+    let parts = bounds
         .windows(2)
         .enumerate()
         .map(|(k, w)| {
@@ -70,23 +71,24 @@ fn cut_by_range(files: &[SourceFile], streams: usize, day: TimeRange) -> Option<
             } else {
                 range(ranged[w[1]]).0
             };
-            let mut run: Vec<SourceFile> = ranged[w[0]..w[1]].iter().map(|&f| f.clone()).collect();
+            let mut stream: Vec<SourceFile> =
+                ranged[w[0]..w[1]].iter().map(|&f| f.clone()).collect();
             if k == 0 {
-                run.extend(empty.iter().map(|&f| f.clone()));
+                stream.extend(empty.iter().map(|&f| f.clone()));
             }
-            Piece {
+            Part {
                 range: TimeRange {
                     start_us: start,
                     end_us: end,
                 },
-                runs: vec![run],
+                streams: vec![stream],
             }
         })
         .collect();
-    Some(pieces)
+    Some(parts)
 }
 
-/// Whether no piece holds more than 1.5 fair shares of the bytes. A lopsided cut loses to
+/// Whether no part holds more than 1.5 fair shares of the bytes. A lopsided cut loses to
 /// sharing one table: a stream alone with most of the day runs at one COPY's speed, slower
 /// than two streams contending for one table (measured 1.38–1.44 s against 1.02–1.22 s).
 fn balanced(ranged: &[&SourceFile], bounds: &[usize], streams: usize) -> bool {
@@ -131,21 +133,21 @@ fn choose_cuts(
     cuts
 }
 
-/// Splits `files` into `streams` runs of consecutive files with about equal bytes.
-fn split_files(files: Vec<SourceFile>, streams: usize) -> Vec<Vec<SourceFile>> {
+/// Splits `files` into `streams` streams of consecutive files with about equal bytes.
+fn split_into_streams(files: Vec<SourceFile>, streams: usize) -> Vec<Vec<SourceFile>> {
     let total: u64 = files.iter().map(|f| f.bytes).sum();
     let share = total.div_ceil(streams as u64).max(1);
-    let mut runs: Vec<Vec<SourceFile>> = vec![Vec::new()];
-    let mut in_run = 0u64;
+    let mut split: Vec<Vec<SourceFile>> = vec![Vec::new()];
+    let mut in_stream = 0u64;
     for file in files {
-        if in_run >= share && runs.len() < streams {
-            runs.push(Vec::new());
-            in_run = 0;
+        if in_stream >= share && split.len() < streams {
+            split.push(Vec::new());
+            in_stream = 0;
         }
-        in_run += file.bytes;
-        runs.last_mut().expect("never empty").push(file);
+        in_stream += file.bytes;
+        split.last_mut().expect("never empty").push(file);
     }
-    runs
+    split
 }
 
 #[cfg(test)]
@@ -174,9 +176,8 @@ mod tests {
             .collect()
     }
 
-    fn names(piece: &Piece) -> Vec<String> {
-        piece
-            .runs
+    fn names(part: &Part) -> Vec<String> {
+        part.streams
             .concat()
             .iter()
             .map(|f| f.path.display().to_string())
@@ -185,31 +186,31 @@ mod tests {
 
     #[test]
     fn minute_files_are_cut_into_equal_parts_that_cover_the_day() {
-        let pieces = plan(minute_files(1440), 2, DAY);
-        assert_eq!(pieces.len(), 2);
+        let parts = plan(minute_files(1440), 2, DAY);
+        assert_eq!(parts.len(), 2);
         assert_eq!(
-            pieces[0].range,
+            parts[0].range,
             TimeRange {
                 start_us: 0,
                 end_us: 720 * MINUTE
             }
         );
         assert_eq!(
-            pieces[1].range,
+            parts[1].range,
             TimeRange {
                 start_us: 720 * MINUTE,
                 end_us: DAY.end_us
             }
         );
-        assert_eq!(names(&pieces[0]).len(), 720);
-        assert_eq!(names(&pieces[1])[0], "0720");
-        assert!(pieces.iter().all(|p| p.runs.len() == 1));
+        assert_eq!(names(&parts[0]).len(), 720);
+        assert_eq!(names(&parts[1])[0], "0720");
+        assert!(parts.iter().all(|p| p.streams.len() == 1));
     }
 
     #[test]
     fn three_streams_make_three_parts() {
-        let pieces = plan(minute_files(30), 3, DAY);
-        let ranges: Vec<_> = pieces
+        let parts = plan(minute_files(30), 3, DAY);
+        let ranges: Vec<_> = parts
             .iter()
             .map(|p| (p.range.start_us, p.range.end_us))
             .collect();
@@ -227,11 +228,11 @@ mod tests {
     fn a_file_without_statistics_means_one_shared_table() {
         let mut files = minute_files(4);
         files[2].create_at_range = None;
-        let pieces = plan(files, 2, DAY);
-        assert_eq!(pieces.len(), 1);
-        assert_eq!(pieces[0].range, DAY);
+        let parts = plan(files, 2, DAY);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].range, DAY);
         assert_eq!(
-            pieces[0].runs.len(),
+            parts[0].streams.len(),
             2,
             "both streams still run, into one table"
         );
@@ -245,11 +246,11 @@ mod tests {
         for m in 800..803 {
             files.push(file(&format!("{m}"), Some((m * MINUTE, m * MINUTE)), 100));
         }
-        let pieces = plan(files, 2, DAY);
-        assert_eq!(pieces.len(), 2);
-        assert_eq!(names(&pieces[0]), ["0000", "0001", "0002", "0003"]);
-        assert_eq!(names(&pieces[1]), ["800", "801", "802"]);
-        assert_eq!(pieces[1].range.start_us, 800 * MINUTE);
+        let parts = plan(files, 2, DAY);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(names(&parts[0]), ["0000", "0001", "0002", "0003"]);
+        assert_eq!(names(&parts[1]), ["800", "801", "802"]);
+        assert_eq!(parts[1].range.start_us, 800 * MINUTE);
     }
 
     #[test]
@@ -259,9 +260,9 @@ mod tests {
         for f in &mut files[1..] {
             f.create_at_range = Some((MINUTE, 9 * MINUTE));
         }
-        let pieces = plan(files, 2, DAY);
-        assert_eq!(pieces.len(), 1);
-        assert_eq!(pieces[0].runs.len(), 2);
+        let parts = plan(files, 2, DAY);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].streams.len(), 2);
     }
 
     #[test]
@@ -269,9 +270,9 @@ mod tests {
         let files = (0..4)
             .map(|m| file(&format!("{m}"), Some((0, DAY.end_us - 1)), 100))
             .collect();
-        let pieces = plan(files, 2, DAY);
-        assert_eq!(pieces.len(), 1);
-        assert_eq!(pieces[0].runs.len(), 2);
+        let parts = plan(files, 2, DAY);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].streams.len(), 2);
     }
 
     #[test]
@@ -293,23 +294,23 @@ mod tests {
             create_at_range: None,
             ..file("empty", None, 10)
         });
-        let pieces = plan(files, 2, DAY);
-        assert_eq!(pieces.len(), 2);
-        assert!(names(&pieces[0]).contains(&"empty".to_owned()));
+        let parts = plan(files, 2, DAY);
+        assert_eq!(parts.len(), 2);
+        assert!(names(&parts[0]).contains(&"empty".to_owned()));
     }
 
     #[test]
     fn one_stream_or_one_file_is_one_part() {
         assert_eq!(plan(minute_files(10), 1, DAY).len(), 1);
-        let pieces = plan(minute_files(1), 4, DAY);
-        assert_eq!((pieces.len(), pieces[0].runs.len()), (1, 1));
+        let parts = plan(minute_files(1), 4, DAY);
+        assert_eq!((parts.len(), parts[0].streams.len()), (1, 1));
     }
 
     #[test]
-    fn shared_runs_are_consecutive_and_balanced_by_bytes() {
+    fn shared_streams_are_consecutive_and_balanced_by_bytes() {
         let files: Vec<_> = (0..10).map(|m| file(&format!("{m}"), None, 100)).collect();
-        let runs = split_files(files, 3);
-        let sizes: Vec<_> = runs.iter().map(Vec::len).collect();
+        let split = split_into_streams(files, 3);
+        let sizes: Vec<_> = split.iter().map(Vec::len).collect();
         assert_eq!(sizes, [4, 4, 2]);
     }
 }

@@ -12,11 +12,11 @@ use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 
 use crate::error::{InputError, LoadError};
-use crate::table::{COLUMNS, Kind, PARTITION_COLUMN};
+use crate::table::{COLUMNS, ColumnType, PARTITION_COLUMN};
 
 /// One source file that passed the schema check.
 #[derive(Clone, Debug)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     pub path: PathBuf,
     pub rows: u64,
     pub bytes: u64,
@@ -91,7 +91,7 @@ fn for_each_source(dir: &Path, mut each: impl FnMut(&str, &DirEntry)) -> Result<
 
 /// Reads `path`'s footer and checks its columns: exactly the table's columns (in any
 /// order), each of an accepted type.
-pub fn inspect(path: &Path) -> Result<SourceFile, InputError> {
+pub(crate) fn inspect(path: &Path) -> Result<SourceFile, InputError> {
     let file = File::open(path).map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
     let bytes = file
         .metadata()
@@ -189,16 +189,16 @@ fn check_schema(schema: &Schema) -> Result<[usize; COLUMNS.len()], InputError> {
 }
 
 /// Whether a column of Arrow type `data_type` can be loaded into a column of `kind`.
-pub(crate) fn accepts(kind: Kind, data_type: &DataType) -> bool {
+pub(crate) fn accepts(kind: ColumnType, data_type: &DataType) -> bool {
     match kind {
-        Kind::Text { .. } => match data_type {
+        ColumnType::Varchar { .. } => match data_type {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
             DataType::Dictionary(_, values) => {
                 matches!(values.as_ref(), DataType::Utf8 | DataType::LargeUtf8)
             }
             _ => false,
         },
-        Kind::Timestamp { .. } => matches!(
+        ColumnType::Timestamp { .. } => matches!(
             data_type,
             DataType::Timestamp(
                 TimeUnit::Nanosecond | TimeUnit::Microsecond | TimeUnit::Millisecond,
@@ -208,10 +208,10 @@ pub(crate) fn accepts(kind: Kind, data_type: &DataType) -> bool {
     }
 }
 
-fn describe(kind: Kind) -> &'static str {
+fn describe(kind: ColumnType) -> &'static str {
     match kind {
-        Kind::Text { .. } => "a string (utf8, large_utf8 or dictionary of strings)",
-        Kind::Timestamp { .. } => {
+        ColumnType::Varchar { .. } => "a string (utf8, large_utf8 or dictionary of strings)",
+        ColumnType::Timestamp { .. } => {
             "a timestamp without time zone in ns, us or ms (PostgreSQL TIMESTAMP)"
         }
     }

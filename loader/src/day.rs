@@ -1,0 +1,115 @@
+//! A day of the table, and the ranges of `create_at` that the loader works in.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+
+use crate::table;
+
+/// One day of `dwh.data_sample`: the date and everything the load derives from it, worked
+/// out once, when the load starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Day {
+    date: NaiveDate,
+    range: TimeRange,
+    partition: String,
+}
+
+impl Day {
+    pub fn new(date: NaiveDate) -> Self {
+        let start = date.and_time(NaiveTime::MIN);
+        Self {
+            date,
+            range: TimeRange::new(start, start + TimeDelta::days(1)),
+            partition: format!("data_sample_p{}", date.format("%Y%m%d")),
+        }
+    }
+
+    pub fn date(&self) -> NaiveDate {
+        self.date
+    }
+
+    /// `[00:00, next day 00:00)`: the `create_at` values the day holds.
+    pub fn range(&self) -> TimeRange {
+        self.range
+    }
+
+    /// The day's table, `data_sample_pYYYYMMDD`, in schema `dwh` (unqualified).
+    pub fn partition_name(&self) -> &str {
+        &self.partition
+    }
+
+    /// `dwh.data_sample_pYYYYMMDD`.
+    pub(crate) fn qualified_partition(&self) -> String {
+        format!("{}.{}", table::SCHEMA, self.partition)
+    }
+
+    /// `YYYYMMDD`, as the names of the day's staging tables and leaves spell it.
+    pub(crate) fn compact(&self) -> String {
+        self.date.format("%Y%m%d").to_string()
+    }
+
+    /// The second key of the day's advisory lock: unique per date.
+    pub(crate) fn lock_key(&self) -> i32 {
+        self.date.num_days_from_ce()
+    }
+}
+
+impl From<NaiveDate> for Day {
+    fn from(date: NaiveDate) -> Self {
+        Self::new(date)
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.date.fmt(f)
+    }
+}
+
+/// A half-open range `[start, end)` of `create_at` values (a day, or a part of one), in
+/// µs since the Unix epoch: the unit Arrow batches are checked in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimeRange {
+    pub start_us: i64,
+    pub end_us: i64,
+}
+
+impl TimeRange {
+    pub fn new(start: NaiveDateTime, end: NaiveDateTime) -> Self {
+        Self {
+            start_us: start.and_utc().timestamp_micros(),
+            end_us: end.and_utc().timestamp_micros(),
+        }
+    }
+
+    pub fn start(&self) -> NaiveDateTime {
+        micros_to_datetime(self.start_us)
+    }
+
+    pub fn end(&self) -> NaiveDateTime {
+        micros_to_datetime(self.end_us)
+    }
+}
+
+/// Ranges only ever hold a day's bounds or footer values inside the day (the planner cuts
+/// nowhere else), all far inside chrono's range.
+fn micros_to_datetime(us: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_micros(us)
+        .expect("a timestamp within the day being loaded")
+        .naive_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_knows_its_range_and_names() {
+        let day = Day::new(NaiveDate::from_ymd_opt(2023, 1, 31).expect("date"));
+        assert_eq!(day.range().start().to_string(), "2023-01-31 00:00:00");
+        assert_eq!(day.range().end().to_string(), "2023-02-01 00:00:00");
+        assert_eq!(day.range().end_us - day.range().start_us, 86_400_000_000);
+        assert_eq!(day.partition_name(), "data_sample_p20230131");
+        assert_eq!(day.qualified_partition(), "dwh.data_sample_p20230131");
+        assert_eq!(day.compact(), "20230131");
+    }
+}

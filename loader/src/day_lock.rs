@@ -1,0 +1,50 @@
+//! The per-day lock: at most one load of a day runs at a time, across every process that
+//! shares the database.
+
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::day::Day;
+
+/// First key of the two-key advisory lock that guards one day ("dwld"); the second is
+/// [`Day::lock_key`].
+const DAY_LOCK_CLASS: i32 = 0x6477_6C64;
+
+/// A session-level advisory lock on one day, held on a connection of its own. The
+/// connection is detached from the pool, so if the load is dropped or the process dies the
+/// connection closes and the server releases the lock: it can never leak into the pool.
+#[derive(Debug)]
+pub(crate) struct DayLock {
+    conn: PgConnection,
+    day: Day,
+}
+
+impl DayLock {
+    /// Takes the day's lock, or `None` when another session holds it.
+    pub(crate) async fn try_acquire(pool: &PgPool, day: &Day) -> Result<Option<Self>, sqlx::Error> {
+        let mut conn = pool.acquire().await?.detach();
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(DAY_LOCK_CLASS)
+            .bind(day.lock_key())
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(locked.then(|| Self {
+            conn,
+            day: day.clone(),
+        }))
+    }
+
+    /// The lock's connection: statements that must run while the day is held (the swap,
+    /// dropping the day's leftovers) run on it.
+    pub(crate) fn connection(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+
+    pub(crate) fn day(&self) -> &Day {
+        &self.day
+    }
+
+    /// Releases the lock and closes its connection.
+    pub(crate) async fn release(self) -> Result<(), sqlx::Error> {
+        self.conn.close().await
+    }
+}

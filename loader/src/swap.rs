@@ -1,0 +1,258 @@
+//! The swap: the one short transaction that makes a load visible.
+//!
+//! Layout: each day is a partition of `dwh.data_sample`, `dwh.data_sample_pYYYYMMDD` (the
+//! day's table), which is itself partitioned by the same key and holds the day's rows in
+//! one or more leaves (`data_sample_pYYYYMMDD_<id>_<k>`), one per part of the day. The
+//! extra level is what keeps the swap local: replacing the leaves locks only the day's
+//! table, so queries on other days — and the parent — are never blocked, where detaching a
+//! partition of the parent itself would take an ACCESS EXCLUSIVE lock on the whole table
+//! (and queue every reader behind a waiting swap).
+//!
+//! The swap detaches the day's old leaves and renames them aside
+//! (`data_sample_retired_…`), renames the staging tables to the new leaves and attaches
+//! them, and records the day in `dwh.day_loads`, all in one transaction. Readers of the day
+//! wait for that transaction only; the swap itself waits at most `lock_timeout` for them
+//! and then retries, rather than queueing them behind a long wait. The old rows are dropped
+//! only after the commit: unlinking half a gigabyte of files takes ~100 ms that readers
+//! need not wait for.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::day::Day;
+use crate::error::LoadError;
+use crate::staging::{self, Staging};
+use crate::table;
+
+/// SQLSTATE `lock_not_available`, raised when `lock_timeout` expires.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// What the swap records about the new day in `dwh.day_loads`.
+#[derive(Debug, Clone)]
+pub(crate) struct DayLoad {
+    pub rows: i64,
+    pub files: i32,
+    pub bytes: i64,
+    pub job_id: Option<Uuid>,
+}
+
+/// How the swap went.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SwapOutcome {
+    /// Time from BEGIN to COMMIT of the successful attempt: the longest any reader of the
+    /// table waited on this load.
+    pub duration: Duration,
+    pub attempts: u32,
+    /// Rows of the day before the swap, when the day was loaded before.
+    pub replaced_rows: Option<i64>,
+}
+
+/// What one swap transaction left to clean up.
+struct Swapped {
+    replaced_rows: Option<i64>,
+    retired: Vec<String>,
+}
+
+/// Swap settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SwapPolicy {
+    pub lock_timeout: Duration,
+    pub attempts: u32,
+}
+
+/// Replaces the day's leaves with `staging`'s tables in one transaction on `conn` (the
+/// day lock's connection), retrying when the locks are not granted within `lock_timeout`.
+pub(crate) async fn swap_in(
+    pool: &PgPool,
+    conn: &mut PgConnection,
+    staging: &Staging,
+    load: &DayLoad,
+    policy: SwapPolicy,
+    cancel: &CancellationToken,
+) -> Result<SwapOutcome, LoadError> {
+    let date = staging.day().date();
+    let attempts = policy.attempts.max(1);
+    for attempt in 1..=attempts {
+        let started = Instant::now();
+        match try_swap(conn, staging, load, policy.lock_timeout).await {
+            Ok(swapped) => {
+                let duration = started.elapsed();
+                drop_retired(pool, &swapped.retired).await;
+                return Ok(SwapOutcome {
+                    duration,
+                    attempts: attempt,
+                    replaced_rows: swapped.replaced_rows,
+                });
+            }
+            Err(error) if is_lock_timeout(&error) => {
+                // Waiting for readers to let go is the one long wait after the COPY; a
+                // cancel that arrives meanwhile is honoured before the next attempt.
+                if cancel.is_cancelled() {
+                    return Err(LoadError::Cancelled { date });
+                }
+                tracing::warn!(day = %date, attempt, "swap locks not granted in time; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(LoadError::SwapLockTimeout { date, attempts })
+}
+
+/// Drops the old leaves, outside the swap: their rows are no longer visible to anyone.
+/// Each on a connection of its own, because freeing a table's files is I/O-bound and the
+/// drops overlap. If one fails, `collect_garbage` (or the next load of the day) drops it.
+async fn drop_retired(pool: &PgPool, retired: &[String]) {
+    let drops = retired.iter().map(|name| async move {
+        let mut conn = pool.acquire().await?;
+        staging::drop_table(&mut conn, name).await
+    });
+    for (name, result) in retired.iter().zip(futures::future::join_all(drops).await) {
+        if let Err(error) = result {
+            tracing::warn!(%error, table = %name, "could not drop the replaced leaf");
+        }
+    }
+}
+
+fn is_lock_timeout(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == LOCK_NOT_AVAILABLE)
+}
+
+async fn try_swap(
+    conn: &mut PgConnection,
+    staging: &Staging,
+    load: &DayLoad,
+    lock_timeout: Duration,
+) -> Result<Swapped, sqlx::Error> {
+    let day = staging.day();
+    let mut tx = conn.begin().await?;
+    let set_timeout = format!("SET LOCAL lock_timeout = '{}ms'", lock_timeout.as_millis());
+    (&mut *tx).execute(set_timeout.as_str()).await?;
+    let replaced_rows: Option<i64> =
+        sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1 FOR UPDATE")
+            .bind(day.date())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (mut sql, retired) = clear_day_table(&mut tx, staging).await?;
+    sql.push_str(&attach_statements(staging));
+    (&mut *tx).execute(sql.as_str()).await?;
+    record_day_load(&mut tx, day, load).await?;
+    tx.commit().await?;
+    Ok(Swapped {
+        replaced_rows,
+        retired,
+    })
+}
+
+/// Renames each staging table to a leaf of the day's table and attaches it.
+fn attach_statements(staging: &Staging) -> String {
+    let day = staging.day();
+    let day_table = day.qualified_partition();
+    let mut sql = String::new();
+    for (k, stage) in staging.tables().iter().enumerate() {
+        let leaf = staging.leaf_name(k);
+        sql.push_str(&format!(
+            "ALTER TABLE {stage} RENAME TO {leaf};
+             ALTER TABLE {day_table} ATTACH PARTITION {schema}.{leaf}
+                 FOR VALUES FROM ('{start}') TO ('{end}');",
+            stage = stage.qualified_name(),
+            schema = table::SCHEMA,
+            start = stage.range().start(),
+            end = stage.range().end(),
+        ));
+    }
+    sql
+}
+
+async fn record_day_load(
+    tx: &mut PgConnection,
+    day: &Day,
+    load: &DayLoad,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO dwh.day_loads (day, partition, rows, files, bytes, job_id, loaded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, now())
+         ON CONFLICT (day) DO UPDATE SET partition = EXCLUDED.partition, rows = EXCLUDED.rows,
+             files = EXCLUDED.files, bytes = EXCLUDED.bytes, job_id = EXCLUDED.job_id,
+             loaded_at = EXCLUDED.loaded_at",
+    )
+    .bind(day.date())
+    .bind(day.partition_name())
+    .bind(load.rows)
+    .bind(load.files)
+    .bind(load.bytes)
+    .bind(load.job_id)
+    .execute(tx)
+    .await
+    .map(|_| ())
+}
+
+/// The statements that leave the day's table existing and empty, ready for the new
+/// leaves, and the names its old leaves are renamed to. Runs inside the swap.
+async fn clear_day_table(
+    tx: &mut PgConnection,
+    staging: &Staging,
+) -> Result<(String, Vec<String>), sqlx::Error> {
+    let day_table = staging.day().qualified_partition();
+    let layout: Option<String> =
+        sqlx::query_scalar("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)")
+            .bind(&day_table)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let mut sql = String::new();
+    let mut retired = Vec::new();
+    match layout.as_deref() {
+        // The day's table exists: take its current leaves out (only the day's table is
+        // locked, not the parent).
+        Some("p") => {
+            let leaves: Vec<String> = sqlx::query_scalar(
+                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = to_regclass($1) ORDER BY 1",
+            )
+            .bind(&day_table)
+            .fetch_all(&mut *tx)
+            .await?;
+            for leaf in leaves {
+                let name = staging.retired_name(retired.len());
+                sql.push_str(&format!(
+                    "ALTER TABLE {day_table} DETACH PARTITION {schema}.{leaf};
+                     ALTER TABLE {schema}.{leaf} RENAME TO {name};",
+                    schema = table::SCHEMA,
+                ));
+                retired.push(name);
+            }
+        }
+        // First load of the day, or a day loaded as a plain partition by an earlier
+        // version: (re)create the day's table. Attaching it takes SHARE UPDATE EXCLUSIVE
+        // on the parent, which readers do not conflict with.
+        other => {
+            if other.is_some() {
+                let name = staging.retired_name(0);
+                sql.push_str(&format!(
+                    "ALTER TABLE {parent} DETACH PARTITION {day_table};
+                     ALTER TABLE {day_table} RENAME TO {name};",
+                    parent = table::NAME,
+                ));
+                retired.push(name);
+            }
+            let range = staging.day().range();
+            sql.push_str(&format!(
+                "CREATE TABLE {day_table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+                     PARTITION BY RANGE ({column});
+                 ALTER TABLE {parent} ATTACH PARTITION {day_table}
+                     FOR VALUES FROM ('{start}') TO ('{end}');",
+                parent = table::NAME,
+                column = table::PARTITION_COLUMN,
+                start = range.start(),
+                end = range.end(),
+            ));
+        }
+    }
+    Ok((sql, retired))
+}

@@ -1,0 +1,33 @@
+//! The warehouse table `dwh.data_sample`: its name, its columns in table order, and what
+//! each column accepts.
+
+/// Fully qualified name of the partitioned table.
+pub(crate) const NAME: &str = "dwh.data_sample";
+/// The schema of the table, its day tables, leaves and staging tables.
+pub(crate) const SCHEMA: &str = "dwh";
+
+/// The SQL type of a column of `dwh.data_sample`, with the limits the loader enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ColumnType {
+    /// `VARCHAR(n)`: any Arrow string type; at most `n` characters.
+    Varchar { max_chars: usize },
+    /// `TIMESTAMP` (without time zone); `required` columns may not be null.
+    Timestamp { required: bool },
+}
+
+/// The table's columns, in table order.
+pub(crate) const COLUMNS: [(&str, ColumnType); 5] = [
+    ("department_name", ColumnType::Varchar { max_chars: 32 }),
+    ("sensor_serial", ColumnType::Varchar { max_chars: 64 }),
+    ("create_at", ColumnType::Timestamp { required: true }),
+    ("product_name", ColumnType::Varchar { max_chars: 16 }),
+    ("product_expire", ColumnType::Timestamp { required: false }),
+];
+
+/// The column that partitions the table by day.
+pub(crate) const PARTITION_COLUMN: &str = "create_at";
+
+/// The column list for statements: `department_name, sensor_serial, …`.
+pub(crate) fn column_list() -> String {
+    COLUMNS.map(|(name, _)| name).join(", ")
+}
