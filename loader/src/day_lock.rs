@@ -43,8 +43,16 @@ impl DayLock {
         &self.day
     }
 
-    /// Releases the lock and closes its connection.
-    pub(crate) async fn release(self) -> Result<(), sqlx::Error> {
+    /// Releases the lock, then closes its connection. The unlock is explicit because the
+    /// server frees a closed session's locks only when its backend has exited, which can
+    /// be after `close` returns: a load of the same day right after this one would find
+    /// the day still busy.
+    pub(crate) async fn release(mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+            .bind(DAY_LOCK_CLASS)
+            .bind(self.day.lock_key())
+            .execute(&mut self.conn)
+            .await?;
         self.conn.close().await
     }
 }
