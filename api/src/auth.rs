@@ -5,13 +5,14 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
+use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use crate::problem::ApiError;
 
 /// The configured token; `None` leaves the API open (for a local setup).
 #[derive(Clone, Debug)]
-pub struct ApiToken(pub Option<String>);
+pub struct ApiToken(pub Option<SecretString>);
 
 /// Proof that the request may change things: present as a handler argument, it makes the
 /// handler answer 401 unless the request carries `Authorization: Bearer <API_TOKEN>`.
@@ -25,7 +26,7 @@ impl FromRequest for Authorized {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let expected = request
             .app_data::<web::Data<ApiToken>>()
-            .and_then(|token| token.0.clone());
+            .and_then(|token| token.0.as_ref().map(|t| t.expose_secret().to_owned()));
         ready(check(request, expected.as_deref()))
     }
 }

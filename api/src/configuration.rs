@@ -5,14 +5,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use loader::Streams;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Serves the dwh-loader job API and runs its load workers.
 #[derive(Clone, Debug, Parser)]
 #[command(name = "api", version, about)]
 pub struct Settings {
-    /// PostgreSQL connection URL.
+    /// PostgreSQL connection URL. It may hold a password: it is never printed.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: String,
+    pub database_url: SecretString,
 
     /// Directory of the generator's Parquet files (`YYYY-MM-DD HH:MM:SS.parquet`).
     #[arg(long, env = "DATA_DIR", default_value = "data")]
@@ -24,7 +26,7 @@ pub struct Settings {
 
     /// When set, POST endpoints require `Authorization: Bearer <token>`.
     #[arg(long, env = "API_TOKEN", hide_env_values = true)]
-    pub api_token: Option<String>,
+    pub api_token: Option<SecretString>,
 
     /// Load workers in this process. 0 serves the API only (another instance loads).
     #[arg(long, env = "WORKERS", default_value_t = 1)]
@@ -54,9 +56,9 @@ pub struct Settings {
     #[arg(long, env = "POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..))]
     pub poll_ms: u64,
 
-    /// Parallel COPY streams per load.
-    #[arg(long, env = "LOAD_STREAMS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
-    pub load_streams: u64,
+    /// Parallel COPY streams per load, 1 to 16.
+    #[arg(long, env = "LOAD_STREAMS", default_value_t = Streams::default())]
+    pub load_streams: Streams,
 
     /// Size of the database connection pool. Each running load also holds one connection
     /// outside the pool, for its day's lock (see `loader`'s `DayLock`).
@@ -111,7 +113,7 @@ impl Settings {
     /// Connections this process may hold at once: each worker's COPY streams and its
     /// heartbeat, plus two for HTTP requests and the reaper.
     pub fn connections_needed(&self) -> u64 {
-        self.worker_count() as u64 * (self.load_streams + 1) + 2
+        self.worker_count() as u64 * (self.load_streams.get() as u64 + 1) + 2
     }
 
     /// Refuses settings under which loads would wait for connections the pool never has
@@ -132,8 +134,10 @@ impl Settings {
     }
 
     /// The token, if one is configured and not blank.
-    pub fn api_token(&self) -> Option<&str> {
-        self.api_token.as_deref().filter(|t| !t.trim().is_empty())
+    pub fn api_token(&self) -> Option<&SecretString> {
+        self.api_token
+            .as_ref()
+            .filter(|t| !t.expose_secret().trim().is_empty())
     }
 
     /// The CLI's defaults with the given database and data directory, listening on a
@@ -141,7 +145,7 @@ impl Settings {
     /// that variables of the caller's environment cannot leak in.)
     pub fn new(database_url: &str, data_dir: PathBuf) -> Self {
         Self {
-            database_url: database_url.to_owned(),
+            database_url: database_url.into(),
             data_dir,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             api_token: None,
@@ -152,7 +156,7 @@ impl Settings {
             heartbeat_ms: 1000,
             stale_after_secs: 30,
             poll_ms: 500,
-            load_streams: 2,
+            load_streams: Streams::default(),
             db_max_connections: 10,
         }
     }
@@ -176,6 +180,16 @@ mod tests {
         assert_eq!(parsed.max_attempts, built.max_attempts);
         assert_eq!(parsed.stale_after_secs, built.stale_after_secs);
         assert_eq!(parsed.load_streams, built.load_streams);
+    }
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let mut settings = Settings::new("postgres://user:hunter2@db/dwh", PathBuf::from("data"));
+        settings.api_token = Some("s3cret-token".into());
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("s3cret-token"), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! Prometheus metrics. Job counts by status come from the jobs table at scrape time, so
-//! every instance reports the same truth; the rest are this process's own.
+//! every instance reports the same truth; the rest are this process's own. HTTP latency
+//! is recorded by the [`record_request`] middleware.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::web;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -96,16 +102,55 @@ impl Metrics {
 
     /// The text exposition, with job counts read from the table now.
     pub async fn render(&self, pool: &PgPool) -> Result<String, anyhow::Error> {
-        let counts = crate::jobs::count_by_status(pool).await?;
+        let counts = crate::queue::count_by_status(pool).await?;
         for status in JobStatus::ALL {
             let count = counts
                 .iter()
-                .find(|(s, _)| s == status.as_str())
+                .find(|(s, _)| *s == status)
                 .map_or(0, |(_, n)| *n);
             self.jobs.with_label_values(&[status.as_str()]).set(count);
         }
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
         Ok(String::from_utf8(out)?)
+    }
+}
+
+/// Middleware (with `actix_web::middleware::from_fn`): records each request's latency by
+/// method, matched route and status in the app's [`Metrics`].
+pub async fn record_request(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = method_label(request.method());
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
+    let response = next.call(request).await?;
+    if let Some(metrics) = metrics {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        metrics.http_request(
+            method,
+            &route,
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+    }
+    Ok(response)
+}
+
+/// Known methods by name; anything else as `other`, so that the metric's series stay few.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
     }
 }

@@ -1,14 +1,16 @@
 //! Every error the API returns is an RFC 9457 problem document
-//! (`application/problem+json`), including those of malformed requests and unknown routes.
+//! (`application/problem+json`), including those of malformed requests, unknown routes
+//! and wrong methods.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::{DateRangeError, LoadDateError};
+use crate::queue::EnqueueError;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -67,6 +69,16 @@ impl From<LoadDateError> for ApiError {
 impl From<DateRangeError> for ApiError {
     fn from(error: DateRangeError) -> Self {
         Self::InvalidParameter(error.to_string())
+    }
+}
+
+impl From<EnqueueError> for ApiError {
+    fn from(error: EnqueueError) -> Self {
+        match error {
+            // Contention that a retry settles, like an outage: 503, not a server fault.
+            EnqueueError::KeptChanging { .. } => Self::Unavailable(error.to_string()),
+            EnqueueError::Database(error) => error.into(),
+        }
     }
 }
 
@@ -161,4 +173,61 @@ pub fn plain(status: StatusCode, kind: &str, detail: String, path: &str) -> Http
         instance: Some(path.to_owned()),
         job_id: None,
     })
+}
+
+/// The 404 of every path no route serves.
+pub async fn not_found(request: HttpRequest) -> HttpResponse {
+    plain(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!(
+            "there is no {} {}; the API is described at /docs",
+            request.method(),
+            request.path()
+        ),
+        request.path(),
+    )
+}
+
+/// The 405 of a resource for the methods it does not serve, with its `Allow` header.
+pub fn method_not_allowed(request: &HttpRequest, allow: &'static str) -> HttpResponse {
+    let mut response = plain(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!(
+            "{} is not allowed on {}; allowed: {allow}",
+            request.method(),
+            request.path()
+        ),
+        request.path(),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// A 400 problem for a request actix could not even parse into a handler's arguments.
+fn unparsable<E>(what: &str, error: E, request: &HttpRequest) -> actix_web::Error
+where
+    E: std::fmt::Display + std::fmt::Debug + 'static,
+{
+    let response = plain(
+        StatusCode::BAD_REQUEST,
+        "invalid-parameter",
+        format!("invalid {what}: {error}"),
+        request.path(),
+    );
+    actix_web::error::InternalError::from_response(error, response).into()
+}
+
+/// Query strings that do not parse answer with a 400 problem.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|error, request| unparsable("query string", error, request))
+}
+
+/// Paths that do not parse answer with a 400 problem.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, request| unparsable("path", error, request))
 }

@@ -1,17 +1,16 @@
 //! Builds the application: database pool, migrations, HTTP server, workers, reaper; and
 //! stops it gracefully.
 
-use std::collections::BTreeSet;
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, Service};
-use actix_web::http::{StatusCode, header};
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use chrono::NaiveDate;
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::sync::Notify;
@@ -23,51 +22,12 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::ApiToken;
 use crate::configuration::Settings;
-use crate::metrics::Metrics;
+use crate::intake::Intake;
+use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::problem;
 use crate::routes::{self, jobs, partitions};
 use crate::worker::{self, WorkerContext};
-
-/// What the job handlers need besides the pool.
-#[derive(Debug)]
-pub struct JobSettings {
-    pub data_dir: PathBuf,
-    pub max_attempts: i32,
-    wake: Arc<Notify>,
-}
-
-impl JobSettings {
-    /// Why `date` cannot be loaded from the data directory, if it cannot.
-    pub async fn missing_source(&self, date: NaiveDate) -> Option<String> {
-        let dir = self.data_dir.clone();
-        let listed = web::block(move || loader::source::files_for_day(&dir, date)).await;
-        match listed {
-            Ok(Ok(_)) => None,
-            Ok(Err(error)) => Some(error.to_string()),
-            Err(error) => Some(format!("could not list the source files: {error}")),
-        }
-    }
-
-    /// The days the data directory has files for, from one listing of it; empty (with a
-    /// warning) when it cannot be listed.
-    pub async fn days_with_source(&self) -> BTreeSet<NaiveDate> {
-        let dir = self.data_dir.clone();
-        let listed = web::block(move || loader::source::days_with_files(&dir)).await;
-        let error = match listed {
-            Ok(Ok(days)) => return days,
-            Ok(Err(error)) => error.to_string(),
-            Err(error) => error.to_string(),
-        };
-        tracing::warn!(%error, "could not list the source files");
-        BTreeSet::new()
-    }
-
-    /// Tells an idle local worker that there is work.
-    pub fn wake_workers(&self) {
-        self.wake.notify_waiters();
-    }
-}
 
 /// A built application: listening, with its workers running.
 #[allow(missing_debug_implementations)] // actix's Server is not Debug
@@ -83,6 +43,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let options: PgConnectOptions = settings
             .database_url
+            .expose_secret()
             .parse()
             .context("DATABASE_URL is not a valid PostgreSQL URL")?;
         let pool = PgPoolOptions::new()
@@ -97,7 +58,7 @@ impl Application {
         settings.check().map_err(anyhow::Error::msg)?;
         migrate(&pool).await?;
         // collect_garbage logs what it drops.
-        if let Err(error) = loader::staging::collect_garbage(&pool).await {
+        if let Err(error) = loader::collect_garbage(&pool).await {
             tracing::warn!(%error, "could not look for leftover staging tables");
         }
         let listener = TcpListener::bind(settings.bind)
@@ -223,7 +184,7 @@ fn spawn_workers(
         poll_interval: settings.poll_interval(),
         heartbeat_interval: settings.heartbeat_interval(),
         stale_after: settings.stale_after(),
-        load_streams: usize::try_from(settings.load_streams).unwrap_or(2),
+        load_streams: settings.load_streams,
         shutdown: shutdown.clone(),
     };
     let instance = instance_id();
@@ -255,44 +216,24 @@ fn http_server(
 ) -> anyhow::Result<Server> {
     let pool = web::Data::new(pool.clone());
     let metrics = web::Data::new(metrics.clone());
-    let token = web::Data::new(ApiToken(settings.api_token().map(str::to_owned)));
-    let job_settings = web::Data::new(JobSettings {
-        data_dir: settings.data_dir.clone(),
-        max_attempts: settings.max_attempts,
-        wake: Arc::clone(wake),
-    });
+    let token = web::Data::new(ApiToken(settings.api_token().cloned()));
+    let intake = web::Data::new(Intake::new(
+        settings.data_dir.clone(),
+        settings.max_attempts,
+        Arc::clone(wake),
+    ));
     let serves_jobs = settings.serves_jobs_api();
     let spec = ApiDoc::openapi();
     let server = HttpServer::new(move || {
-        let recorder = metrics.clone();
         let mut app = App::new()
-            .wrap_fn(move |request, service| {
-                let started = Instant::now();
-                let method = metric_method(request.method());
-                let recorder = recorder.clone();
-                let response = service.call(request);
-                async move {
-                    let response = response.await?;
-                    let route = response
-                        .request()
-                        .match_pattern()
-                        .unwrap_or_else(|| "unmatched".into());
-                    recorder.http_request(
-                        method,
-                        &route,
-                        response.status().as_u16(),
-                        started.elapsed(),
-                    );
-                    Ok(response)
-                }
-            })
+            .wrap(from_fn(metrics::record_request))
             .wrap(TracingLogger::default())
-            .app_data(query_config())
-            .app_data(path_config())
+            .app_data(problem::query_config())
+            .app_data(problem::path_config())
             .app_data(pool.clone())
             .app_data(metrics.clone())
             .app_data(token.clone())
-            .app_data(job_settings.clone())
+            .app_data(intake.clone())
             .service(resource("/healthz", "GET").route(web::get().to(routes::healthz)))
             .service(resource("/readyz", "GET").route(web::get().to(routes::readyz)))
             .service(resource("/metrics", "GET").route(web::get().to(routes::metrics)));
@@ -329,7 +270,7 @@ fn http_server(
                 .url("/openapi.json", spec.clone())
                 .config(utoipa_swagger_ui::Config::default().persist_authorization(true)),
         )
-        .default_service(web::to(not_found))
+        .default_service(web::to(problem::not_found))
     })
     .listen(listener)?
     .disable_signals()
@@ -338,73 +279,9 @@ fn http_server(
     Ok(server)
 }
 
-/// Known methods by name; anything else as `other`, so that the metric's series stay few.
-fn metric_method(method: &actix_web::http::Method) -> &'static str {
-    use actix_web::http::Method;
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::HEAD => "HEAD",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
-}
-
 /// A resource whose other methods get a 405 problem with an `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |request: HttpRequest| async move {
-        let mut response = problem::plain(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
-            format!(
-                "{} is not allowed on {}; allowed: {allow}",
-                request.method(),
-                request.path()
-            ),
-            request.path(),
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, header::HeaderValue::from_static(allow));
-        response
+        problem::method_not_allowed(&request, allow)
     }))
-}
-
-async fn not_found(request: HttpRequest) -> HttpResponse {
-    problem::plain(
-        StatusCode::NOT_FOUND,
-        "not-found",
-        format!(
-            "there is no {} {}; the API is described at /docs",
-            request.method(),
-            request.path()
-        ),
-        request.path(),
-    )
-}
-
-/// A 400 problem for a request actix could not even parse into a handler's arguments.
-fn unparsable<E>(what: &str, error: E, request: &HttpRequest) -> actix_web::Error
-where
-    E: std::fmt::Display + std::fmt::Debug + 'static,
-{
-    let response = problem::plain(
-        StatusCode::BAD_REQUEST,
-        "invalid-parameter",
-        format!("invalid {what}: {error}"),
-        request.path(),
-    );
-    actix_web::error::InternalError::from_response(error, response).into()
-}
-
-fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|error, request| unparsable("query string", error, request))
-}
-
-fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|error, request| unparsable("path", error, request))
 }

@@ -6,15 +6,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use loader::{LoadError, LoadOptions, LoadProgress, LoadReport, load_day};
+use loader::{LoadError, LoadOptions, LoadProgress, LoadReport, Streams, load_day};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::domain::{Job, JobError};
-use crate::jobs::{self, Finish, Heartbeat};
 use crate::metrics::Metrics;
+use crate::queue::lease::{self, Finish, Heartbeat};
 
 /// What every worker of a process shares.
 #[derive(Clone, Debug)]
@@ -28,7 +28,7 @@ pub struct WorkerContext {
     pub poll_interval: Duration,
     pub heartbeat_interval: Duration,
     pub stale_after: Duration,
-    pub load_streams: usize,
+    pub load_streams: Streams,
     /// Stop claiming; stop the running load and hand it back.
     pub shutdown: CancellationToken,
 }
@@ -45,7 +45,7 @@ enum StopReason {
 pub async fn run(context: WorkerContext, worker_id: String) {
     tracing::info!(worker = %worker_id, "worker started");
     while !context.shutdown.is_cancelled() {
-        match jobs::claim(&context.pool, &worker_id).await {
+        match lease::claim(&context.pool, &worker_id).await {
             Ok(Some(job)) => {
                 let span = tracing::info_span!("job", job_id = %job.id, date = %job.date, attempt = job.attempt);
                 run_job(&context, &worker_id, job).instrument(span).await;
@@ -110,7 +110,7 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
 async fn record_finish(context: &WorkerContext, worker_id: &str, job: &Job, finish: Finish<'_>) {
     let deadline = Instant::now() + context.stale_after;
     loop {
-        match jobs::finish(&context.pool, job.id, worker_id, finish.clone()).await {
+        match lease::finish(&context.pool, job.id, worker_id, finish.clone()).await {
             Ok(true) => return,
             Ok(false) => {
                 tracing::warn!("the job was taken back before its end could be recorded");
@@ -190,7 +190,7 @@ async fn run_load_with_heartbeat(
             }
             _ = ticks.tick() => {
                 let progress = latest.lock().map(|p| *p).unwrap_or_default();
-                match jobs::heartbeat(&context.pool, job.id, worker_id, progress).await {
+                match lease::heartbeat(&context.pool, job.id, worker_id, progress).await {
                     Ok(beat) => {
                         last_heartbeat = Instant::now();
                         let reason = match beat {
@@ -223,10 +223,10 @@ async fn run_load_with_heartbeat(
 pub async fn reap(pool: PgPool, stale_after: Duration, shutdown: CancellationToken) {
     let every = (stale_after / 3).clamp(Duration::from_millis(200), Duration::from_secs(10));
     loop {
-        match jobs::reap_stale(&pool, stale_after).await {
+        match lease::reap_stale(&pool, stale_after).await {
             Ok(reaped) => {
                 for job in reaped {
-                    tracing::warn!(job_id = %job.id, date = %job.date, status = %job.status, "took back a job whose worker stopped reporting");
+                    tracing::warn!(job_id = %job.id, date = %job.date, status = job.status.as_str(), "took back a job whose worker stopped reporting");
                 }
             }
             Err(error) => tracing::warn!(%error, "reaper could not check running jobs"),

@@ -3,10 +3,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+// Stored in `ops.jobs.status` as its lowercase name (a CHECK admits only these five): a
+// value this build does not know fails the read instead of being guessed at. (A plain
+// comment: the doc comment below is the OpenAPI schema's description.)
 /// Where a job is in its life. `queued` and `running` are active (at most one active job
 /// per date); the other three are final.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
     Running,
@@ -32,10 +36,6 @@ impl JobStatus {
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
         }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
     }
 
     pub fn is_final(self) -> bool {

@@ -10,9 +10,9 @@ use uuid::Uuid;
 
 use crate::auth::Authorized;
 use crate::domain::{DateRange, Job, JobStatus, LoadDate};
-use crate::jobs::{self, CancelOutcome, Enqueued, ListFilter};
+use crate::intake::Intake;
 use crate::problem::{ApiError, Problem};
-use crate::startup::JobSettings;
+use crate::queue::{self, CancelOutcome, Enqueued, ListFilter};
 
 /// Which day(s) to load: either `date`, or `from` and `to`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -84,19 +84,19 @@ pub async fn create_jobs(
     _: Authorized,
     query: web::Query<CreateJobsQuery>,
     pool: web::Data<PgPool>,
-    settings: web::Data<JobSettings>,
+    intake: web::Data<Intake>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     match (query.date, query.from, query.to) {
         (Some(date), None, None) => {
             let date = LoadDate::parse("date", &date)?;
-            create_one(date, &pool, &settings).await
+            create_one(date, &pool, &intake).await
         }
         (None, Some(from), Some(to)) => {
             let from = LoadDate::parse("from", &from)?;
             let to = LoadDate::parse("to", &to)?;
             let range = DateRange::new(from, to)?;
-            create_range(range, &pool, &settings).await
+            create_range(range, &pool, &intake).await
         }
         (None, None, None) => Err(ApiError::InvalidParameter(
             "give the day to load as ?date=YYYY-MM-DD, or a range as ?from=YYYY-MM-DD&to=YYYY-MM-DD".into(),
@@ -113,19 +113,19 @@ pub async fn create_jobs(
 async fn create_one(
     date: LoadDate,
     pool: &PgPool,
-    settings: &JobSettings,
+    intake: &Intake,
 ) -> Result<HttpResponse, ApiError> {
     // A busy date is answered from one index look-up, before the data directory is listed;
     // `enqueue` still settles races between instances.
-    if let Some(active) = jobs::active_for(pool, date.get()).await? {
+    if let Some(active) = queue::active_for(pool, date.get()).await? {
         return Err(busy(&active));
     }
-    if let Some(reason) = settings.missing_source(date.get()).await {
+    if let Some(reason) = intake.missing_source(date.get()).await {
         return Err(ApiError::NoSourceFiles(reason));
     }
-    match jobs::enqueue(pool, date.get(), settings.max_attempts).await? {
+    match queue::enqueue(pool, date.get(), intake.max_attempts).await? {
         Enqueued::Created(job) => {
-            settings.wake_workers();
+            intake.wake_workers();
             tracing::info!(job_id = %job.id, %date, "job queued");
             Ok(HttpResponse::Accepted()
                 .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
@@ -150,20 +150,20 @@ fn busy(job: &Job) -> ApiError {
 async fn create_range(
     range: DateRange,
     pool: &PgPool,
-    settings: &JobSettings,
+    intake: &Intake,
 ) -> Result<HttpResponse, ApiError> {
     let mut result = Backfill {
         created: Vec::new(),
         busy: Vec::new(),
         missing: Vec::new(),
     };
-    let available = settings.days_with_source().await;
+    let available = intake.days_with_source().await;
     for date in range.days() {
         if !available.contains(&date.get()) {
             result.missing.push(date.get());
             continue;
         }
-        match jobs::enqueue(pool, date.get(), settings.max_attempts).await? {
+        match queue::enqueue(pool, date.get(), intake.max_attempts).await? {
             Enqueued::Created(job) => result.created.push(job),
             Enqueued::Busy(job) => result.busy.push(BusyDate {
                 date: job.date,
@@ -174,10 +174,10 @@ async fn create_range(
     if result.created.is_empty() && result.busy.is_empty() {
         return Err(ApiError::NoSourceFiles(format!(
             "no source files for any day of the range in {}/",
-            settings.data_dir.display()
+            intake.data_dir.display()
         )));
     }
-    settings.wake_workers();
+    intake.wake_workers();
     tracing::info!(
         created = result.created.len(),
         busy = result.busy.len(),
@@ -243,7 +243,7 @@ pub async fn list_jobs(
         )));
     }
     if let Some(cursor) = query.cursor
-        && !jobs::exists(&pool, cursor).await?
+        && !queue::exists(&pool, cursor).await?
     {
         return Err(ApiError::InvalidParameter(format!(
             "cursor {cursor} is not a job; pass the next_cursor of the previous page"
@@ -256,7 +256,7 @@ pub async fn list_jobs(
         after: query.cursor,
         limit,
     };
-    let (jobs, more) = jobs::list(&pool, &filter).await?;
+    let (jobs, more) = queue::list(&pool, &filter).await?;
     let next_cursor = if more {
         jobs.last().map(|j| j.id)
     } else {
@@ -290,7 +290,7 @@ pub async fn get_job(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    match jobs::get(&pool, id).await? {
+    match queue::get(&pool, id).await? {
         Some(job) => Ok(HttpResponse::Ok().json(job)),
         None => Err(not_found(id)),
     }
@@ -327,7 +327,7 @@ pub async fn cancel_job(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    match jobs::cancel(&pool, id).await? {
+    match queue::cancel(&pool, id).await? {
         CancelOutcome::Cancelled(job) => {
             tracing::info!(job_id = %id, "queued job cancelled");
             Ok(HttpResponse::Ok().json(job))

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use loader::partitions::{self, DayStats, PartitionInfo};
+use loader::{DayStats, PartitionInfo};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -83,7 +83,7 @@ pub struct DaySummary {
     )
 )]
 pub async fn list_partitions(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
-    let days: Vec<Partition> = partitions::list(&pool)
+    let days: Vec<Partition> = loader::list_partitions(&pool)
         .await?
         .into_iter()
         .map(Partition::from)
@@ -109,12 +109,12 @@ pub async fn get_partition(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let date = LoadDate::parse("date", &date)?.get();
-    let info = partitions::get(&pool, date).await?.ok_or_else(|| {
+    let info = loader::get_partition(&pool, date).await?.ok_or_else(|| {
         ApiError::NotFound(format!(
             "{date} has not been loaded; POST /jobs?date={date} loads it"
         ))
     })?;
-    let stats: DayStats = partitions::day_stats(&pool, &info).await?;
+    let stats: DayStats = loader::day_stats(&pool, &info).await?;
     Ok(HttpResponse::Ok().json(DaySummary {
         date,
         rows: stats.rows,

@@ -1,0 +1,201 @@
+//! The workers' side of the queue: a worker's lease on a job. It claims a queued job
+//! (`FOR UPDATE SKIP LOCKED`), proves it is alive with heartbeats, and records how the
+//! run ended; the reaper takes back the jobs of workers that stopped heartbeating. Every
+//! write is conditional on the job still being `running` under the worker's id.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use loader::{LoadError, LoadProgress, LoadReport};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{COLUMNS, JobRow, fetch_one_job};
+use crate::domain::{Job, JobError, JobStatus};
+
+/// Takes the oldest runnable queued job, if any, for `worker_id`.
+pub async fn claim(pool: &PgPool, worker_id: &str) -> Result<Option<Job>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE ops.jobs SET status = 'running', attempt = attempt + 1, worker_id = $1,
+             started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
+             files_done = 0, rows_done = 0, error_message = NULL, error_file = NULL,
+             error_row = NULL, error_column = NULL
+         WHERE id = (
+             SELECT id FROM ops.jobs
+             WHERE status = 'queued' AND run_after <= clock_timestamp()
+             ORDER BY run_after, created_at
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED
+         )
+         RETURNING {COLUMNS}"
+    );
+    let query = sqlx::query_as::<_, JobRow>(&sql).bind(worker_id);
+    fetch_one_job(query, pool).await
+}
+
+/// What the table says back to a heartbeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heartbeat {
+    Continue,
+    CancelRequested,
+    /// The job is no longer ours (it was reaped while we could not report).
+    Lost,
+}
+
+/// Records progress and that the worker is alive.
+pub async fn heartbeat(
+    pool: &PgPool,
+    id: Uuid,
+    worker_id: &str,
+    progress: LoadProgress,
+) -> Result<Heartbeat, sqlx::Error> {
+    let cancel: Option<bool> = sqlx::query_scalar(
+        "UPDATE ops.jobs SET heartbeat_at = clock_timestamp(), files_done = $3,
+             files_total = $4, rows_done = $5, rows_total = $6
+         WHERE id = $1 AND worker_id = $2 AND status = 'running'
+         RETURNING cancel_requested",
+    )
+    .bind(id)
+    .bind(worker_id)
+    .bind(to_i64(progress.files_done))
+    .bind(nonzero(progress.files_total))
+    .bind(to_i64(progress.rows_done))
+    .bind(nonzero(progress.rows_total))
+    .fetch_optional(pool)
+    .await?;
+    Ok(match cancel {
+        None => Heartbeat::Lost,
+        Some(true) => Heartbeat::CancelRequested,
+        Some(false) => Heartbeat::Continue,
+    })
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Totals are unknown (null) until the files are listed.
+fn nonzero(n: u64) -> Option<i64> {
+    (n > 0).then(|| to_i64(n))
+}
+
+/// How a run ended, as the worker reports it.
+#[derive(Debug, Clone)]
+pub enum Finish<'a> {
+    Succeeded(&'a LoadReport),
+    Failed(JobError),
+    Cancelled(&'a LoadError),
+    /// A transient error: run again after `delay`, unless the attempts are used up.
+    Retry {
+        error: JobError,
+        delay: Duration,
+    },
+    /// The worker is shutting down: hand the job back without counting the run.
+    Release,
+}
+
+/// Records the end of a run. Returns false if the job was no longer this worker's.
+pub async fn finish(
+    pool: &PgPool,
+    id: Uuid,
+    worker_id: &str,
+    how: Finish<'_>,
+) -> Result<bool, sqlx::Error> {
+    let query = match how {
+        Finish::Succeeded(report) => sqlx::query(
+            "UPDATE ops.jobs SET status = 'succeeded', finished_at = clock_timestamp(),
+                 heartbeat_at = clock_timestamp(), rows_loaded = $3, replaced_rows = $4,
+                 files_done = $5, files_total = $5, rows_done = $3, rows_total = $3
+             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(worker_id)
+        .bind(to_i64(report.rows))
+        .bind(report.replaced_rows)
+        .bind(to_i64(report.files)),
+        Finish::Failed(error) => with_error(
+            "UPDATE ops.jobs SET status = 'failed', finished_at = clock_timestamp(),
+                 error_message = $3, error_file = $4, error_row = $5, error_column = $6
+             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
+            id,
+            worker_id,
+            error,
+        ),
+        Finish::Cancelled(error) => sqlx::query(
+            "UPDATE ops.jobs SET status = 'cancelled', finished_at = clock_timestamp(),
+                 error_message = $3
+             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(worker_id)
+        .bind(error.to_string()),
+        Finish::Retry { error, delay } => with_error(
+            "UPDATE ops.jobs SET
+                 status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
+                 finished_at = CASE WHEN attempt >= max_attempts THEN clock_timestamp() END,
+                 run_after = clock_timestamp() + make_interval(secs => $7),
+                 worker_id = CASE WHEN attempt >= max_attempts THEN worker_id END,
+                 heartbeat_at = CASE WHEN attempt >= max_attempts THEN heartbeat_at END,
+                 error_message = $3, error_file = $4, error_row = $5, error_column = $6
+             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
+            id,
+            worker_id,
+            error,
+        )
+        .bind(delay.as_secs_f64()),
+        Finish::Release => sqlx::query(
+            "UPDATE ops.jobs SET status = 'queued', attempt = greatest(attempt - 1, 0),
+                 worker_id = NULL, heartbeat_at = NULL, started_at = NULL,
+                 run_after = clock_timestamp()
+             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(worker_id),
+    };
+    Ok(query.execute(pool).await?.rows_affected() == 1)
+}
+
+fn with_error<'q>(
+    sql: &'q str,
+    id: Uuid,
+    worker_id: &'q str,
+    error: JobError,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(sql)
+        .bind(id)
+        .bind(worker_id)
+        .bind(error.message)
+        .bind(error.file)
+        .bind(error.row)
+        .bind(error.column)
+}
+
+/// A job the reaper took back from a worker that stopped heartbeating.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Reaped {
+    pub id: Uuid,
+    pub date: NaiveDate,
+    /// `queued` again, or `failed` when its attempts are used up.
+    pub status: JobStatus,
+}
+
+/// Requeues running jobs whose heartbeat is older than `stale_after` (their process died
+/// or lost the database), or fails them when their attempts are used up.
+pub async fn reap_stale(pool: &PgPool, stale_after: Duration) -> Result<Vec<Reaped>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE ops.jobs SET
+             status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
+             finished_at = CASE WHEN attempt >= max_attempts THEN clock_timestamp() END,
+             error_message = format('worker %s stopped reporting during attempt %s of %s%s',
+                 worker_id, attempt, max_attempts,
+                 CASE WHEN attempt >= max_attempts THEN '; no attempts left' ELSE '; requeued' END),
+             worker_id = CASE WHEN attempt >= max_attempts THEN worker_id END,
+             heartbeat_at = CASE WHEN attempt >= max_attempts THEN heartbeat_at END,
+             run_after = clock_timestamp()
+         WHERE status = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => $1)
+         RETURNING id, date, status",
+    )
+    .bind(stale_after.as_secs_f64())
+    .fetch_all(pool)
+    .await
+}
