@@ -2,15 +2,13 @@
 //! message that names the file (and the row and column where there is one); the day keeps
 //! its old rows and no staging table is left. Nothing answers 5xx or panics.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::helpers::*;
 use api::domain::JobStatus;
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampNanosecondArray};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use common::*;
+use arrow_schema::{DataType, Field, TimeUnit};
 use sqlx::PgPool;
 
 const DAY: &str = "2023-01-01";
@@ -33,22 +31,12 @@ struct Case {
     says: &'static str,
 }
 
-fn minute_batch() -> RecordBatch {
-    generator::Dataset::new(0).minute_batch(3)
-}
+/// The bad file stands in for minute 3 of the day.
+const MINUTE: u32 = 3;
 
 /// Minute 3's batch with `edit` applied to its fields and columns.
 fn edited(edit: impl FnOnce(&mut Vec<Field>, &mut Vec<ArrayRef>)) -> RecordBatch {
-    let batch = minute_batch();
-    let mut fields: Vec<Field> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    let mut columns = batch.columns().to_vec();
-    edit(&mut fields, &mut columns);
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch")
+    edited_minute(MINUTE, edit)
 }
 
 /// Column `index` replaced (field and values).
@@ -69,7 +57,10 @@ fn without_column(index: usize) -> RecordBatch {
 fn with_extra_column() -> RecordBatch {
     edited(|fields, columns| {
         fields.push(Field::new("note", DataType::Utf8, true));
-        columns.push(Arc::new(StringArray::from(vec![Some("x"); 1914])));
+        columns.push(Arc::new(StringArray::from(vec![
+            Some("x");
+            rows_per_file() as usize
+        ])));
     })
 }
 
@@ -89,7 +80,7 @@ fn changed_at(
 }
 
 fn timestamps(index: usize) -> TimestampNanosecondArray {
-    minute_batch()
+    minute_batch(MINUTE)
         .column(index)
         .as_any()
         .downcast_ref::<TimestampNanosecondArray>()
@@ -97,17 +88,8 @@ fn timestamps(index: usize) -> TimestampNanosecondArray {
         .clone()
 }
 
-fn encoded(batch: &RecordBatch) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).expect("writer");
-    writer.write(batch).expect("write");
-    writer.close().expect("close");
-    bytes
-}
-
 fn catalogue() -> Vec<Case> {
-    let good = encoded(&minute_batch());
+    let good = parquet_bytes(&minute_batch(MINUTE));
     let ts_field =
         |name: &str| Field::new(name, DataType::Timestamp(TimeUnit::Nanosecond, None), true);
     let created = timestamps(2);
@@ -172,7 +154,10 @@ fn catalogue() -> Vec<Case> {
             file: Bad::Batch(with_column(
                 2,
                 Field::new("create_at", DataType::Int64, true),
-                Arc::new(arrow_array::Int64Array::from(vec![0_i64; 1914])),
+                Arc::new(arrow_array::Int64Array::from(vec![
+                    0_i64;
+                    rows_per_file() as usize
+                ])),
             )),
             row: None,
             column: Some("create_at"),
@@ -217,7 +202,7 @@ fn catalogue() -> Vec<Case> {
         Case {
             name: "string over its VARCHAR",
             file: Bad::Batch({
-                let products = minute_batch()
+                let products = minute_batch(MINUTE)
                     .column(3)
                     .as_any()
                     .downcast_ref::<StringArray>()
@@ -263,7 +248,7 @@ fn place(dir: &Path, bad: &Bad) {
     let path = dir.join(BAD);
     match bad {
         Bad::Bytes(bytes) => std::fs::write(&path, bytes).expect("write"),
-        Bad::Batch(batch) => std::fs::write(&path, encoded(batch)).expect("write"),
+        Bad::Batch(batch) => std::fs::write(&path, parquet_bytes(batch)).expect("write"),
         Bad::Directory => std::fs::create_dir(&path).expect("mkdir"),
     }
 }
@@ -279,7 +264,7 @@ fn remove(dir: &Path) {
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn every_bad_file_fails_its_job_and_leaves_the_day(pool: PgPool) {
-    let data = data_dir("2023-01-01 00:00", "2023-01-01 00:02");
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:02");
     let app = spawn_app(&pool, data.path()).await;
     let first = app.queue(DAY).await;
     assert_eq!(

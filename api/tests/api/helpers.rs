@@ -1,28 +1,22 @@
-//! Spawns the real application on a random port against the test's fresh database, with
-//! real Parquet files made by the generator library.
-#![allow(dead_code)] // each test binary uses its own subset
+//! Spawns the real application on a random port against the test's fresh database. The
+//! shared fixtures (minute files, row counts, checksums) come from `testkit`.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use api::configuration::{Role, Settings};
 use api::domain::{Job, JobStatus};
 use api::startup::Application;
-use chrono::NaiveDateTime;
-use generator::{GenerateOptions, MinuteRange, generate};
 use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub const ROWS_PER_FILE: i64 = 1914;
+pub use testkit::*;
 
 pub struct TestApp {
     pub address: String,
-    pub pool: PgPool,
     pub client: reqwest::Client,
     shutdown: CancellationToken,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
@@ -63,7 +57,6 @@ pub async fn spawn_app_with(
     let handle = tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
-        pool: pool.clone(),
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -134,61 +127,6 @@ impl Drop for TestApp {
     }
 }
 
-pub fn minute(s: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("test minute")
-}
-
-/// A data directory with the generator's files for the inclusive minute range.
-pub fn data_dir(from: &str, to: &str) -> TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    add_minutes(dir.path(), from, to);
-    dir
-}
-
-pub fn add_minutes(dir: &Path, from: &str, to: &str) {
-    let options = GenerateOptions {
-        out_dir: dir.to_path_buf(),
-        range: MinuteRange::between(minute(from), minute(to)).expect("range"),
-        seed: 0,
-        jobs: 1,
-        force: true,
-    };
-    generate(&options, &|_| {}, &AtomicBool::new(false)).expect("generator writes fixtures");
-}
-
-pub async fn rows_of_day(pool: &PgPool, date: &str) -> i64 {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM dwh.data_sample WHERE create_at >= $1::date AND create_at < $1::date + 1",
-    )
-    .bind(date)
-    .fetch_one(pool)
-    .await
-    .expect("count")
-}
-
-pub async fn checksum_of_day(pool: &PgPool, date: &str) -> String {
-    sqlx::query_scalar(
-        "SELECT md5(string_agg(md5(t::text), '' ORDER BY md5(t::text)))
-         FROM dwh.data_sample t WHERE create_at >= $1::date AND create_at < $1::date + 1",
-    )
-    .bind(date)
-    .fetch_one(pool)
-    .await
-    .expect("checksum")
-}
-
-/// Tables in `dwh` other than the parent, its partitions and day_loads.
-pub async fn leftover_tables(pool: &PgPool) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = 'dwh' AND c.relkind = 'r' AND NOT c.relispartition
-           AND c.relname <> 'day_loads' ORDER BY 1",
-    )
-    .fetch_all(pool)
-    .await
-    .expect("list tables")
-}
-
 /// Holds SHARE on dwh.data_sample, which conflicts with both ATTACH and DETACH PARTITION:
 /// a load waits at its swap until the returned transaction ends.
 pub async fn block_swaps(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
@@ -237,8 +175,4 @@ pub async fn problem(response: reqwest::Response) -> (u16, Value) {
 
 pub fn api_only(settings: &mut Settings) {
     settings.role = Role::Api;
-}
-
-pub fn day(s: &str) -> chrono::NaiveDate {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
 }

@@ -4,13 +4,11 @@
 //! ones, and in the end the job succeeds with no staging table left. SIGTERM hands the
 //! job back and leaves the old day.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::helpers::*;
 use loader::{LoadOptions, load_day};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -160,7 +158,7 @@ async fn day_state(pool: &PgPool) -> (i64, String) {
 
 /// Loads the day from its first minutes up to `last` (the "old" rows); returns its state.
 async fn load_old_day(pool: &PgPool, last: &str) -> (i64, String) {
-    let old_data = data_dir("2023-01-01 00:00", last);
+    let old_data = minutes_dir("2023-01-01 00:00", last);
     let options = LoadOptions::default();
     load_day(
         pool,
@@ -179,7 +177,7 @@ async fn load_old_day(pool: &PgPool, last: &str) -> (i64, String) {
 async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPool) {
     let url = database_url(&pool).await;
     let old = load_old_day(&pool, "2023-01-01 00:09").await;
-    let new_data = data_dir("2023-01-01 00:00", "2023-01-01 02:59");
+    let new_data = minutes_dir("2023-01-01 00:00", "2023-01-01 02:59");
     let logs = tempfile::tempdir().expect("log dir");
     let log = logs.path().join("api.log");
 
@@ -230,7 +228,7 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
         }
         let state = day_state(&pool).await;
         assert!(
-            state == old || state.0 == 180 * ROWS_PER_FILE,
+            state == old || state.0 == 180 * rows_per_file(),
             "{point:?}: the day holds {} rows",
             state.0
         );
@@ -259,7 +257,7 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
     assert_eq!(succeeded, jobs, "every job of the day ended succeeded");
     assert!(attempts > jobs, "the killed runs were retried");
     let new = day_state(&pool).await;
-    assert_eq!(new.0, 180 * ROWS_PER_FILE);
+    assert_eq!(new.0, 180 * rows_per_file());
     for (point, state) in &seen {
         assert!(
             state == &old || state == &new,
@@ -278,7 +276,7 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
 async fn sigterm_hands_the_job_back_and_keeps_the_old_day(pool: PgPool) {
     let url = database_url(&pool).await;
     let old = load_old_day(&pool, "2023-01-01 00:04").await;
-    let new_data = data_dir("2023-01-01 00:00", "2023-01-01 01:59");
+    let new_data = minutes_dir("2023-01-01 00:00", "2023-01-01 01:59");
     let logs = tempfile::tempdir().expect("log dir");
 
     let id = active_job(&pool).await;

@@ -1,7 +1,7 @@
 //! `openapi/openapi.json` is the committed contract: it must equal what the code
 //! generates. Regenerate it with
 //!
-//!     UPDATE_OPENAPI=1 cargo test -p api --test openapi_spec
+//!     UPDATE_OPENAPI=1 cargo test -p api --test api openapi_spec
 
 use std::path::Path;
 
@@ -17,7 +17,7 @@ fn the_committed_spec_matches_the_code() {
     assert!(
         committed == generated,
         "openapi/openapi.json is out of date; regenerate it with\n    \
-         UPDATE_OPENAPI=1 cargo test -p api --test openapi_spec"
+         UPDATE_OPENAPI=1 cargo test -p api --test api openapi_spec"
     );
 }
 

@@ -1,12 +1,10 @@
 //! Least privilege: the roles the deployment creates (deploy/postgres/init) are enough to
 //! migrate and load, and the analysts' role can read but never write.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::helpers::*;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -109,7 +107,7 @@ async fn the_loader_role_migrates_and_loads_and_the_reader_role_only_reads(pool:
     let reader_pool = pool_as(&pool, &database, "dwh_reader", "test-reader").await;
     assert_eq!(
         rows_of_day(&reader_pool, "2023-01-01").await,
-        3 * ROWS_PER_FILE
+        3 * rows_per_file()
     );
     let denied = "42501"; // insufficient_privilege
     for statement in [
@@ -128,7 +126,7 @@ async fn the_loader_role_migrates_and_loads_and_the_reader_role_only_reads(pool:
     }
     assert_eq!(
         rows_of_day(&reader_pool, "2023-01-01").await,
-        3 * ROWS_PER_FILE
+        3 * rows_per_file()
     );
     reader_pool.close().await;
     loader_pool.close().await;

@@ -1,13 +1,11 @@
 //! The catalogue of bad input: each case names the file, row and column, and leaves the
 //! day as it was. Accepted variants of the reference types load the same values.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::helpers::*;
 use arrow_array::{Array, ArrayRef, Int32Array, StringArray, TimestampNanosecondArray};
 use arrow_schema::{DataType, Field, TimeUnit};
-use common::*;
 use sqlx::PgPool;
 
 const BAD: &str = "2023-01-01 00:01:00.parquet";
@@ -29,10 +27,7 @@ fn cast(column: &ArrayRef, to: &DataType) -> ArrayRef {
 }
 
 fn reference_column(index: usize) -> ArrayRef {
-    generator::Dataset::new(0)
-        .minute_batch(1)
-        .column(index)
-        .clone()
+    minute_batch(1).column(index).clone()
 }
 
 /// With one good minute loaded, tries to replace the day with a good file plus `bad`.
@@ -41,7 +36,7 @@ async fn load_with_bad_file(
     pool: &PgPool,
     edit: impl FnOnce(&mut Vec<Field>, &mut Vec<ArrayRef>),
 ) -> String {
-    let dir = generated("2023-01-01 00:00", "2023-01-01 00:00");
+    let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
     load(pool, dir.path(), "2023-01-01")
         .await
         .expect("good load");
@@ -51,7 +46,7 @@ async fn load_with_bad_file(
         .expect_err("bad input is refused");
     assert_eq!(
         rows_of_day(pool, "2023-01-01").await,
-        ROWS_PER_FILE,
+        rows_per_file(),
         "old day intact"
     );
     assert_eq!(
@@ -84,7 +79,10 @@ async fn a_missing_column(pool: PgPool) {
 async fn an_extra_column(pool: PgPool) {
     let message = load_with_bad_file(&pool, |fields, columns| {
         fields.push(Field::new("note", DataType::Int32, true));
-        columns.push(Arc::new(Int32Array::from(vec![1; 1914])));
+        columns.push(Arc::new(Int32Array::from(vec![
+            1;
+            rows_per_file() as usize
+        ])));
     })
     .await;
     assert_eq!(
@@ -96,7 +94,10 @@ async fn an_extra_column(pool: PgPool) {
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn a_wrong_type(pool: PgPool) {
-    let values: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![0_i64; 1914]));
+    let values: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![
+        0_i64;
+        rows_per_file() as usize
+    ]));
     let field = Field::new("create_at", DataType::Int64, true);
     let message = load_with_bad_file(&pool, set_column(2, field, values)).await;
     assert_eq!(
@@ -197,7 +198,7 @@ async fn assert_accepted(pool: &PgPool, edit: impl FnOnce(&mut Vec<Field>, &mut 
 
 /// Loads minute 0 as written by `write`, and checks it gives the reference rows.
 async fn assert_written_accepted(pool: &PgPool, write: impl FnOnce(&std::path::Path)) {
-    let reference = generated("2023-01-01 00:00", "2023-01-01 00:00");
+    let reference = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
     load(pool, reference.path(), "2023-01-01")
         .await
         .expect("reference loads");
@@ -285,8 +286,9 @@ async fn columns_in_another_order_are_accepted(pool: PgPool) {
 async fn a_null_product_expire_is_loaded_as_null(pool: PgPool) {
     let dir = tempfile::tempdir().expect("dir");
     let batch = edited_minute(0, |fields, columns| {
-        let nulls: TimestampNanosecondArray =
-            (0..1914).map(|row| (row != 0).then_some(0)).collect();
+        let nulls: TimestampNanosecondArray = (0..rows_per_file() as usize)
+            .map(|row| (row != 0).then_some(0))
+            .collect();
         fields[4] = Field::new("product_expire", nulls.data_type().clone(), true);
         columns[4] = Arc::new(nulls);
     });

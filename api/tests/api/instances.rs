@@ -1,0 +1,123 @@
+//! Several instances on one database: a date never runs twice, a stopped instance hands
+//! its job back, and the reaper takes back the jobs of workers that died.
+
+use api::domain::JobStatus;
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::helpers::*;
+
+const DAY: &str = "2023-01-01";
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn two_instances_never_run_one_date_twice(pool: PgPool) {
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:09");
+    let one = spawn_app(&pool, data.path()).await;
+    let two = spawn_app(&pool, data.path()).await;
+
+    let posts = (0..100).map(|i| {
+        let app = if i % 2 == 0 { &one } else { &two };
+        app.client.post(app.url("/jobs?date=2023-01-01")).send()
+    });
+    let statuses: Vec<u16> = futures::future::join_all(posts)
+        .await
+        .into_iter()
+        .map(|r| r.expect("response").status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        99,
+        "{statuses:?}"
+    );
+
+    let jobs: Value = one.get("/jobs").await.json().await.expect("json");
+    let id: uuid::Uuid = jobs["jobs"][0]["id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("uuid");
+    let done = two.wait_until_final(id).await;
+    assert_eq!(done.status, JobStatus::Succeeded);
+    assert_eq!(done.attempt, 1);
+    assert_eq!(rows_of_day(&pool, DAY).await, 10 * rows_per_file());
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM ops.jobs")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(total, 1);
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn shutdown_hands_a_running_job_back_and_another_instance_finishes_it(pool: PgPool) {
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:09");
+    let first = spawn_app(&pool, data.path()).await;
+    let reader = block_swaps(&pool).await;
+    let job = first.queue(DAY).await;
+    wait_until_copied(&first, job.id).await;
+    first.stop().await;
+
+    let (status, attempt, worker): (String, i32, Option<String>) =
+        sqlx::query_as("SELECT status, attempt, worker_id FROM ops.jobs WHERE id = $1")
+            .bind(job.id)
+            .fetch_one(&pool)
+            .await
+            .expect("job row");
+    assert_eq!((status.as_str(), attempt, worker), ("queued", 0, None));
+    assert_eq!(rows_of_day(&pool, DAY).await, 0);
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+    reader.rollback().await.expect("release");
+
+    let second = spawn_app(&pool, data.path()).await;
+    let done = second.wait_until_final(job.id).await;
+    assert_eq!(done.status, JobStatus::Succeeded);
+    assert_eq!(done.attempt, 1);
+    assert_eq!(rows_of_day(&pool, DAY).await, 10 * rows_per_file());
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn the_reaper_requeues_a_job_whose_worker_died(pool: PgPool) {
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:01");
+    let id = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO ops.jobs (id, date, status, attempt, worker_id, started_at, heartbeat_at)
+         VALUES ($1, '2023-01-01', 'running', 1, 'dead-host:1:abc', now() - interval '5 min', now() - interval '5 min')",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .expect("insert");
+    let app = spawn_app_with(&pool, data.path(), |s| s.stale_after_secs = 1).await;
+
+    let done = app.wait_until_final(id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    assert_eq!(done.attempt, 2);
+    assert_eq!(rows_of_day(&pool, DAY).await, 2 * rows_per_file());
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_job_out_of_attempts_fails_with_a_reason(pool: PgPool) {
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
+    let id = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO ops.jobs (id, date, status, attempt, max_attempts, worker_id, started_at, heartbeat_at)
+         VALUES ($1, '2023-01-01', 'running', 3, 3, 'dead-host:1:abc', now() - interval '5 min', now() - interval '5 min')",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .expect("insert");
+    let app = spawn_app_with(&pool, data.path(), |s| s.stale_after_secs = 1).await;
+
+    let done = app.wait_until_final(id).await;
+    assert_eq!(done.status, JobStatus::Failed);
+    let message = done.error.expect("error").message;
+    assert!(
+        message.contains("dead-host:1:abc") && message.contains("no attempts left"),
+        "{message}"
+    );
+}

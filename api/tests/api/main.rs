@@ -1,0 +1,11 @@
+//! The API's integration tests, one binary: the real application on a random port against
+//! a fresh database per test (`#[sqlx::test]`), real Parquet files from the generator
+//! library, and the real `api` binary where a test kills it.
+
+mod bad_files;
+mod helpers;
+mod instances;
+mod jobs;
+mod kill;
+mod openapi_spec;
+mod requests;

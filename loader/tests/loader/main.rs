@@ -1,0 +1,10 @@
+//! The loader's integration tests, one binary: `load_day` against the real PostgreSQL
+//! (a fresh database per test) and real Parquet files from the generator library.
+
+mod failures;
+mod helpers;
+mod parts;
+mod readers;
+mod replace;
+mod roles;
+mod validation;
