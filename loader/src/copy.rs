@@ -8,7 +8,6 @@ use std::fs::File;
 
 use arrow_schema::SchemaRef;
 use bytes::{Bytes, BytesMut};
-use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use pgpq::ArrowToPostgresBinaryEncoder;
 use sqlx::{Connection, Executor, PgPool};
@@ -16,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::convert::{BatchOrigin, copy_schema, normalise};
-use crate::day::TimeRange;
+use crate::day::{Day, TimeRange};
 use crate::error::{InputError, LoadError};
 use crate::source::SourceFile;
 use crate::staging::StagingTable;
@@ -48,16 +47,19 @@ pub(crate) struct FileDone {
 }
 
 /// One stream: copies `files`, in order, into `table` over one connection, checking every
-/// row against the day (`bounds`). Returns the rows the server stored.
+/// row against `day`, in one transaction. Unless the table is shared, the stream creates
+/// it in that transaction and copies with FREEZE (rows frozen and all-visible), then
+/// analyzes it when `analyze` is set. Returns the rows the server stored.
 pub(crate) async fn copy_stream(
     pool: &PgPool,
     table: &StagingTable,
     files: Vec<SourceFile>,
-    date: NaiveDate,
-    bounds: TimeRange,
+    day: &Day,
+    analyze: bool,
     on_file: &(dyn Fn(FileDone) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, LoadError> {
+    let (date, bounds) = (day.date(), day.range());
     let (sender, mut receiver) = mpsc::channel(CHANNEL_CAPACITY);
     let reader_cancel = cancel.child_token();
     let reader = {
@@ -73,10 +75,15 @@ pub(crate) async fn copy_stream(
     // synchronously later, and flushing its commit record flushes these rows too (WAL is
     // flushed in order). A crash before the swap loses only a staging table nobody sees.
     tx.execute("SET LOCAL synchronous_commit = off").await?;
+    let owned = !table.is_shared();
+    if owned {
+        tx.execute(table.create_statement().as_str()).await?;
+    }
     let statement = format!(
-        "COPY {} ({}) FROM STDIN (FORMAT binary)",
+        "COPY {} ({}) FROM STDIN (FORMAT binary{})",
         table.qualified_name(),
-        table::column_list()
+        table::column_list(),
+        if owned { ", FREEZE" } else { "" }
     );
     let mut copy = tx.copy_in_raw(&statement).await?;
     loop {
@@ -116,6 +123,10 @@ pub(crate) async fn copy_stream(
         }
     }
     let rows = copy.finish().await?;
+    if owned && analyze {
+        tx.execute(format!("ANALYZE {}", table.qualified_name()).as_str())
+            .await?;
+    }
     tx.commit().await?;
     Ok(rows)
 }

@@ -58,8 +58,10 @@ struct LoadArgs {
     /// How long the swap may wait for its locks per attempt, in milliseconds.
     #[arg(long, env = "LOAD_LOCK_TIMEOUT_MS", default_value_t = 1000)]
     lock_timeout_ms: u64,
-    /// ANALYZE the new day before it becomes visible (otherwise autovacuum does it soon after).
-    #[arg(long, env = "LOAD_ANALYZE")]
+    /// ANALYZE the new day's leaves before they become visible (each stream its own, in
+    /// parallel); `false` leaves it to autovacuum.
+    #[arg(long, env = "LOAD_ANALYZE", default_value_t = LoadOptions::default().analyze,
+          action = clap::ArgAction::Set, value_name = "true|false")]
     analyze: bool,
 }
 

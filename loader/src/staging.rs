@@ -3,8 +3,13 @@
 //!
 //! A load copies into `dwh.data_sample_stage_YYYYMMDD_<id>_<k>`, one plain table per part
 //! of the day (see `plan`), with the table's columns and a CHECK matching the part's range,
-//! so that attaching it as a leaf needs no rescan. Until the swap nobody reads them; a
-//! killed load leaves them behind, and whoever next holds the day's lock drops them.
+//! so that attaching it as a leaf needs no rescan. A part filled by one stream has its
+//! table created by that stream, in the transaction that fills it: only then may COPY
+//! write the rows frozen (`FREEZE`), so that the day needs no hint-bit writes on its first
+//! read and no freezing by VACUUM later. A table shared by several streams is created
+//! beforehand and filled without FREEZE. Until the swap nobody reads staging tables; a
+//! killed load leaves the committed ones behind, and whoever next holds the day's lock
+//! drops them.
 
 use chrono::NaiveDate;
 // Statements go through `Executor::execute(&str)` (the simple query protocol: several
@@ -31,11 +36,12 @@ pub(crate) struct Staging {
     tables: Vec<StagingTable>,
 }
 
-/// One staging table and the part of the day it holds.
+/// One staging table, the part of the day it holds, and how many streams fill it.
 #[derive(Debug, Clone)]
 pub(crate) struct StagingTable {
     name: String,
     range: TimeRange,
+    streams: usize,
 }
 
 impl StagingTable {
@@ -47,32 +53,62 @@ impl StagingTable {
     pub(crate) fn range(&self) -> TimeRange {
         self.range
     }
+
+    /// Filled by several streams: created beforehand, and filled without FREEZE.
+    pub(crate) fn is_shared(&self) -> bool {
+        self.streams > 1
+    }
+
+    /// The statement that creates the table, empty, with the CHECK on its range.
+    pub(crate) fn create_statement(&self) -> String {
+        format!(
+            "CREATE TABLE {qualified} (
+                 LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+                 CONSTRAINT {name}_range CHECK ({column} >= TIMESTAMP '{start}' AND {column} < TIMESTAMP '{end}')
+             );",
+            qualified = self.qualified_name(),
+            name = self.name,
+            parent = table::NAME,
+            column = table::PARTITION_COLUMN,
+            start = self.range.start(),
+            end = self.range.end(),
+        )
+    }
 }
 
 impl Staging {
-    /// Creates (and commits) one empty staging table for each of `parts`, consecutive
-    /// ranges covering `day`, so that several COPY connections can fill them.
-    pub(crate) async fn create(
-        conn: &mut PgConnection,
-        day: &Day,
-        parts: &[TimeRange],
-    ) -> Result<Self, sqlx::Error> {
+    /// Names one staging table for each of `parts` (consecutive ranges covering `day`,
+    /// each with the number of streams that fill it). Nothing is created yet.
+    pub(crate) fn new(day: &Day, parts: impl IntoIterator<Item = (TimeRange, usize)>) -> Self {
         let id = Uuid::new_v4().simple().to_string()[..12].to_owned();
         let tables: Vec<StagingTable> = parts
-            .iter()
+            .into_iter()
             .enumerate()
-            .map(|(k, &range)| StagingTable {
+            .map(|(k, (range, streams))| StagingTable {
                 name: format!("{STAGE_PREFIX}{}_{id}_{}", day.compact(), k + 1),
                 range,
+                streams,
             })
             .collect();
-        let sql: String = tables.iter().map(create_statement).collect();
-        conn.execute(sql.as_str()).await?;
-        Ok(Self {
+        Self {
             day: day.clone(),
             id,
             tables,
-        })
+        }
+    }
+
+    /// Creates (and commits) the shared tables, which no single stream can create.
+    pub(crate) async fn create_shared(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let sql: String = self
+            .tables
+            .iter()
+            .filter(|t| t.is_shared())
+            .map(StagingTable::create_statement)
+            .collect();
+        if !sql.is_empty() {
+            conn.execute(sql.as_str()).await?;
+        }
+        Ok(())
     }
 
     pub(crate) fn day(&self) -> &Day {
@@ -114,26 +150,15 @@ impl Staging {
         conn.execute(sql.as_str()).await.map(|_| ())
     }
 
-    /// Refreshes planner statistics, so the day is queryable well as soon as it is visible.
-    pub(crate) async fn analyze(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let sql = format!("ANALYZE {}", self.names());
-        conn.execute(sql.as_str()).await.map(|_| ())
+    /// Refreshes the planner statistics of the shared tables (a stream that owns its table
+    /// analyzes it itself, in parallel with the others).
+    pub(crate) async fn analyze_shared(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+        for table in self.tables.iter().filter(|t| t.is_shared()) {
+            let sql = format!("ANALYZE {}", table.qualified_name());
+            conn.execute(sql.as_str()).await?;
+        }
+        Ok(())
     }
-}
-
-fn create_statement(table: &StagingTable) -> String {
-    format!(
-        "CREATE TABLE {qualified} (
-             LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-             CONSTRAINT {name}_range CHECK ({column} >= TIMESTAMP '{start}' AND {column} < TIMESTAMP '{end}')
-         );",
-        qualified = table.qualified_name(),
-        name = table.name,
-        parent = table::NAME,
-        column = table::PARTITION_COLUMN,
-        start = table.range.start(),
-        end = table.range.end(),
-    )
 }
 
 /// Staging tables and retired leaves in `dwh`, with the day each one is for.

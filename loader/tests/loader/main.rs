@@ -4,6 +4,7 @@
 mod failures;
 mod helpers;
 mod parts;
+mod query_ready;
 mod readers;
 mod replace;
 mod roles;

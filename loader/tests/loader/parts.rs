@@ -51,10 +51,11 @@ async fn files_without_statistics_load_into_one_shared_table(pool: PgPool) {
         let path = dir
             .path()
             .join(format!("2023-01-01 00:0{index}:00.parquet"));
-        write_parquet_without_statistics(&path, &generator::Dataset::new(0).minute_batch(index));
+        write_parquet_without_statistics(&path, &minute_batch(index));
     }
     let options = LoadOptions {
         streams: Streams::new(3).expect("valid"),
+        analyze: true,
         ..LoadOptions::default()
     };
     let report = load_with(
@@ -66,6 +67,17 @@ async fn files_without_statistics_load_into_one_shared_table(pool: PgPool) {
     )
     .await
     .expect("loads without statistics");
+    let analyzed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stats WHERE schemaname = 'dwh'
+           AND tablename LIKE 'data\\_sample\\_p20230101\\_%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("pg_stats");
+    assert_eq!(
+        analyzed, 5,
+        "the shared table is analyzed after its streams"
+    );
     assert_eq!(report.rows, 4 * rows_per_file() as u64);
     assert_eq!(
         bounds(&leaves_of_day(&pool, "2023-01-01").await),
