@@ -5,6 +5,8 @@
 #   bench/loader.sh            # 3 rounds
 #   ROUNDS=5 bench/loader.sh
 #   LOADER_SOCKET=/var/run/postgresql bench/loader.sh   # the loader over a Unix socket
+#   LOADER_B=/tmp/loader-old bench/loader.sh            # A/B: another loader binary too,
+#                                                       # interleaved in the same rounds
 #
 # Before every timed run: TRUNCATE of the baseline table, CHECKPOINT and sync (all untimed),
 # Parquet files already in the page cache. Our figure is the loader process's wall time,
@@ -35,7 +37,7 @@ q "CREATE TABLE public.dwh_bench (LIKE dwh.data_sample)"
 cat "$data/$day "*.parquet >/dev/null
 
 now() { date +%s.%N; }
-ours=() base=() rss=()
+ours=() base=() rss=() other=()
 run_baseline() {
     q "TRUNCATE public.dwh_bench"; q "CHECKPOINT"; sync
     local t0; t0=$(now)
@@ -50,8 +52,15 @@ run_ours() {
     read -r seconds rss_kib </tmp/dwh-bench-time
     ours+=("$seconds"); rss+=("$rss_kib")
 }
+run_other() {
+    q "CHECKPOINT"; sync
+    local t0; t0=$(now)
+    env DATABASE_URL="$loader_url" "$LOADER_B" load --date "$day" --data-dir "$data" >/dev/null
+    other+=("$(echo "$(now) - $t0" | bc)")
+}
 for ((r = 0; r < rounds; r++)); do
     if ((r % 2 == 0)); then run_baseline; run_ours; else run_ours; run_baseline; fi
+    [[ -n "${LOADER_B:-}" ]] && run_other
 done
 rows=$(q "SELECT count(*) FROM dwh.data_sample WHERE create_at >= '$day' AND create_at < date '$day' + 1")
 [[ "$rows" == 2756160 ]] || { echo "row check failed: $rows" >&2; exit 1; }
@@ -62,4 +71,9 @@ echo "rounds: $rounds; loader args: ${loader_args[*]:-(defaults)}; PostgreSQL $(
 echo "baseline COPY FROM file: ${base[*]} s -> median $mb s"
 echo "loader replace:          ${ours[*]} s -> median $mo s, peak RSS $((peak / 1024)) MiB"
 awk -v o="$mo" -v b="$mb" 'BEGIN { printf "ratio (loader / baseline): %.2f; loader %.0f rows/s\n", o/b, 2756160/o }'
+if [[ -n "${LOADER_B:-}" ]]; then
+    mx=$(median "${other[@]}")
+    echo "$LOADER_B:   ${other[*]} s -> median $mx s"
+    awk -v x="$mx" -v b="$mb" -v o="$mo" 'BEGIN { printf "ratio (B / baseline): %.2f; loader / B: %.2f\n", x/b, o/x }'
+fi
 rm -f "$bin_file"
