@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
+use crate::listing::{MINUTES_PER_DAY, MissingMinutes};
+
 /// Where in the source a problem was found. Rows count from 0, like pandas' index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InputError {
@@ -59,6 +61,32 @@ pub enum LoadError {
         dir.display()
     )]
     NoSourceFiles { date: NaiveDate, dir: PathBuf },
+    #[error(
+        "{date} is incomplete: {} of its {} minutes have no file ({missing}); load it with \
+         allow_partial=true (--allow-partial) to replace the day with the minutes there are",
+        missing.count(), thousands(MINUTES_PER_DAY as u64)
+    )]
+    DayIncomplete {
+        date: NaiveDate,
+        missing: MissingMinutes,
+    },
+    #[error(
+        "{date} is ambiguous: these files are named after the day but are not its minute \
+         files: {}; move them out of the data directory",
+        quoted(files)
+    )]
+    DayAmbiguous { date: NaiveDate, files: Vec<String> },
+    #[error(
+        "the load would shrink {date} from {} to {} rows (below {percent} % of what it \
+         holds); the day is unchanged. Replace it anyway with force=true (--force)",
+        thousands(*from), thousands(*to)
+    )]
+    WouldShrink {
+        date: NaiveDate,
+        from: u64,
+        to: u64,
+        percent: u8,
+    },
     #[error("cannot read the source directory {}: {source}", dir.display())]
     SourceDir {
         dir: PathBuf,
@@ -98,6 +126,24 @@ pub enum LoadError {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `2756160` as `2,756,160`. (By hand: ten lines for messages, not worth a dependency.)
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn quoted(files: &[String]) -> String {
+    let quoted: Vec<String> = files.iter().map(|f| format!("{f:?}")).collect();
+    quoted.join(", ")
+}
 
 fn caused_by(source: Option<&(dyn std::error::Error + Send + Sync + 'static)>) -> String {
     source.map_or_else(String::new, |source| format!(": {source}"))
@@ -174,6 +220,14 @@ mod tests {
         let bare = LoadError::internal_without_source("the reader stopped");
         assert_eq!(bare.to_string(), "internal error: the reader stopped");
         assert!(std::error::Error::source(&bare).is_none());
+    }
+
+    #[test]
+    fn counts_are_written_with_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1914), "1,914");
+        assert_eq!(thousands(2_756_160), "2,756,160");
+        assert_eq!(thousands(100_000), "100,000");
     }
 
     #[test]

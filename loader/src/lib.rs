@@ -25,7 +25,8 @@
 //!
 //! # Rooms
 //!
-//! `load` (the whole replace) runs `source` (finding and checking the files), `plan`,
+//! `load` (the whole replace) runs `listing` (finding the day's files and judging whether
+//! they make the day whole), `source` (checking each file's footer), `plan`,
 //! `copy` (streams; `convert` checks and normalises each batch), `staging`, `day_lock` and
 //! `swap`. `day` and `table` describe what is loaded into; `partitions` reads back what was
 //! loaded. `ARCHITECTURE.md` at the workspace root follows one load through them.
@@ -35,6 +36,7 @@ mod copy;
 mod day;
 mod day_lock;
 mod error;
+mod listing;
 mod load;
 mod partitions;
 mod plan;
@@ -45,9 +47,9 @@ mod swap;
 mod table;
 
 pub use error::{InputError, LoadError, server_unavailable};
+pub use listing::{DayFiles, MINUTES_PER_DAY, MissingMinutes, list_day, list_days};
 pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
 pub use partitions::{DayStats, PartitionInfo, day_stats, get_partition, list_partitions};
-pub use source::{days_with_files, files_for_day};
 pub use staging::collect_garbage;
 pub use streams::{Streams, StreamsError};
 

@@ -14,8 +14,9 @@ use crate::copy::{FileDone, copy_stream};
 use crate::day::Day;
 use crate::day_lock::DayLock;
 use crate::error::LoadError;
+use crate::listing::{MissingMinutes, list_day};
 use crate::plan::{Part, plan};
-use crate::source::{SourceFile, files_for_day, inspect};
+use crate::source::{SourceFile, inspect};
 use crate::staging::{self, Staging};
 use crate::streams::Streams;
 use crate::swap::{self, DayLoad, SwapOutcome, SwapPolicy};
@@ -36,6 +37,14 @@ pub struct LoadOptions {
     /// 2026-11-29), and autovacuum analyzes the new leaves soon after (their rows count as
     /// inserted).
     pub analyze: bool,
+    /// Load a day that lacks minute files (recorded as partial, with the minutes it
+    /// lacks). Off: an incomplete day is refused ([`LoadError::DayIncomplete`]).
+    pub allow_partial: bool,
+    /// A replace may not leave the day with fewer than this share of the rows it holds
+    /// ([`LoadError::WouldShrink`]); 0 turns the guard off.
+    pub shrink_guard_percent: u8,
+    /// Replace the day even when it shrinks below the guard.
+    pub force: bool,
     /// Recorded with the day in `dwh.day_loads`.
     pub job_id: Option<Uuid>,
 }
@@ -47,6 +56,9 @@ impl Default for LoadOptions {
             lock_timeout: Duration::from_secs(1),
             swap_attempts: 10,
             analyze: false,
+            allow_partial: false,
+            shrink_guard_percent: 90,
+            force: false,
             job_id: None,
         }
     }
@@ -79,6 +91,8 @@ pub struct LoadReport {
     pub swap_attempts: u32,
     /// Rows the day held before, if it was loaded before.
     pub replaced_rows: Option<i64>,
+    /// Minutes without a file (only when a partial day was allowed).
+    pub missing_minutes: MissingMinutes,
 }
 
 impl LoadReport {
@@ -104,7 +118,7 @@ pub async fn load_day(
 ) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
     let day = Day::new(date);
-    let files = inspect_day(source_dir, date).await?;
+    let (files, missing) = inspect_day(source_dir, date, options.allow_partial).await?;
     let totals = LoadProgress {
         files_total: files.len() as u64,
         rows_total: files.iter().map(|f| f.rows).sum(),
@@ -117,13 +131,20 @@ pub async fn load_day(
         .await?
         .ok_or(LoadError::DayBusy { date })?;
     staging::drop_leftovers_for_day(&mut lock).await?;
+    // Fail fast, before any row is copied; the swap checks again, under its lock.
+    if let Err(error) =
+        swap::check_shrink(lock.connection(), &day, totals.rows_total, options).await
+    {
+        lock.release().await.ok();
+        return Err(error);
+    }
     let parts = plan(files, options.streams.get(), day.range());
     let staging = Staging::new(&day, parts.iter().map(|p| (p.range, p.streams.len())));
     staging.create_shared(lock.connection()).await?;
     tracing::info!(%date, files = totals.files_total, rows = totals.rows_total, staging = %staging.names(), "loading");
 
     let result = fill_and_swap(
-        pool, &mut lock, &staging, parts, totals, options, progress, cancel,
+        pool, &mut lock, &staging, parts, totals, &missing, options, progress, cancel,
     )
     .await;
     if result.is_err()
@@ -144,6 +165,7 @@ pub async fn load_day(
         swap_duration: swap.duration,
         swap_attempts: swap.attempts,
         replaced_rows: swap.replaced_rows,
+        missing_minutes: missing,
     };
     tracing::info!(
         %date, rows = report.rows, seconds = report.elapsed.as_secs_f64(),
@@ -152,14 +174,23 @@ pub async fn load_day(
     Ok(report)
 }
 
-/// Lists and checks the day's files (footers only) off the async runtime.
-async fn inspect_day(source_dir: &Path, date: NaiveDate) -> Result<Vec<SourceFile>, LoadError> {
+/// Lists the day's files, judges whether they make the day whole, and checks each one's
+/// footer, off the async runtime. Returns the files and the minutes that have none.
+async fn inspect_day(
+    source_dir: &Path,
+    date: NaiveDate,
+    allow_partial: bool,
+) -> Result<(Vec<SourceFile>, MissingMinutes), LoadError> {
     let dir = source_dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        files_for_day(&dir, date)?
+        let listed = list_day(&dir, date)?;
+        let missing = listed.judge(allow_partial)?;
+        let files = listed
+            .regular_files()?
             .iter()
             .map(|path| inspect(path).map_err(LoadError::from))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((files, missing))
     })
     .await
     .map_err(|e| LoadError::internal("inspecting the files failed", e))?
@@ -172,6 +203,7 @@ async fn fill_and_swap(
     staging: &Staging,
     parts: Vec<Part>,
     totals: LoadProgress,
+    missing: &MissingMinutes,
     options: &LoadOptions,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
@@ -209,11 +241,17 @@ async fn fill_and_swap(
         rows: i64::try_from(rows).map_err(too_large("rows"))?,
         files: i32::try_from(totals.files_total).map_err(too_large("files"))?,
         bytes: i64::try_from(totals.bytes_total).map_err(too_large("bytes"))?,
+        missing_minutes: missing.times().to_vec(),
         job_id: options.job_id,
     };
     let policy = SwapPolicy {
         lock_timeout: options.lock_timeout,
         attempts: options.swap_attempts,
+        shrink_guard_percent: if options.force {
+            0
+        } else {
+            options.shrink_guard_percent
+        },
     };
     let swap = swap::swap_in(pool, lock.connection(), staging, &load, policy, cancel).await?;
     Ok((copy_duration, swap))

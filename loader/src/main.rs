@@ -63,6 +63,18 @@ struct LoadArgs {
     #[arg(long, env = "LOAD_ANALYZE", default_value_t = LoadOptions::default().analyze,
           action = clap::ArgAction::Set, value_name = "true|false")]
     analyze: bool,
+    /// Load a day that lacks minute files; it is recorded as partial, with the minutes it
+    /// lacks. Without it, an incomplete day is refused.
+    #[arg(long, env = "LOAD_ALLOW_PARTIAL")]
+    allow_partial: bool,
+    /// Refuse a replace that would leave a day with fewer than this percentage of the rows
+    /// it holds (0 turns the guard off).
+    #[arg(long, env = "SHRINK_GUARD_PERCENT", default_value_t = LoadOptions::default().shrink_guard_percent,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    shrink_guard: u8,
+    /// Replace the day even when that shrinks it below the shrink guard.
+    #[arg(long, env = "LOAD_FORCE")]
+    force: bool,
 }
 
 fn parse_date(value: &str) -> Result<NaiveDate, String> {
@@ -87,6 +99,9 @@ impl LoadArgs {
             streams: self.streams,
             lock_timeout: Duration::from_millis(self.lock_timeout_ms),
             analyze: self.analyze,
+            allow_partial: self.allow_partial,
+            shrink_guard_percent: self.shrink_guard,
+            force: self.force,
             ..LoadOptions::default()
         }
     }
@@ -188,7 +203,10 @@ async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
         }
     });
     let options = args.options();
-    for day in args.days()? {
+    let days = args.days()?;
+    let in_range = days.len() > 1;
+    let mut skipped = Vec::new();
+    for day in days {
         let bar = progress_bar();
         let report = load_day(
             pool,
@@ -200,8 +218,26 @@ async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
         )
         .await;
         bar.finish_and_clear();
-        print_report(
-            &report.with_context(|| format!("loading {day} failed; the day is unchanged"))?,
+        match report {
+            Ok(report) => print_report(&report),
+            // In a range, an incomplete day (the month's last holds one minute) is said
+            // and skipped, not a reason to stop the days after it.
+            Err(error @ loader::LoadError::DayIncomplete { .. }) if in_range => {
+                eprintln!("skipped: {error}");
+                skipped.push(day);
+            }
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("loading {day} failed; the day is unchanged"));
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        let days: Vec<String> = skipped.iter().map(ToString::to_string).collect();
+        println!(
+            "{} incomplete day(s) skipped, unchanged: {} (--allow-partial loads them)",
+            skipped.len(),
+            days.join(", ")
         );
     }
     Ok(())
@@ -234,7 +270,7 @@ fn show(bar: &ProgressBar, progress: LoadProgress) {
 fn print_report(report: &LoadReport) {
     let seconds = report.elapsed.as_secs_f64();
     println!(
-        "{}: {} files, {} rows, {:.1} MB in {:.2} s ({:.0} rows/s; swap {} ms{})",
+        "{}: {} files, {} rows, {:.1} MB in {:.2} s ({:.0} rows/s; swap {} ms{}){}",
         report.date,
         report.files,
         report.rows,
@@ -244,7 +280,16 @@ fn print_report(report: &LoadReport) {
         report.swap_duration.as_millis(),
         report
             .replaced_rows
-            .map_or_else(String::new, |rows| format!(", replaced {rows} rows"))
+            .map_or_else(String::new, |rows| format!(", replaced {rows} rows")),
+        if report.missing_minutes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; partial: {} minutes missing ({})",
+                report.missing_minutes.count(),
+                report.missing_minutes
+            )
+        }
     );
 }
 

@@ -1,6 +1,6 @@
 //! What is loaded: per-day partitions and their statistics.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -21,13 +21,23 @@ pub struct PartitionInfo {
     pub size_bytes: i64,
     pub loaded_at: DateTime<Utc>,
     pub job_id: Option<Uuid>,
+    /// Minutes the day was loaded without (a partial day, allowed explicitly); empty for a
+    /// whole day.
+    pub missing_minutes: Vec<NaiveTime>,
+}
+
+impl PartitionInfo {
+    /// Loaded from fewer than all of its minute files.
+    pub fn is_partial(&self) -> bool {
+        !self.missing_minutes.is_empty()
+    }
 }
 
 const LIST: &str = "SELECT d.day, d.partition, d.rows, d.files, d.bytes AS source_bytes,
         COALESCE((SELECT sum(pg_total_relation_size(t.relid))::bigint
                   FROM pg_partition_tree(to_regclass('dwh.' || d.partition)) t
                   WHERE t.isleaf), 0) AS size_bytes,
-        d.loaded_at, d.job_id
+        d.loaded_at, d.job_id, d.missing_minutes
     FROM dwh.day_loads d";
 
 /// Every loaded day, oldest first.

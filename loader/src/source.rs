@@ -1,17 +1,16 @@
-//! Finding a day's files and checking each one's schema before any row is copied.
+//! Checking each of a day's files (its footer: schema, row count, `create_at` statistics)
+//! before any row is copied.
 
-use std::collections::BTreeSet;
-use std::fs::{DirEntry, File};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_schema::{DataType, Schema, TimeUnit};
-use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit as ParquetTimeUnit};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 
-use crate::error::{InputError, LoadError};
+use crate::error::InputError;
 use crate::table::{COLUMNS, ColumnType, PARTITION_COLUMN};
 
 /// One source file that passed the schema check.
@@ -26,67 +25,6 @@ pub(crate) struct SourceFile {
     /// the Unix epoch; `None` when the file has no usable statistics (or no rows). Only a
     /// plan: every value is still checked against it while it is read.
     pub create_at_range: Option<(i64, i64)>,
-}
-
-/// The files of `date` in `dir`: those named `YYYY-MM-DD *.parquet`, sorted by name (that
-/// is, by minute). An empty list is an error: the day would otherwise be emptied.
-pub fn files_for_day(dir: &Path, date: NaiveDate) -> Result<Vec<PathBuf>, LoadError> {
-    let wanted = date.format("%Y-%m-%d").to_string();
-    let mut files = Vec::new();
-    for_each_source(dir, |day, entry| {
-        if day == wanted {
-            files.push(entry.path());
-        }
-    })?;
-    if files.is_empty() {
-        return Err(LoadError::NoSourceFiles {
-            date,
-            dir: dir.to_path_buf(),
-        });
-    }
-    files.sort();
-    Ok(files)
-}
-
-/// The days that have files in `dir`, from one listing of it: a range of days asks this
-/// once rather than listing the directory (tens of thousands of files) per day.
-pub fn days_with_files(dir: &Path) -> Result<BTreeSet<NaiveDate>, LoadError> {
-    let mut spelled = BTreeSet::new();
-    for_each_source(dir, |day, _| {
-        if !spelled.contains(day) {
-            spelled.insert(day.to_owned());
-        }
-    })?;
-    // Only the zero-padded spelling counts, as in `files_for_day`.
-    Ok(spelled
-        .iter()
-        .filter_map(|day| {
-            let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
-            (date.format("%Y-%m-%d").to_string() == *day).then_some(date)
-        })
-        .collect())
-}
-
-/// Calls `each` with the day part (`YYYY-MM-DD`) and the entry of every file of `dir`
-/// named `YYYY-MM-DD *.parquet`. The day part is not parsed: comparing text keeps a
-/// listing of a month's 43,201 files cheap.
-fn for_each_source(dir: &Path, mut each: impl FnMut(&str, &DirEntry)) -> Result<(), LoadError> {
-    let unreadable = |source| LoadError::SourceDir {
-        dir: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(unreadable)? {
-        let entry = entry.map_err(unreadable)?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if let Some((day, rest)) = name.split_at_checked(10)
-            && rest.starts_with(' ')
-            && name.ends_with(".parquet")
-        {
-            each(day, &entry);
-        }
-    }
-    Ok(())
 }
 
 /// Reads `path`'s footer and checks its columns: exactly the table's columns (in any
@@ -214,61 +152,5 @@ fn describe(kind: ColumnType) -> &'static str {
         ColumnType::Timestamp { .. } => {
             "a timestamp without time zone in ns, us or ms (PostgreSQL TIMESTAMP)"
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn day(s: &str) -> NaiveDate {
-        s.parse().expect("date")
-    }
-
-    /// A directory holding empty files with these names.
-    fn dir_of(names: &[&str]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("dir");
-        for name in names {
-            File::create(dir.path().join(name)).expect("file");
-        }
-        dir
-    }
-
-    const NAMES: [&str; 7] = [
-        "2023-01-01 00:01:00.parquet",
-        "2023-01-01 00:00:00.parquet",
-        "2023-01-03 12:00:00.parquet",
-        "2023-1-02 00:00:00.parquet",
-        "2023-01-04.parquet",
-        "2023-01-05 00:00:00.csv",
-        "notes.txt",
-    ];
-
-    #[test]
-    fn a_days_files_are_the_ones_named_after_it_in_minute_order() {
-        let dir = dir_of(&NAMES);
-        let files = files_for_day(dir.path(), day("2023-01-01")).expect("files");
-        let names: Vec<_> = files
-            .iter()
-            .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names, [NAMES[1], NAMES[0]]);
-        let error = files_for_day(dir.path(), day("2023-01-02")).expect_err("none");
-        assert!(matches!(error, LoadError::NoSourceFiles { .. }), "{error}");
-    }
-
-    #[test]
-    fn days_with_files_lists_the_days_that_files_for_day_finds() {
-        let dir = dir_of(&NAMES);
-        let days = days_with_files(dir.path()).expect("days");
-        assert_eq!(
-            days.into_iter().collect::<Vec<_>>(),
-            [day("2023-01-01"), day("2023-01-03")]
-        );
-        let missing = dir.path().join("missing");
-        assert!(matches!(
-            days_with_files(&missing),
-            Err(LoadError::SourceDir { .. })
-        ));
     }
 }

@@ -18,12 +18,14 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::NaiveTime;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::day::Day;
 use crate::error::LoadError;
+use crate::load::LoadOptions;
 use crate::staging::{self, Staging};
 use crate::table;
 
@@ -36,6 +38,8 @@ pub(crate) struct DayLoad {
     pub rows: i64,
     pub files: i32,
     pub bytes: i64,
+    /// Minutes of the day without a file; empty for a whole day.
+    pub missing_minutes: Vec<NaiveTime>,
     pub job_id: Option<Uuid>,
 }
 
@@ -61,6 +65,46 @@ struct Swapped {
 pub(crate) struct SwapPolicy {
     pub lock_timeout: Duration,
     pub attempts: u32,
+    /// The new day must keep at least this share of the rows it replaces; 0: no guard.
+    pub shrink_guard_percent: u8,
+}
+
+/// Refuses to replace a day that holds `old` rows with `new` rows when that would keep
+/// less than `percent` % of them.
+fn guard_shrink(
+    date: chrono::NaiveDate,
+    old: Option<i64>,
+    new: u64,
+    percent: u8,
+) -> Result<(), LoadError> {
+    let old = old.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+    if percent > 0 && u128::from(new) * 100 < u128::from(old) * u128::from(percent) {
+        return Err(LoadError::WouldShrink {
+            date,
+            from: old,
+            to: new,
+            percent,
+        });
+    }
+    Ok(())
+}
+
+/// The shrink guard before any row is copied, from the day's current record: a load that
+/// is bound to be refused at the swap should not copy a day first.
+pub(crate) async fn check_shrink(
+    conn: &mut PgConnection,
+    day: &Day,
+    new_rows: u64,
+    options: &LoadOptions,
+) -> Result<(), LoadError> {
+    if options.force || options.shrink_guard_percent == 0 {
+        return Ok(());
+    }
+    let old: Option<i64> = sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1")
+        .bind(day.date())
+        .fetch_optional(conn)
+        .await?;
+    guard_shrink(day.date(), old, new_rows, options.shrink_guard_percent)
 }
 
 /// Replaces the day's leaves with `staging`'s tables in one transaction on `conn` (the
@@ -77,7 +121,7 @@ pub(crate) async fn swap_in(
     let attempts = policy.attempts.max(1);
     for attempt in 1..=attempts {
         let started = Instant::now();
-        match try_swap(conn, staging, load, policy.lock_timeout).await {
+        match try_swap(conn, staging, load, policy).await {
             Ok(swapped) => {
                 let duration = started.elapsed();
                 drop_retired(pool, &swapped.retired).await;
@@ -87,7 +131,7 @@ pub(crate) async fn swap_in(
                     replaced_rows: swapped.replaced_rows,
                 });
             }
-            Err(error) if is_lock_timeout(&error) => {
+            Err(LoadError::Database(error)) if is_lock_timeout(&error) => {
                 // Waiting for readers to let go is the one long wait after the COPY; a
                 // cancel that arrives meanwhile is honoured before the next attempt.
                 if cancel.is_cancelled() {
@@ -96,7 +140,7 @@ pub(crate) async fn swap_in(
                 tracing::warn!(day = %date, attempt, "swap locks not granted in time; retrying");
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
             }
-            Err(error) => return Err(error.into()),
+            Err(error) => return Err(error),
         }
     }
     Err(LoadError::SwapLockTimeout { date, attempts })
@@ -124,21 +168,33 @@ fn is_lock_timeout(error: &sqlx::Error) -> bool {
         .is_some_and(|code| code == LOCK_NOT_AVAILABLE)
 }
 
+/// One attempt. The shrink guard is checked here too, on the day's record locked for
+/// update: what the early check read may have been replaced since.
 async fn try_swap(
     conn: &mut PgConnection,
     staging: &Staging,
     load: &DayLoad,
-    lock_timeout: Duration,
-) -> Result<Swapped, sqlx::Error> {
+    policy: SwapPolicy,
+) -> Result<Swapped, LoadError> {
     let day = staging.day();
     let mut tx = conn.begin().await?;
-    let set_timeout = format!("SET LOCAL lock_timeout = '{}ms'", lock_timeout.as_millis());
+    let set_timeout = format!(
+        "SET LOCAL lock_timeout = '{}ms'",
+        policy.lock_timeout.as_millis()
+    );
     (&mut *tx).execute(set_timeout.as_str()).await?;
     let replaced_rows: Option<i64> =
         sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1 FOR UPDATE")
             .bind(day.date())
             .fetch_optional(&mut *tx)
             .await?;
+    let new_rows = u64::try_from(load.rows).unwrap_or(0);
+    guard_shrink(
+        day.date(),
+        replaced_rows,
+        new_rows,
+        policy.shrink_guard_percent,
+    )?;
     let (mut sql, retired) = clear_day_table(&mut tx, staging).await?;
     sql.push_str(&attach_statements(staging));
     (&mut *tx).execute(sql.as_str()).await?;
@@ -176,10 +232,12 @@ async fn record_day_load(
     load: &DayLoad,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO dwh.day_loads (day, partition, rows, files, bytes, job_id, loaded_at)
-         VALUES ($1, $2, $3, $4, $5, $6, now())
+        "INSERT INTO dwh.day_loads
+             (day, partition, rows, files, bytes, missing_minutes, job_id, loaded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now())
          ON CONFLICT (day) DO UPDATE SET partition = EXCLUDED.partition, rows = EXCLUDED.rows,
-             files = EXCLUDED.files, bytes = EXCLUDED.bytes, job_id = EXCLUDED.job_id,
+             files = EXCLUDED.files, bytes = EXCLUDED.bytes,
+             missing_minutes = EXCLUDED.missing_minutes, job_id = EXCLUDED.job_id,
              loaded_at = EXCLUDED.loaded_at",
     )
     .bind(day.date())
@@ -187,6 +245,7 @@ async fn record_day_load(
     .bind(load.rows)
     .bind(load.files)
     .bind(load.bytes)
+    .bind(&load.missing_minutes)
     .bind(load.job_id)
     .execute(tx)
     .await

@@ -129,7 +129,7 @@ async fn cancelling_mid_copy_keeps_the_old_day(pool: PgPool) {
     };
     let options = LoadOptions {
         streams: Streams::new(1).expect("valid"),
-        ..LoadOptions::default()
+        ..options()
     };
     let result = load_day(
         &pool,

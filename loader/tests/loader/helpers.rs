@@ -17,16 +17,18 @@ pub fn path_of(dir: &TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
 
-/// Loads `date` from `dir` with default options, no progress and no cancellation.
+/// The default options, but accepting a partial day: most fixtures hold a few minutes of
+/// a day, not all 1,440 (the tests of whole days say so).
+pub fn options() -> LoadOptions {
+    LoadOptions {
+        allow_partial: true,
+        ..LoadOptions::default()
+    }
+}
+
+/// Loads `date` from `dir` with [`options`], no progress and no cancellation.
 pub async fn load(pool: &PgPool, dir: &Path, date: &str) -> Result<LoadReport, LoadError> {
-    load_with(
-        pool,
-        dir,
-        date,
-        &LoadOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
+    load_with(pool, dir, date, &options(), &CancellationToken::new()).await
 }
 
 pub async fn load_with(

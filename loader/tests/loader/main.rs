@@ -3,6 +3,7 @@
 
 mod failures;
 mod helpers;
+mod integrity;
 mod parts;
 mod query_ready;
 mod readers;

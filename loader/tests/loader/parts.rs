@@ -56,7 +56,7 @@ async fn files_without_statistics_load_into_one_shared_table(pool: PgPool) {
     let options = LoadOptions {
         streams: Streams::new(3).expect("valid"),
         analyze: true,
-        ..LoadOptions::default()
+        ..options()
     };
     let report = load_with(
         &pool,

@@ -59,7 +59,7 @@ async fn a_loaded_day_is_frozen_all_visible_and_analyzed(pool: PgPool) {
     let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:59");
     let options = LoadOptions {
         analyze: true,
-        ..LoadOptions::default()
+        ..options()
     };
     let report = load_with(
         &pool,
@@ -93,7 +93,7 @@ async fn without_analyze_the_leaves_have_no_statistics_yet(pool: PgPool) {
     let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:03");
     let options = LoadOptions {
         analyze: false,
-        ..LoadOptions::default()
+        ..options()
     };
     load_with(
         &pool,

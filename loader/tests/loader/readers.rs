@@ -56,7 +56,7 @@ fn impatient() -> LoadOptions {
     LoadOptions {
         lock_timeout: std::time::Duration::from_millis(200),
         swap_attempts: 1,
-        ..LoadOptions::default()
+        ..options()
     }
 }
 
@@ -136,7 +136,7 @@ async fn while_a_swap_waits_only_readers_of_its_day_queue_behind_it(pool: PgPool
     let patient = LoadOptions {
         lock_timeout: std::time::Duration::from_secs(30),
         swap_attempts: 1,
-        ..LoadOptions::default()
+        ..options()
     };
     let swap = {
         let (pool, dir) = (pool.clone(), dir.path().to_path_buf());

@@ -120,9 +120,19 @@ async fn replacing_a_day_leaves_other_days_untouched(pool: PgPool) {
     let day_two = checksum_of_day(&pool, "2023-01-02").await;
 
     std::fs::remove_file(path_of(&dir, "2023-01-01 00:02:00.parquet")).expect("remove");
-    let report = load(&pool, dir.path(), "2023-01-01")
-        .await
-        .expect("reload day 1");
+    let shrink = LoadOptions {
+        force: true, // 2 minutes replace 3: below the shrink guard
+        ..options()
+    };
+    let report = load_with(
+        &pool,
+        dir.path(),
+        "2023-01-01",
+        &shrink,
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("reload day 1");
     assert_eq!(report.replaced_rows, Some(3 * rows_per_file()));
     assert_eq!(rows_of_day(&pool, "2023-01-01").await, 2 * rows_per_file());
     assert_eq!(rows_of_day(&pool, "2023-01-02").await, 2 * rows_per_file());
@@ -160,7 +170,7 @@ async fn progress_reaches_the_totals(pool: PgPool) {
     let progress = ProgressLog::default();
     let options = LoadOptions {
         streams: Streams::new(3).expect("valid"),
-        ..LoadOptions::default()
+        ..options()
     };
     load_day(
         &pool,

@@ -1,0 +1,391 @@
+//! Finding a day's minute files in the data directory, and judging whether they make the
+//! day whole: exactly one file per minute, each under its one canonical name
+//! `YYYY-MM-DD HH:MM:00.parquet`, each a regular file.
+//!
+//! A day with a minute missing is **incomplete** (a copy still in progress, a lost file):
+//! loading it would replace a whole day with part of one, so it is refused unless the
+//! caller allows a partial day. Any other name that starts with the day (`… (1).parquet`,
+//! `….parquet.bak.parquet`, another spelling of a minute) makes the day **ambiguous**:
+//! which copy is the truth is not ours to guess, so it is refused, naming the files.
+//! Names starting with a dot (temporary files of writers) are not the day's.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::DirEntry;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveTime, Timelike};
+use serde::Serialize;
+
+use crate::error::{InputError, LoadError};
+
+/// Minutes in a day, and so files in a whole day.
+pub const MINUTES_PER_DAY: usize = 1440;
+
+/// What the data directory holds for one day.
+#[derive(Debug, Clone)]
+pub struct DayFiles {
+    date: NaiveDate,
+    dir: PathBuf,
+    /// Canonical files, by minute of the day.
+    minutes: BTreeMap<u16, DirEntryInfo>,
+    /// Other names that start with the day.
+    strays: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct DirEntryInfo {
+    path: PathBuf,
+    file_type: Option<std::fs::FileType>,
+}
+
+impl DayFiles {
+    fn new(date: NaiveDate, dir: &Path) -> Self {
+        Self {
+            date,
+            dir: dir.to_path_buf(),
+            minutes: BTreeMap::new(),
+            strays: Vec::new(),
+        }
+    }
+
+    pub fn date(&self) -> NaiveDate {
+        self.date
+    }
+
+    /// Canonical minute files found.
+    pub fn file_count(&self) -> usize {
+        self.minutes.len()
+    }
+
+    /// The minutes of the day without a file.
+    pub fn missing(&self) -> MissingMinutes {
+        MissingMinutes(
+            (0..MINUTES_PER_DAY as u16)
+                .filter(|m| !self.minutes.contains_key(m))
+                .map(minute_time)
+                .collect(),
+        )
+    }
+
+    /// Refuses an ambiguous day, and an incomplete one unless `allow_partial`; returns the
+    /// minutes that are missing (none for a whole day).
+    pub fn judge(&self, allow_partial: bool) -> Result<MissingMinutes, LoadError> {
+        if self.minutes.is_empty() && self.strays.is_empty() {
+            return Err(LoadError::NoSourceFiles {
+                date: self.date,
+                dir: self.dir.clone(),
+            });
+        }
+        if !self.strays.is_empty() {
+            return Err(LoadError::DayAmbiguous {
+                date: self.date,
+                files: self.strays.clone(),
+            });
+        }
+        let missing = self.missing();
+        if !missing.is_empty() && !allow_partial {
+            return Err(LoadError::DayIncomplete {
+                date: self.date,
+                missing,
+            });
+        }
+        Ok(missing)
+    }
+
+    /// The files, in minute order, after checking that each is a regular file (or a link
+    /// to one): a directory, FIFO, socket or dangling link is refused before anything
+    /// opens it, since reading a FIFO could block forever.
+    pub(crate) fn regular_files(&self) -> Result<Vec<PathBuf>, LoadError> {
+        self.minutes
+            .values()
+            .map(|entry| {
+                let is_file = match entry.file_type {
+                    Some(t) if t.is_file() => true,
+                    Some(t) if t.is_symlink() => std::fs::metadata(&entry.path)
+                        .map(|m| m.is_file())
+                        .unwrap_or(false),
+                    _ => false,
+                };
+                if is_file {
+                    Ok(entry.path.clone())
+                } else {
+                    Err(InputError::file(&entry.path, not_regular(entry)).into())
+                }
+            })
+            .collect()
+    }
+}
+
+fn not_regular(entry: &DirEntryInfo) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    let what = match entry.file_type {
+        Some(t) if t.is_dir() => "a directory",
+        Some(t) if t.is_fifo() => "a FIFO",
+        Some(t) if t.is_socket() => "a socket",
+        Some(t) if t.is_symlink() => "a link to nothing readable as a file",
+        Some(t) if t.is_block_device() || t.is_char_device() => "a device",
+        _ => "not a file",
+    };
+    format!("is {what}, not a regular file; it is not read")
+}
+
+/// The minutes of a day without a file, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MissingMinutes(Vec<NaiveTime>);
+
+impl MissingMinutes {
+    pub fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn times(&self) -> &[NaiveTime] {
+        &self.0
+    }
+}
+
+impl From<Vec<NaiveTime>> for MissingMinutes {
+    fn from(times: Vec<NaiveTime>) -> Self {
+        Self(times)
+    }
+}
+
+/// `00:05, 13:20, 13:21 … and 12 more`: the first few, then how many others.
+impl fmt::Display for MissingMinutes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 5;
+        let first: Vec<String> = self
+            .0
+            .iter()
+            .take(SHOWN)
+            .map(|t| t.format("%H:%M").to_string())
+            .collect();
+        write!(f, "{}", first.join(", "))?;
+        if self.0.len() > SHOWN {
+            write!(f, " … and {} more", self.0.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+fn minute_time(minute: u16) -> NaiveTime {
+    NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)
+        .expect("a minute of the day")
+}
+
+/// The files of `date` in `dir`, from one listing of it.
+pub fn list_day(dir: &Path, date: NaiveDate) -> Result<DayFiles, LoadError> {
+    let wanted = date.format("%Y-%m-%d").to_string();
+    let mut day = DayFiles::new(date, dir);
+    for_each_entry(dir, |name, entry| {
+        if name.starts_with(&wanted) {
+            add(&mut day, name, entry);
+        }
+    })?;
+    Ok(day)
+}
+
+/// Every day that has files in `dir`, from one listing of it: a range of days asks this
+/// once rather than listing the directory (tens of thousands of files) per day.
+pub fn list_days(dir: &Path) -> Result<BTreeMap<NaiveDate, DayFiles>, LoadError> {
+    let mut days: BTreeMap<NaiveDate, DayFiles> = BTreeMap::new();
+    for_each_entry(dir, |name, entry| {
+        if let Some(date) = day_of(name) {
+            let day = days.entry(date).or_insert_with(|| DayFiles::new(date, dir));
+            add(day, name, entry);
+        }
+    })?;
+    Ok(days)
+}
+
+/// The day a name starts with, when it starts with one spelled `YYYY-MM-DD`.
+fn day_of(name: &str) -> Option<NaiveDate> {
+    let prefix = name.get(..10)?;
+    let date = NaiveDate::parse_from_str(prefix, "%Y-%m-%d").ok()?;
+    (date.format("%Y-%m-%d").to_string() == prefix).then_some(date)
+}
+
+fn add(day: &mut DayFiles, name: &str, entry: &DirEntry) {
+    match canonical_minute(name) {
+        Some(minute) if !day.minutes.contains_key(&minute) => {
+            day.minutes.insert(
+                minute,
+                DirEntryInfo {
+                    path: entry.path(),
+                    file_type: entry.file_type().ok(),
+                },
+            );
+        }
+        _ => day.strays.push(name.to_owned()),
+    }
+}
+
+/// The minute of the day of a canonical name, `YYYY-MM-DD HH:MM:00.parquet`.
+fn canonical_minute(name: &str) -> Option<u16> {
+    let time = name
+        .get(10..)?
+        .strip_prefix(' ')?
+        .strip_suffix(".parquet")?;
+    let parsed = NaiveTime::parse_from_str(time, "%H:%M:%S").ok()?;
+    let canonical = parsed.second() == 0 && parsed.format("%H:%M:%S").to_string() == time;
+    canonical.then(|| (parsed.hour() * 60 + parsed.minute()) as u16)
+}
+
+/// Calls `each` with the name and entry of every entry of `dir` not starting with a dot.
+/// Names are compared as text: a month's listing (43,201 files) stays cheap.
+fn for_each_entry(dir: &Path, mut each: impl FnMut(&str, &DirEntry)) -> Result<(), LoadError> {
+    let unreadable = |source| LoadError::SourceDir {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(unreadable)? {
+        let entry = entry.map_err(unreadable)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with('.') {
+            each(&name, &entry);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().expect("date")
+    }
+
+    /// A directory holding empty files with these names.
+    fn dir_of(names: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("dir");
+        for name in names {
+            File::create(dir.path().join(name)).expect("file");
+        }
+        dir
+    }
+
+    fn whole_day(date: &str) -> Vec<String> {
+        (0..MINUTES_PER_DAY as u16)
+            .map(|m| format!("{date} {}.parquet", minute_time(m).format("%H:%M:%S")))
+            .collect()
+    }
+
+    #[test]
+    fn a_whole_day_is_its_1440_canonical_files_in_minute_order() {
+        let mut names = whole_day("2023-01-01");
+        names.extend(["2023-01-02 00:00:00.parquet".into(), "notes.txt".into()]);
+        names.push(".2023-01-01 00:00:00.parquet.123.tmp".into());
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let dir = dir_of(&refs);
+        let files = list_day(dir.path(), day("2023-01-01")).expect("listed");
+        assert_eq!(
+            files.judge(false).expect("whole"),
+            MissingMinutes::default()
+        );
+        let paths = files.regular_files().expect("regular");
+        assert_eq!(paths.len(), MINUTES_PER_DAY);
+        assert!(paths[0].ends_with("2023-01-01 00:00:00.parquet"));
+        assert!(paths[1439].ends_with("2023-01-01 23:59:00.parquet"));
+    }
+
+    #[test]
+    fn missing_minutes_make_the_day_incomplete_unless_allowed() {
+        let names = whole_day("2023-01-01");
+        let kept: Vec<&str> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 5 && !(800..812).contains(i))
+            .map(|(_, n)| n.as_str())
+            .collect();
+        let dir = dir_of(&kept);
+        let files = list_day(dir.path(), day("2023-01-01")).expect("listed");
+        let error = files.judge(false).expect_err("incomplete");
+        assert_eq!(
+            error.to_string(),
+            "2023-01-01 is incomplete: 13 of its 1,440 minutes have no file (00:05, 13:20, \
+             13:21, 13:22, 13:23 … and 8 more); load it with allow_partial=true \
+             (--allow-partial) to replace the day with the minutes there are"
+        );
+        let missing = files.judge(true).expect("allowed");
+        assert_eq!(missing.count(), 13);
+        assert_eq!(missing.times()[0], minute_time(5));
+    }
+
+    #[test]
+    fn other_names_of_the_day_make_it_ambiguous() {
+        for stray in [
+            "2023-01-01 00:00:00 (1).parquet",
+            "2023-01-01 00:00:00.parquet.bak.parquet",
+            "2023-01-01 0:00:00.parquet",
+            "2023-01-01 00:00:30.parquet",
+            "2023-01-01.parquet",
+        ] {
+            let mut names = whole_day("2023-01-01");
+            names.push(stray.to_owned());
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let dir = dir_of(&refs);
+            let error = list_day(dir.path(), day("2023-01-01"))
+                .expect("listed")
+                .judge(true)
+                .expect_err(stray);
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "2023-01-01 is ambiguous: these files are named after the day but are not \
+                     its minute files: {stray:?}; move them out of the data directory"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_name_that_is_not_a_regular_file_is_refused_unopened() {
+        let dir = dir_of(&["2023-01-01 00:00:00.parquet"]);
+        std::fs::create_dir(dir.path().join("2023-01-01 00:01:00.parquet")).expect("dir");
+        let files = list_day(dir.path(), day("2023-01-01")).expect("listed");
+        let error = files.regular_files().expect_err("a directory");
+        assert!(
+            error.to_string().ends_with(
+                "2023-01-01 00:01:00.parquet: is a directory, not a regular file; it is not read"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_day_without_files_is_an_error() {
+        let dir = dir_of(&["2023-01-02 00:00:00.parquet"]);
+        let error = list_day(dir.path(), day("2023-01-01"))
+            .expect("listed")
+            .judge(true)
+            .expect_err("none");
+        assert!(matches!(error, LoadError::NoSourceFiles { .. }), "{error}");
+    }
+
+    #[test]
+    fn list_days_finds_every_day_with_its_files() {
+        let dir = dir_of(&[
+            "2023-01-01 00:01:00.parquet",
+            "2023-01-01 00:00:00.parquet",
+            "2023-01-03 12:00:00.parquet",
+            "2023-1-02 00:00:00.parquet",
+            "notes.txt",
+        ]);
+        let days = list_days(dir.path()).expect("days");
+        let found: Vec<(NaiveDate, usize)> =
+            days.values().map(|d| (d.date(), d.file_count())).collect();
+        assert_eq!(found, [(day("2023-01-01"), 2), (day("2023-01-03"), 1)]);
+        assert!(matches!(
+            list_days(&dir.path().join("missing")),
+            Err(LoadError::SourceDir { .. })
+        ));
+    }
+}
