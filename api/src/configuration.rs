@@ -60,6 +60,11 @@ pub struct Settings {
     #[arg(long, env = "LOAD_STREAMS", default_value_t = Streams::default())]
     pub load_streams: Streams,
 
+    /// A replace may not leave a day with fewer than this percentage of the rows it holds,
+    /// unless its job says `force=true` (0 turns the guard off).
+    #[arg(long, env = "SHRINK_GUARD_PERCENT", default_value_t = 90, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub shrink_guard_percent: u8,
+
     /// Size of the database connection pool. Each running load also holds one connection
     /// outside the pool, for its day's lock (see `loader`'s `DayLock`).
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
@@ -157,6 +162,7 @@ impl Settings {
             stale_after_secs: 30,
             poll_ms: 500,
             load_streams: Streams::default(),
+            shrink_guard_percent: 90,
             db_max_connections: 10,
         }
     }
@@ -180,6 +186,7 @@ mod tests {
         assert_eq!(parsed.max_attempts, built.max_attempts);
         assert_eq!(parsed.stale_after_secs, built.stale_after_secs);
         assert_eq!(parsed.load_streams, built.load_streams);
+        assert_eq!(parsed.shrink_guard_percent, built.shrink_guard_percent);
     }
 
     #[test]

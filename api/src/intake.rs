@@ -2,13 +2,16 @@
 //! files is refused at once, rather than queued to fail), the attempts each job gets,
 //! and a way to wake this process's idle workers.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::web;
 use chrono::NaiveDate;
+use loader::{DayFiles, LoadError};
 use tokio::sync::Notify;
+
+use crate::problem::ApiError;
 
 /// Shared by the job handlers of one process.
 #[derive(Debug)]
@@ -29,33 +32,47 @@ impl Intake {
         }
     }
 
-    /// Why `date` cannot be loaded from the data directory, if it cannot.
-    pub async fn missing_source(&self, date: NaiveDate) -> Option<String> {
+    /// Refuses a day that cannot be loaded as asked: no files, an ambiguous day, or an
+    /// incomplete one unless `allow_partial`. The worker judges the day again when it runs.
+    pub async fn check_day(&self, date: NaiveDate, allow_partial: bool) -> Result<(), ApiError> {
         let dir = self.data_dir.clone();
-        let listed = web::block(move || loader::files_for_day(&dir, date)).await;
-        match listed {
-            Ok(Ok(_)) => None,
-            Ok(Err(error)) => Some(error.to_string()),
-            Err(error) => Some(format!("could not list the source files: {error}")),
-        }
+        let listed = web::block(move || loader::list_day(&dir, date))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        listed
+            .and_then(|day| day.judge(allow_partial))
+            .map(|_| ())
+            .map_err(refused)
     }
 
-    /// The days the data directory has files for, from one listing of it; empty (with a
-    /// warning) when it cannot be listed.
-    pub async fn days_with_source(&self) -> BTreeSet<NaiveDate> {
+    /// The days the data directory has files for, with their files, from one listing of
+    /// it; empty (with a warning) when it cannot be listed.
+    pub async fn days_with_source(&self) -> BTreeMap<NaiveDate, DayFiles> {
         let dir = self.data_dir.clone();
-        let listed = web::block(move || loader::days_with_files(&dir)).await;
+        let listed = web::block(move || loader::list_days(&dir)).await;
         let error = match listed {
             Ok(Ok(days)) => return days,
             Ok(Err(error)) => error.to_string(),
             Err(error) => error.to_string(),
         };
         tracing::warn!(%error, "could not list the source files");
-        BTreeSet::new()
+        BTreeMap::new()
     }
 
     /// Tells an idle local worker that there is work.
     pub fn wake_workers(&self) {
         self.wake.notify_waiters();
+    }
+}
+
+/// The problem for a day the loader would refuse.
+pub fn refused(error: LoadError) -> ApiError {
+    match error {
+        LoadError::DayIncomplete { ref missing, .. } => ApiError::DayIncomplete {
+            detail: error.to_string(),
+            missing: missing.count(),
+        },
+        LoadError::DayAmbiguous { .. } => ApiError::DayAmbiguous(error.to_string()),
+        other => ApiError::NoSourceFiles(other.to_string()),
     }
 }

@@ -33,7 +33,7 @@ use crate::routes::{health, jobs, partitions};
     ),
     components(schemas(
         Job, JobStatus, JobProgress, JobError, Problem,
-        jobs::Created, jobs::Backfill, jobs::BusyDate, jobs::JobPage,
+        jobs::Created, jobs::Backfill, jobs::BusyDate, jobs::RefusedDate, jobs::JobPage,
         partitions::Partition, partitions::DaySummary, health::Health,
     )),
     modifiers(&BearerAuth),

@@ -37,6 +37,9 @@ pub struct Problem {
     /// The active job that blocks the request, for `date-busy`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<Uuid>,
+    /// How many of the day's minutes have no file, for `day-incomplete`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_minutes: Option<usize>,
 }
 
 /// Why a request failed.
@@ -54,6 +57,10 @@ pub enum ApiError {
     JobFinished(String),
     #[error("{0}")]
     NoSourceFiles(String),
+    #[error("{detail}")]
+    DayIncomplete { detail: String, missing: usize },
+    #[error("{0}")]
+    DayAmbiguous(String),
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -106,6 +113,8 @@ impl ApiError {
             Self::DateBusy { .. } => ("date-busy", "The date already has an active job"),
             Self::JobFinished(_) => ("job-finished", "The job has already finished"),
             Self::NoSourceFiles(_) => ("no-source-files", "No source files for the date"),
+            Self::DayIncomplete { .. } => ("day-incomplete", "The day's files are incomplete"),
+            Self::DayAmbiguous(_) => ("day-ambiguous", "The day's files are ambiguous"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal error"),
         }
@@ -128,6 +137,10 @@ impl ApiError {
                 Self::DateBusy { job_id, .. } => Some(*job_id),
                 _ => None,
             },
+            missing_minutes: match self {
+                Self::DayIncomplete { missing, .. } => Some(*missing),
+                _ => None,
+            },
         }
     }
 }
@@ -139,7 +152,9 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::DateBusy { .. } | Self::JobFinished(_) => StatusCode::CONFLICT,
-            Self::NoSourceFiles(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NoSourceFiles(_) | Self::DayIncomplete { .. } | Self::DayAmbiguous(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -172,6 +187,7 @@ pub fn plain(status: StatusCode, kind: &str, detail: String, path: &str) -> Http
         detail,
         instance: Some(path.to_owned()),
         job_id: None,
+        missing_minutes: None,
     })
 }
 

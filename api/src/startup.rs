@@ -185,6 +185,7 @@ fn spawn_workers(
         heartbeat_interval: settings.heartbeat_interval(),
         stale_after: settings.stale_after(),
         load_streams: settings.load_streams,
+        shrink_guard_percent: settings.shrink_guard_percent,
         shutdown: shutdown.clone(),
     };
     let instance = instance_id();

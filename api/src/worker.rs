@@ -29,6 +29,8 @@ pub struct WorkerContext {
     pub heartbeat_interval: Duration,
     pub stale_after: Duration,
     pub load_streams: Streams,
+    /// A replace may not shrink a day below this share of its rows, unless its job forces it.
+    pub shrink_guard_percent: u8,
     /// Stop claiming; stop the running load and hand it back.
     pub shutdown: CancellationToken,
 }
@@ -156,6 +158,9 @@ async fn run_load_with_heartbeat(
     let latest = Arc::new(Mutex::new(LoadProgress::default()));
     let options = LoadOptions {
         streams: context.load_streams,
+        allow_partial: job.allow_partial,
+        shrink_guard_percent: context.shrink_guard_percent,
+        force: job.force,
         job_id: Some(job.id),
         ..LoadOptions::default()
     };

@@ -57,6 +57,8 @@ impl JobStatus {
     "replaced_rows": null,
     "error": null,
     "cancel_requested": false,
+    "allow_partial": false,
+    "force": false,
     "worker_id": "api-7f3c:12345:0",
     "created_at": "2026-11-25T10:00:00.000000Z",
     "started_at": "2026-11-25T10:00:00.120000Z",
@@ -81,6 +83,10 @@ pub struct Job {
     pub error: Option<JobError>,
     /// A cancel was asked for while the job was running; it stops at its next check.
     pub cancel_requested: bool,
+    /// The job may load the day although minute files are missing (recorded as partial).
+    pub allow_partial: bool,
+    /// The job may replace the day although that shrinks it below the shrink guard.
+    pub force: bool,
     /// The worker that runs (or last ran) the job.
     pub worker_id: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -17,7 +17,7 @@ use crate::domain::{Job, JobError, JobProgress, JobStatus};
 
 pub(crate) const COLUMNS: &str = "id, date, status, attempt, max_attempts, files_done, files_total, \
     rows_done, rows_total, rows_loaded, replaced_rows, error_message, error_file, error_row, \
-    error_column, cancel_requested, worker_id, created_at, started_at, heartbeat_at, \
+    error_column, cancel_requested, allow_partial, force, worker_id, created_at, started_at, heartbeat_at, \
     finished_at, (extract(epoch FROM finished_at - started_at) * 1000)::bigint AS duration_ms";
 
 #[derive(Debug, sqlx::FromRow)]
@@ -38,6 +38,8 @@ pub(crate) struct JobRow {
     error_row: Option<i64>,
     error_column: Option<String>,
     cancel_requested: bool,
+    allow_partial: bool,
+    force: bool,
     worker_id: Option<String>,
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
@@ -69,6 +71,8 @@ impl From<JobRow> for Job {
                 column: row.error_column,
             }),
             cancel_requested: row.cancel_requested,
+            allow_partial: row.allow_partial,
+            force: row.force,
             worker_id: row.worker_id,
             created_at: row.created_at,
             started_at: row.started_at,
@@ -108,15 +112,26 @@ pub enum EnqueueError {
     Database(#[from] sqlx::Error),
 }
 
+/// What a new job is allowed to do, besides loading its day.
+#[derive(Debug, Clone, Copy)]
+pub struct NewJob {
+    pub max_attempts: i32,
+    /// Load the day even if minute files are missing.
+    pub allow_partial: bool,
+    /// Replace the day even if it shrinks below the shrink guard.
+    pub force: bool,
+}
+
 /// Queues a load of `date` unless the date already has an active job.
 pub async fn enqueue(
     pool: &PgPool,
     date: NaiveDate,
-    max_attempts: i32,
+    job: NewJob,
 ) -> Result<Enqueued, EnqueueError> {
     // The active job may finish between a failed insert and the look-up; then try again.
     let insert = format!(
-        "INSERT INTO ops.jobs (id, date, max_attempts) VALUES ($1, $2, $3)
+        "INSERT INTO ops.jobs (id, date, max_attempts, allow_partial, force)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (date) WHERE status IN ('queued', 'running') DO NOTHING
          RETURNING {COLUMNS}"
     );
@@ -124,7 +139,9 @@ pub async fn enqueue(
         let inserted = sqlx::query_as::<_, JobRow>(&insert)
             .bind(Uuid::new_v4())
             .bind(date)
-            .bind(max_attempts);
+            .bind(job.max_attempts)
+            .bind(job.allow_partial)
+            .bind(job.force);
         if let Some(job) = fetch_one_job(inserted, pool).await? {
             return Ok(Enqueued::Created(job));
         }

@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
+use loader::LoadError;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +13,7 @@ use crate::auth::Authorized;
 use crate::domain::{DateRange, Job, JobStatus, LoadDate};
 use crate::intake::Intake;
 use crate::problem::{ApiError, Problem};
-use crate::queue::{self, CancelOutcome, Enqueued, ListFilter};
+use crate::queue::{self, CancelOutcome, Enqueued, ListFilter, NewJob};
 
 /// Which day(s) to load: either `date`, or `from` and `to`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -30,6 +31,13 @@ pub struct CreateJobsQuery {
     /// Last day of a backfill (inclusive), e.g. `2023-01-03`; at most 366 days in all.
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
+    /// Load a day even if some of its 1,440 minute files are missing; the day is recorded
+    /// as partial, with the minutes it lacks. Without it, an incomplete day answers 422
+    /// (`day-incomplete`), and a backfill lists it under `incomplete`.
+    allow_partial: Option<bool>,
+    /// Replace the day even if the load would leave it with fewer rows than the shrink
+    /// guard allows (by default 90 % of what it holds).
+    force: Option<bool>,
 }
 
 /// What a backfill queued, and the days it did not.
@@ -42,6 +50,21 @@ pub struct Backfill {
     /// Days without source files.
     #[schema(value_type = Vec<String>, example = json!(["2023-02-01"]))]
     pub missing: Vec<NaiveDate>,
+    /// Days with some minute files missing, not queued (`allow_partial=true` queues them).
+    pub incomplete: Vec<RefusedDate>,
+    /// Days with files named after the day that are not its minute files, not queued.
+    pub ambiguous: Vec<RefusedDate>,
+}
+
+/// A day a backfill did not queue, and why.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RefusedDate {
+    #[schema(value_type = String, format = Date, example = "2023-01-31")]
+    pub date: NaiveDate,
+    #[schema(
+        example = "2023-01-31 is incomplete: 1439 of its 1,440 minutes have no file (00:01, 00:02, 00:03, 00:04, 00:05 … and 1434 more); load it with allow_partial=true (--allow-partial) to replace the day with the minutes there are"
+    )]
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -76,7 +99,7 @@ pub enum Created {
         (status = 400, description = "A date is malformed or impossible, or the parameters are combined wrongly", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The date already has a queued or running job; its id is in `job_id`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "There are no source files for the date (or for any day of the range)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "There are no source files for the date (or for any day of the range); or the day is incomplete (`day-incomplete`, with `missing_minutes`; `allow_partial=true` loads it) or ambiguous (`day-ambiguous`: other files named after the day)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -87,16 +110,21 @@ pub async fn create_jobs(
     intake: web::Data<Intake>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
+    let job = NewJob {
+        max_attempts: intake.max_attempts,
+        allow_partial: query.allow_partial.unwrap_or(false),
+        force: query.force.unwrap_or(false),
+    };
     match (query.date, query.from, query.to) {
         (Some(date), None, None) => {
             let date = LoadDate::parse("date", &date)?;
-            create_one(date, &pool, &intake).await
+            create_one(date, job, &pool, &intake).await
         }
         (None, Some(from), Some(to)) => {
             let from = LoadDate::parse("from", &from)?;
             let to = LoadDate::parse("to", &to)?;
             let range = DateRange::new(from, to)?;
-            create_range(range, &pool, &intake).await
+            create_range(range, job, &pool, &intake).await
         }
         (None, None, None) => Err(ApiError::InvalidParameter(
             "give the day to load as ?date=YYYY-MM-DD, or a range as ?from=YYYY-MM-DD&to=YYYY-MM-DD".into(),
@@ -112,6 +140,7 @@ pub async fn create_jobs(
 
 async fn create_one(
     date: LoadDate,
+    job: NewJob,
     pool: &PgPool,
     intake: &Intake,
 ) -> Result<HttpResponse, ApiError> {
@@ -120,10 +149,8 @@ async fn create_one(
     if let Some(active) = queue::active_for(pool, date.get()).await? {
         return Err(busy(&active));
     }
-    if let Some(reason) = intake.missing_source(date.get()).await {
-        return Err(ApiError::NoSourceFiles(reason));
-    }
-    match queue::enqueue(pool, date.get(), intake.max_attempts).await? {
+    intake.check_day(date.get(), job.allow_partial).await?;
+    match queue::enqueue(pool, date.get(), job).await? {
         Enqueued::Created(job) => {
             intake.wake_workers();
             tracing::info!(job_id = %job.id, %date, "job queued");
@@ -149,6 +176,7 @@ fn busy(job: &Job) -> ApiError {
 
 async fn create_range(
     range: DateRange,
+    job: NewJob,
     pool: &PgPool,
     intake: &Intake,
 ) -> Result<HttpResponse, ApiError> {
@@ -156,14 +184,27 @@ async fn create_range(
         created: Vec::new(),
         busy: Vec::new(),
         missing: Vec::new(),
+        incomplete: Vec::new(),
+        ambiguous: Vec::new(),
     };
     let available = intake.days_with_source().await;
     for date in range.days() {
-        if !available.contains(&date.get()) {
+        let Some(files) = available.get(&date.get()) else {
             result.missing.push(date.get());
             continue;
+        };
+        if let Err(error) = files.judge(job.allow_partial) {
+            let refused = RefusedDate {
+                date: date.get(),
+                reason: error.to_string(),
+            };
+            match error {
+                LoadError::DayIncomplete { .. } => result.incomplete.push(refused),
+                _ => result.ambiguous.push(refused),
+            }
+            continue;
         }
-        match queue::enqueue(pool, date.get(), intake.max_attempts).await? {
+        match queue::enqueue(pool, date.get(), job).await? {
             Enqueued::Created(job) => result.created.push(job),
             Enqueued::Busy(job) => result.busy.push(BusyDate {
                 date: job.date,
@@ -171,7 +212,11 @@ async fn create_range(
             }),
         }
     }
-    if result.created.is_empty() && result.busy.is_empty() {
+    if result.created.is_empty()
+        && result.busy.is_empty()
+        && result.incomplete.is_empty()
+        && result.ambiguous.is_empty()
+    {
         return Err(ApiError::NoSourceFiles(format!(
             "no source files for any day of the range in {}/",
             intake.data_dir.display()
@@ -182,6 +227,8 @@ async fn create_range(
         created = result.created.len(),
         busy = result.busy.len(),
         missing = result.missing.len(),
+        incomplete = result.incomplete.len(),
+        ambiguous = result.ambiguous.len(),
         "backfill queued"
     );
     Ok(HttpResponse::Accepted().json(Created::Backfill(result)))

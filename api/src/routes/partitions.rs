@@ -18,7 +18,8 @@ use crate::problem::{ApiError, Problem};
 #[schema(example = json!({
     "date": "2023-01-01", "partition": "data_sample_p20230101", "rows": 2756160,
     "files": 1440, "source_bytes": 224745970, "size_bytes": 480534528,
-    "loaded_at": "2026-11-25T10:00:02.510000Z", "job_id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11"
+    "loaded_at": "2026-11-25T10:00:02.510000Z", "job_id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11",
+    "partial": false, "missing_minutes": []
 }))]
 pub struct Partition {
     #[schema(value_type = String, format = Date)]
@@ -35,10 +36,15 @@ pub struct Partition {
     pub loaded_at: DateTime<Utc>,
     /// The job that loaded it (null when loaded with the `loader` CLI).
     pub job_id: Option<Uuid>,
+    /// Loaded from fewer than its 1,440 minute files, because the load allowed a partial day.
+    pub partial: bool,
+    /// The minutes (`HH:MM`) the day was loaded without; empty for a whole day.
+    pub missing_minutes: Vec<String>,
 }
 
 impl From<PartitionInfo> for Partition {
     fn from(p: PartitionInfo) -> Self {
+        let partial = p.is_partial();
         Self {
             date: p.day,
             partition: p.partition,
@@ -48,6 +54,12 @@ impl From<PartitionInfo> for Partition {
             size_bytes: p.size_bytes,
             loaded_at: p.loaded_at,
             job_id: p.job_id,
+            partial,
+            missing_minutes: p
+                .missing_minutes
+                .iter()
+                .map(|t| t.format("%H:%M").to_string())
+                .collect(),
         }
     }
 }
@@ -59,7 +71,8 @@ impl From<PartitionInfo> for Partition {
     "distinct_sensor_serials": 1876, "distinct_product_names": 1000,
     "partition": {"date": "2023-01-01", "partition": "data_sample_p20230101", "rows": 2756160,
         "files": 1440, "source_bytes": 224745970, "size_bytes": 480534528,
-        "loaded_at": "2026-11-25T10:00:02.510000Z", "job_id": null}
+        "loaded_at": "2026-11-25T10:00:02.510000Z", "job_id": null,
+        "partial": false, "missing_minutes": []}
 }))]
 pub struct DaySummary {
     #[schema(value_type = String, format = Date)]

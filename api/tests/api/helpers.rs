@@ -79,9 +79,12 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
-    /// POST /jobs?date=… that must be accepted; returns the job.
+    /// POST /jobs?date=…&allow_partial=true (fixtures hold a few minutes of a day) that
+    /// must be accepted; returns the job.
     pub async fn queue(&self, date: &str) -> Job {
-        let response = self.post(&format!("/jobs?date={date}")).await;
+        let response = self
+            .post(&format!("/jobs?date={date}&allow_partial=true"))
+            .await;
         assert_eq!(response.status(), 202, "{:?}", response.text().await);
         response.json().await.expect("job")
     }

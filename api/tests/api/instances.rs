@@ -17,7 +17,9 @@ async fn two_instances_never_run_one_date_twice(pool: PgPool) {
 
     let posts = (0..100).map(|i| {
         let app = if i % 2 == 0 { &one } else { &two };
-        app.client.post(app.url("/jobs?date=2023-01-01")).send()
+        app.client
+            .post(app.url("/jobs?date=2023-01-01&allow_partial=true"))
+            .send()
     });
     let statuses: Vec<u16> = futures::future::join_all(posts)
         .await
@@ -84,8 +86,8 @@ async fn the_reaper_requeues_a_job_whose_worker_died(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:01");
     let id = uuid::Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO ops.jobs (id, date, status, attempt, worker_id, started_at, heartbeat_at)
-         VALUES ($1, '2023-01-01', 'running', 1, 'dead-host:1:abc', now() - interval '5 min', now() - interval '5 min')",
+        "INSERT INTO ops.jobs (id, date, status, attempt, worker_id, started_at, heartbeat_at, allow_partial)
+         VALUES ($1, '2023-01-01', 'running', 1, 'dead-host:1:abc', now() - interval '5 min', now() - interval '5 min', true)",
     )
     .bind(id)
     .execute(&pool)

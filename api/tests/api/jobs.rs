@@ -13,7 +13,7 @@ async fn a_posted_day_is_loaded_and_reported(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:29");
     let app = spawn_app(&pool, data.path()).await;
 
-    let response = app.post("/jobs?date=2023-01-01").await;
+    let response = app.post("/jobs?date=2023-01-01&allow_partial=true").await;
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"]
         .to_str()
@@ -68,7 +68,7 @@ async fn a_second_post_of_an_active_date_conflicts_with_its_id(pool: PgPool) {
     let app = spawn_app_with(&pool, data.path(), api_only).await;
     let first = app.queue(DAY).await;
 
-    let (status, body) = problem(app.post("/jobs?date=2023-01-01").await).await;
+    let (status, body) = problem(app.post("/jobs?date=2023-01-01&allow_partial=true").await).await;
     assert_eq!(status, 409);
     assert_eq!(body["job_id"], first.id.to_string());
     assert_eq!(body["type"], "urn:dwh-loader:problem:date-busy");
@@ -118,7 +118,7 @@ async fn cancelling_a_running_load_keeps_the_old_day(pool: PgPool) {
     let reader = block_swaps(&pool).await;
     let job = app.queue(DAY).await;
     wait_until_copied(&app, job.id).await;
-    let (status, busy) = problem(app.post("/jobs?date=2023-01-01").await).await;
+    let (status, busy) = problem(app.post("/jobs?date=2023-01-01&allow_partial=true").await).await;
     assert_eq!(
         (status, busy["job_id"].as_str()),
         (409, Some(job.id.to_string().as_str())),
@@ -170,7 +170,9 @@ async fn a_backfill_queues_one_job_per_day_with_files(pool: PgPool) {
     let data = minutes_dir("2023-01-01 23:59", "2023-01-02 00:00");
     let app = spawn_app_with(&pool, data.path(), api_only).await;
 
-    let response = app.post("/jobs?from=2023-01-01&to=2023-01-03").await;
+    let response = app
+        .post("/jobs?from=2023-01-01&to=2023-01-03&allow_partial=true")
+        .await;
     assert_eq!(response.status(), 202);
     let body: Value = response.json().await.expect("json");
     let created: Vec<&str> = body["created"]
@@ -184,7 +186,7 @@ async fn a_backfill_queues_one_job_per_day_with_files(pool: PgPool) {
     assert_eq!(body["busy"], serde_json::json!([]));
 
     let again: Value = app
-        .post("/jobs?from=2023-01-01&to=2023-01-02")
+        .post("/jobs?from=2023-01-01&to=2023-01-02&allow_partial=true")
         .await
         .json()
         .await

@@ -122,7 +122,7 @@ async fn active_job(pool: &PgPool) -> Uuid {
         return id;
     }
     let id = Uuid::new_v4();
-    sqlx::query("INSERT INTO ops.jobs (id, date, max_attempts) VALUES ($1, $2::date, 50)")
+    sqlx::query("INSERT INTO ops.jobs (id, date, max_attempts, allow_partial) VALUES ($1, $2::date, 50, true)")
         .bind(id)
         .bind(DAY)
         .execute(pool)
@@ -159,7 +159,10 @@ async fn day_state(pool: &PgPool) -> (i64, String) {
 /// Loads the day from its first minutes up to `last` (the "old" rows); returns its state.
 async fn load_old_day(pool: &PgPool, last: &str) -> (i64, String) {
     let old_data = minutes_dir("2023-01-01 00:00", last);
-    let options = LoadOptions::default();
+    let options = LoadOptions {
+        allow_partial: true, // a few hours of the day
+        ..LoadOptions::default()
+    };
     load_day(
         pool,
         old_data.path(),

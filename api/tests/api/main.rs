@@ -5,6 +5,7 @@
 mod bad_files;
 mod helpers;
 mod instances;
+mod integrity;
 mod jobs;
 mod kill;
 mod openapi_spec;
