@@ -50,7 +50,8 @@ if [[ $via == api ]]; then
     time_pid=$!   # /usr/bin/time; the api is its child
     until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
     t0=$(date +%s.%N)
-    curl -sf -X POST "http://127.0.0.1:$port/jobs?from=2023-01-01&to=2023-01-31" >/dev/null
+    # allow_partial: the month's last day holds one minute by nature.
+    curl -sf -X POST "http://127.0.0.1:$port/jobs?from=2023-01-01&to=2023-01-31&allow_partial=true" >/dev/null
     until [[ $(q "SELECT count(*) FROM ops.jobs WHERE status IN ('succeeded', 'failed', 'cancelled')") == 31 ]]; do
         sleep 0.1
     done
@@ -61,7 +62,7 @@ if [[ $via == api ]]; then
     [[ $failed == 0 ]] || { echo "$failed jobs did not succeed" >&2; exit 1; }
 else
     /usr/bin/time -f '%e %M' -o /tmp/dwh-bench-time \
-        target/release/loader load --from 2023-01-01 --to 2023-01-31 --data-dir "$data" >/tmp/dwh-bench-month.log
+        target/release/loader load --from 2023-01-01 --to 2023-01-31 --allow-partial --data-dir "$data" >/tmp/dwh-bench-month.log
     read -r seconds rss_kib </tmp/dwh-bench-time
 fi
 rows=$(psql -qAt "$DATABASE_URL" -c "SELECT sum(rows) FROM dwh.day_loads")
