@@ -28,7 +28,17 @@ pub fn options() -> LoadOptions {
 
 /// Loads `date` from `dir` with [`options`], no progress and no cancellation.
 pub async fn load(pool: &PgPool, dir: &Path, date: &str) -> Result<LoadReport, LoadError> {
-    load_with(pool, dir, date, &options(), &CancellationToken::new()).await
+    load_using(pool, dir, date, &options()).await
+}
+
+/// Loads `date` from `dir` with `options`, no progress and no cancellation.
+pub async fn load_using(
+    pool: &PgPool,
+    dir: &Path,
+    date: &str,
+    options: &LoadOptions,
+) -> Result<LoadReport, LoadError> {
+    load_with(pool, dir, date, options, &CancellationToken::new()).await
 }
 
 pub async fn load_with(

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use loader::{LoadError, LoadOptions};
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 use crate::helpers::*;
 
@@ -16,14 +15,7 @@ async fn load_strict(
     pool: &PgPool,
     dir: &std::path::Path,
 ) -> Result<loader::LoadReport, LoadError> {
-    load_with(
-        pool,
-        dir,
-        DAY,
-        &LoadOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
+    load_using(pool, dir, DAY, &LoadOptions::default()).await
 }
 
 /// Loads three minutes of the day (allowed as partial); returns the day's checksum.
@@ -144,7 +136,7 @@ async fn a_replace_that_shrinks_the_day_is_refused_unless_forced(pool: PgPool) {
         force: true,
         ..options()
     };
-    let report = load_with(&pool, dir.path(), DAY, &forced, &CancellationToken::new())
+    let report = load_using(&pool, dir.path(), DAY, &forced)
         .await
         .expect("forced");
     assert_eq!(report.replaced_rows, Some(3 * rows_per_file()));
@@ -156,14 +148,8 @@ async fn a_replace_that_shrinks_the_day_is_refused_unless_forced(pool: PgPool) {
         shrink_guard_percent: 30,
         ..options()
     };
-    load_with(
-        &pool,
-        dir.path(),
-        DAY,
-        &lower_guard,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("above the guard");
+    load_using(&pool, dir.path(), DAY, &lower_guard)
+        .await
+        .expect("above the guard");
     assert_eq!(rows_of_day(&pool, DAY).await, rows_per_file());
 }

@@ -3,7 +3,6 @@
 
 use loader::{LoadOptions, Streams};
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 use crate::helpers::*;
 
@@ -58,15 +57,9 @@ async fn files_without_statistics_load_into_one_shared_table(pool: PgPool) {
         analyze: true,
         ..options()
     };
-    let report = load_with(
-        &pool,
-        dir.path(),
-        "2023-01-01",
-        &options,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("loads without statistics");
+    let report = load_using(&pool, dir.path(), "2023-01-01", &options)
+        .await
+        .expect("loads without statistics");
     let analyzed: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_stats WHERE schemaname = 'dwh'
            AND tablename LIKE 'data\\_sample\\_p20230101\\_%'",

@@ -3,7 +3,6 @@
 
 use loader::LoadOptions;
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 use crate::helpers::*;
 
@@ -61,15 +60,9 @@ async fn a_loaded_day_is_frozen_all_visible_and_analyzed(pool: PgPool) {
         analyze: true,
         ..options()
     };
-    let report = load_with(
-        &pool,
-        dir.path(),
-        "2023-01-01",
-        &options,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("loads");
+    let report = load_using(&pool, dir.path(), "2023-01-01", &options)
+        .await
+        .expect("loads");
     assert_eq!(report.rows, 60 * rows_per_file() as u64);
 
     let leaves = leaves_of_day(&pool, "2023-01-01").await;
@@ -95,15 +88,9 @@ async fn without_analyze_the_leaves_have_no_statistics_yet(pool: PgPool) {
         analyze: false,
         ..options()
     };
-    load_with(
-        &pool,
-        dir.path(),
-        "2023-01-01",
-        &options,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("loads");
+    load_using(&pool, dir.path(), "2023-01-01", &options)
+        .await
+        .expect("loads");
     for (leaf, _) in leaves_of_day(&pool, "2023-01-01").await {
         assert_eq!(columns_with_statistics(&pool, &leaf).await, 0, "{leaf}");
     }

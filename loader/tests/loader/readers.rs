@@ -68,15 +68,9 @@ async fn a_reader_of_another_day_never_blocks_the_swap(pool: PgPool) {
     let reader = reader_of(&pool, "2023-01-02").await;
 
     // With one attempt of 200 ms, the swap would fail if it waited for the reader.
-    let report = load_with(
-        &pool,
-        dir.path(),
-        "2023-01-01",
-        &impatient(),
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("the swap does not wait for readers of other days");
+    let report = load_using(&pool, dir.path(), "2023-01-01", &impatient())
+        .await
+        .expect("the swap does not wait for readers of other days");
     assert_eq!(report.swap_attempts, 1);
     reader.rollback().await.expect("end");
     assert_eq!(rows_of_day(&pool, "2023-01-01").await, 2 * rows_per_file());
@@ -91,15 +85,9 @@ async fn a_reader_of_the_day_delays_the_swap_and_the_day_stays_whole(pool: PgPoo
     let before = checksum_of_day(&pool, "2023-01-01").await;
     let reader = reader_of(&pool, "2023-01-01").await;
 
-    let error = load_with(
-        &pool,
-        dir.path(),
-        "2023-01-01",
-        &impatient(),
-        &CancellationToken::new(),
-    )
-    .await
-    .expect_err("the reader holds the day");
+    let error = load_using(&pool, dir.path(), "2023-01-01", &impatient())
+        .await
+        .expect_err("the reader holds the day");
     assert!(
         matches!(error, LoadError::SwapLockTimeout { attempts: 1, .. }),
         "{error}"
@@ -140,16 +128,7 @@ async fn while_a_swap_waits_only_readers_of_its_day_queue_behind_it(pool: PgPool
     };
     let swap = {
         let (pool, dir) = (pool.clone(), dir.path().to_path_buf());
-        tokio::spawn(async move {
-            load_with(
-                &pool,
-                &dir,
-                "2023-01-01",
-                &patient,
-                &CancellationToken::new(),
-            )
-            .await
-        })
+        tokio::spawn(async move { load_using(&pool, &dir, "2023-01-01", &patient).await })
     };
     // Wait until the swap is queued for its lock behind the holder (in this test's
     // database: other tests run swaps of their own at the same time).

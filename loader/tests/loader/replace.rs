@@ -124,15 +124,9 @@ async fn replacing_a_day_leaves_other_days_untouched(pool: PgPool) {
         force: true, // 2 minutes replace 3: below the shrink guard
         ..options()
     };
-    let report = load_with(
-        &pool,
-        dir.path(),
-        "2023-01-01",
-        &shrink,
-        &CancellationToken::new(),
-    )
-    .await
-    .expect("reload day 1");
+    let report = load_using(&pool, dir.path(), "2023-01-01", &shrink)
+        .await
+        .expect("reload day 1");
     assert_eq!(report.replaced_rows, Some(3 * rows_per_file()));
     assert_eq!(rows_of_day(&pool, "2023-01-01").await, 2 * rows_per_file());
     assert_eq!(rows_of_day(&pool, "2023-01-02").await, 2 * rows_per_file());
