@@ -1,8 +1,14 @@
 //! A day of the table, and the ranges of `create_at` that the loader works in.
 
+use std::fmt;
+
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use serde::Serialize;
 
 use crate::table;
+
+/// Minutes in a day, and so minute files in a whole day.
+pub const MINUTES_PER_DAY: usize = 1440;
 
 /// One day of `dwh.data_sample`: the date and everything the load derives from it, worked
 /// out once, when the load starts.
@@ -96,6 +102,53 @@ fn micros_to_datetime(us: i64) -> NaiveDateTime {
     DateTime::from_timestamp_micros(us)
         .expect("a timestamp within the day being loaded")
         .naive_utc()
+}
+
+/// The minutes of a day without a file, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MissingMinutes(Vec<NaiveTime>);
+
+impl MissingMinutes {
+    pub fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn times(&self) -> &[NaiveTime] {
+        &self.0
+    }
+}
+
+impl From<Vec<NaiveTime>> for MissingMinutes {
+    fn from(times: Vec<NaiveTime>) -> Self {
+        Self(times)
+    }
+}
+
+/// `00:05, 13:20, 13:21 … and 12 more`: the first few, then how many others.
+impl fmt::Display for MissingMinutes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 5;
+        let first: Vec<String> = self
+            .0
+            .iter()
+            .take(SHOWN)
+            .map(|t| t.format("%H:%M").to_string())
+            .collect();
+        write!(f, "{}", first.join(", "))?;
+        if self.0.len() > SHOWN {
+            write!(f, " … and {} more", self.0.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn minute_time(minute: u16) -> NaiveTime {
+    NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)
+        .expect("a minute of the day")
 }
 
 #[cfg(test)]

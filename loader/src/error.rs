@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::listing::{MINUTES_PER_DAY, MissingMinutes};
+use crate::day::{MINUTES_PER_DAY, MissingMinutes};
 
 /// Where in the source a problem was found. Rows count from 0, like pandas' index.
 #[derive(Clone, Debug, PartialEq, Eq)]

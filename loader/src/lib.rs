@@ -46,8 +46,9 @@ mod streams;
 mod swap;
 mod table;
 
+pub use day::{MINUTES_PER_DAY, MissingMinutes};
 pub use error::{InputError, LoadError, server_unavailable};
-pub use listing::{DayFiles, MINUTES_PER_DAY, MissingMinutes, list_day, list_days};
+pub use listing::{DayFiles, list_day, list_days};
 pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
 pub use partitions::{DayStats, PartitionInfo, day_stats, get_partition, list_partitions};
 pub use staging::collect_garbage;

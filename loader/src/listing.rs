@@ -10,17 +10,13 @@
 //! Names starting with a dot (temporary files of writers) are not the day's.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs::DirEntry;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveTime, Timelike};
-use serde::Serialize;
 
+use crate::day::{MINUTES_PER_DAY, MissingMinutes, minute_time};
 use crate::error::{InputError, LoadError};
-
-/// Minutes in a day, and so files in a whole day.
-pub const MINUTES_PER_DAY: usize = 1440;
 
 /// What the data directory holds for one day.
 #[derive(Debug, Clone)]
@@ -60,11 +56,11 @@ impl DayFiles {
 
     /// The minutes of the day without a file.
     pub fn missing(&self) -> MissingMinutes {
-        MissingMinutes(
+        MissingMinutes::from(
             (0..MINUTES_PER_DAY as u16)
                 .filter(|m| !self.minutes.contains_key(m))
                 .map(minute_time)
-                .collect(),
+                .collect::<Vec<_>>(),
         )
     }
 
@@ -128,53 +124,6 @@ fn not_regular(entry: &DirEntryInfo) -> String {
         _ => "not a file",
     };
     format!("is {what}, not a regular file; it is not read")
-}
-
-/// The minutes of a day without a file, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct MissingMinutes(Vec<NaiveTime>);
-
-impl MissingMinutes {
-    pub fn count(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn times(&self) -> &[NaiveTime] {
-        &self.0
-    }
-}
-
-impl From<Vec<NaiveTime>> for MissingMinutes {
-    fn from(times: Vec<NaiveTime>) -> Self {
-        Self(times)
-    }
-}
-
-/// `00:05, 13:20, 13:21 … and 12 more`: the first few, then how many others.
-impl fmt::Display for MissingMinutes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const SHOWN: usize = 5;
-        let first: Vec<String> = self
-            .0
-            .iter()
-            .take(SHOWN)
-            .map(|t| t.format("%H:%M").to_string())
-            .collect();
-        write!(f, "{}", first.join(", "))?;
-        if self.0.len() > SHOWN {
-            write!(f, " … and {} more", self.0.len() - SHOWN)?;
-        }
-        Ok(())
-    }
-}
-
-fn minute_time(minute: u16) -> NaiveTime {
-    NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)
-        .expect("a minute of the day")
 }
 
 /// The files of `date` in `dir`, from one listing of it.

@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use crate::copy::{FileDone, copy_stream};
 use crate::day::Day;
+use crate::day::MissingMinutes;
 use crate::day_lock::DayLock;
 use crate::error::LoadError;
-use crate::listing::{MissingMinutes, list_day};
+use crate::listing::list_day;
 use crate::plan::{Part, plan};
 use crate::source::{SourceFile, inspect};
 use crate::staging::{self, Staging};
@@ -47,6 +48,17 @@ pub struct LoadOptions {
     pub force: bool,
     /// Recorded with the day in `dwh.day_loads`.
     pub job_id: Option<Uuid>,
+}
+
+impl LoadOptions {
+    /// The shrink guard in force: none when forced.
+    fn shrink_guard(&self) -> u8 {
+        if self.force {
+            0
+        } else {
+            self.shrink_guard_percent
+        }
+    }
 }
 
 impl Default for LoadOptions {
@@ -101,10 +113,12 @@ impl LoadReport {
     }
 }
 
-/// Replaces the rows of `date` in `dwh.data_sample` with the rows of the day's files in
-/// `source_dir` (`YYYY-MM-DD *.parquet`).
+/// Replaces the rows of `date` in `dwh.data_sample` with the rows of the day's minute files
+/// in `source_dir` (`YYYY-MM-DD HH:MM:00.parquet`, one per minute).
 ///
-/// Every file's schema is checked before anything is written; values are checked while
+/// An ambiguous day is refused, and an incomplete one unless `allow_partial`; a replace
+/// that would shrink the day below the shrink guard is refused unless `force`. Every
+/// file's schema is checked before anything is written; values are checked while
 /// streaming. On any error, or when `cancel` fires before the swap, the staging tables are
 /// dropped and the day keeps its old rows. Only one load of a day runs at a time across all
 /// processes sharing the database ([`LoadError::DayBusy`] otherwise).
@@ -132,8 +146,13 @@ pub async fn load_day(
         .ok_or(LoadError::DayBusy { date })?;
     staging::drop_leftovers_for_day(&mut lock).await?;
     // Fail fast, before any row is copied; the swap checks again, under its lock.
-    if let Err(error) =
-        swap::check_shrink(lock.connection(), &day, totals.rows_total, options).await
+    if let Err(error) = swap::check_shrink(
+        lock.connection(),
+        &day,
+        totals.rows_total,
+        options.shrink_guard(),
+    )
+    .await
     {
         lock.release().await.ok();
         return Err(error);
@@ -247,11 +266,7 @@ async fn fill_and_swap(
     let policy = SwapPolicy {
         lock_timeout: options.lock_timeout,
         attempts: options.swap_attempts,
-        shrink_guard_percent: if options.force {
-            0
-        } else {
-            options.shrink_guard_percent
-        },
+        shrink_guard_percent: options.shrink_guard(),
     };
     let swap = swap::swap_in(pool, lock.connection(), staging, &load, policy, cancel).await?;
     Ok((copy_duration, swap))

@@ -25,7 +25,6 @@ use uuid::Uuid;
 
 use crate::day::Day;
 use crate::error::LoadError;
-use crate::load::LoadOptions;
 use crate::staging::{self, Staging};
 use crate::table;
 
@@ -95,16 +94,16 @@ pub(crate) async fn check_shrink(
     conn: &mut PgConnection,
     day: &Day,
     new_rows: u64,
-    options: &LoadOptions,
+    guard_percent: u8,
 ) -> Result<(), LoadError> {
-    if options.force || options.shrink_guard_percent == 0 {
+    if guard_percent == 0 {
         return Ok(());
     }
     let old: Option<i64> = sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1")
         .bind(day.date())
         .fetch_optional(conn)
         .await?;
-    guard_shrink(day.date(), old, new_rows, options.shrink_guard_percent)
+    guard_shrink(day.date(), old, new_rows, guard_percent)
 }
 
 /// Replaces the day's leaves with `staging`'s tables in one transaction on `conn` (the
