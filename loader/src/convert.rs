@@ -68,6 +68,8 @@ pub(crate) fn normalise(
                 let micros = timestamp_micros(column, name, origin)?;
                 if required {
                     check_within_day(&micros, name, bounds, origin)?;
+                } else {
+                    check_postgres_range(&micros, name, origin)?;
                 }
                 Arc::new(micros) as ArrayRef
             }
@@ -92,6 +94,7 @@ fn text(
         })?
     };
     let strings: &StringArray = utf8.as_string::<i32>();
+    check_no_nul(strings, name, origin)?;
     for (row, value) in strings.iter().enumerate() {
         // Byte length bounds character count from above, so most values need no counting.
         if let Some(value) = value.filter(|v| v.len() > max_chars) {
@@ -106,6 +109,58 @@ fn text(
         }
     }
     Ok(utf8)
+}
+
+/// PostgreSQL's text types cannot hold a NUL byte (COPY would fail the whole load with an
+/// encoding error naming neither file nor row). One scan of the batch's bytes finds out;
+/// only then are the rows looked at.
+fn check_no_nul(
+    strings: &StringArray,
+    name: &str,
+    origin: &BatchOrigin<'_>,
+) -> Result<(), InputError> {
+    if !strings.values().contains(&0) {
+        return Ok(());
+    }
+    for (row, value) in strings.iter().enumerate() {
+        if let Some(at) = value.and_then(|v| v.find('\0')) {
+            return Err(origin.error(
+                name,
+                row,
+                format!("contains a NUL byte (at byte {at}), which PostgreSQL text cannot hold"),
+            ));
+        }
+    }
+    Ok(()) // the byte was in a null slot's unused storage
+}
+
+/// The earliest TIMESTAMP PostgreSQL holds, 4714-11-24 BC 00:00, in µs since the Unix
+/// epoch (its `MIN_TIMESTAMP`, which counts from 2000-01-01). Every i64 of microseconds is
+/// below its upper limit (294277 AD).
+const POSTGRES_MIN_TIMESTAMP_US: i64 = -211_813_488_000_000_000 + 946_684_800_000_000;
+
+/// A timestamp PostgreSQL cannot hold would fail COPY with "timestamp out of range",
+/// naming neither file nor row; it is refused here instead.
+fn check_postgres_range(
+    micros: &TimestampMicrosecondArray,
+    name: &str,
+    origin: &BatchOrigin<'_>,
+) -> Result<(), InputError> {
+    match micros
+        .iter()
+        .position(|v| v.is_some_and(|us| us < POSTGRES_MIN_TIMESTAMP_US))
+    {
+        None => Ok(()),
+        Some(row) => Err(origin.error(
+            name,
+            row,
+            format!(
+                "{} µs since 1970 is before 4714-11-24 BC, the earliest TIMESTAMP PostgreSQL \
+                 holds",
+                micros.value(row)
+            ),
+        )),
+    }
 }
 
 /// Converts any accepted timestamp unit to microseconds, PostgreSQL's precision. A value
@@ -244,6 +299,43 @@ mod tests {
                  statistics give for this column: the footer does not match the data"
                     .to_owned()
             )
+        );
+    }
+
+    fn origin() -> BatchOrigin<'static> {
+        BatchOrigin {
+            file: std::path::Path::new("f.parquet"),
+            first_row: 0,
+            promised: None,
+        }
+    }
+
+    #[test]
+    fn a_nul_byte_in_a_string_is_refused_with_its_row() {
+        let strings = StringArray::from(vec![Some("ok"), None, Some("a\0b")]);
+        let error = check_no_nul(&strings, "product_name", &origin()).expect_err("NUL");
+        assert_eq!(
+            error.to_string(),
+            "f.parquet, row 2, column product_name: contains a NUL byte (at byte 1), which \
+             PostgreSQL text cannot hold"
+        );
+        let clean = StringArray::from(vec![Some("ok"), None]);
+        assert_eq!(check_no_nul(&clean, "product_name", &origin()), Ok(()));
+    }
+
+    #[test]
+    fn a_timestamp_before_postgres_range_is_refused_with_its_row() {
+        let values = TimestampMicrosecondArray::from(vec![
+            Some(0),
+            None,
+            Some(POSTGRES_MIN_TIMESTAMP_US),
+            Some(POSTGRES_MIN_TIMESTAMP_US - 1),
+        ]);
+        let error = check_postgres_range(&values, "product_expire", &origin()).expect_err("range");
+        assert_eq!(
+            error.to_string(),
+            "f.parquet, row 3, column product_expire: -210866803200000001 µs since 1970 is \
+             before 4714-11-24 BC, the earliest TIMESTAMP PostgreSQL holds"
         );
     }
 

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use crate::helpers::*;
-use arrow_array::{Array, ArrayRef, Int32Array, StringArray, TimestampNanosecondArray};
+use arrow_array::{
+    Array, ArrayRef, Int32Array, StringArray, TimestampMicrosecondArray, TimestampNanosecondArray,
+};
 use arrow_schema::{DataType, Field, TimeUnit};
 use sqlx::PgPool;
 
@@ -300,4 +302,81 @@ async fn a_null_product_expire_is_loaded_as_null(pool: PgPool) {
             .await
             .expect("count");
     assert_eq!(nulls, 1);
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_nul_byte_in_a_string(pool: PgPool) {
+    let names = reference_column(3);
+    let names = names.as_any().downcast_ref::<StringArray>().expect("utf8");
+    let values: StringArray = names
+        .iter()
+        .enumerate()
+        .map(|(row, v)| if row == 5 { Some("ab\0cd") } else { v })
+        .collect();
+    let field = Field::new("product_name", DataType::Utf8, true);
+    let message = load_with_bad_file(&pool, set_column(3, field, Arc::new(values))).await;
+    assert_eq!(
+        message,
+        ", row 5, column product_name: contains a NUL byte (at byte 2), which PostgreSQL text \
+         cannot hold"
+    );
+}
+
+/// PostgreSQL's earliest TIMESTAMP, 4714-11-24 BC 00:00, in µs since 1970.
+const POSTGRES_MIN_US: i64 = -210_866_803_200_000_000;
+
+/// The reference `product_expire` in µs, with row 9 set to `value`.
+fn expires_with(value: i64) -> (Field, ArrayRef) {
+    let expires = reference_column(4);
+    let expires = expires
+        .as_any()
+        .downcast_ref::<TimestampNanosecondArray>()
+        .expect("ns");
+    let values: TimestampMicrosecondArray = expires
+        .iter()
+        .enumerate()
+        .map(|(row, v)| {
+            if row == 9 {
+                Some(value)
+            } else {
+                v.map(|ns| ns / 1000)
+            }
+        })
+        .collect();
+    let field = Field::new(
+        "product_expire",
+        DataType::Timestamp(TimeUnit::Microsecond, None),
+        true,
+    );
+    (field, Arc::new(values))
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_timestamp_before_what_postgres_holds(pool: PgPool) {
+    let (field, values) = expires_with(POSTGRES_MIN_US - 1);
+    let message = load_with_bad_file(&pool, set_column(4, field, values)).await;
+    assert_eq!(
+        message,
+        ", row 9, column product_expire: -210866803200000001 µs since 1970 is before \
+         4714-11-24 BC, the earliest TIMESTAMP PostgreSQL holds"
+    );
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn the_earliest_timestamp_postgres_holds_is_loaded(pool: PgPool) {
+    let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
+    let (field, values) = expires_with(POSTGRES_MIN_US);
+    write_parquet(
+        &path_of(&dir, BAD),
+        &edited_minute(1, set_column(4, field, values)),
+    );
+    load(&pool, dir.path(), "2023-01-01")
+        .await
+        .expect("PostgreSQL holds the boundary");
+    let earliest: String =
+        sqlx::query_scalar("SELECT min(product_expire)::text FROM dwh.data_sample")
+            .fetch_one(&pool)
+            .await
+            .expect("min");
+    assert_eq!(earliest, "4714-11-24 00:00:00 BC");
 }
