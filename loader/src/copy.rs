@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::convert::{BatchOrigin, copy_schema, normalise};
 use crate::day::{Day, TimeRange};
 use crate::error::{InputError, LoadError};
-use crate::source::SourceFile;
+use crate::source::{SourceFile, fingerprint};
 use crate::staging::StagingTable;
 use crate::table;
 
@@ -182,6 +182,15 @@ fn encode_file(
     let path = &file.path;
     let handle =
         File::open(path).map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
+    let now =
+        fingerprint(&handle).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
+    if now != file.fingerprint {
+        return Err(InputError::file(
+            path,
+            "changed during the load: its size, modification time or footer differ from when \
+             it was checked; nothing of it was copied",
+        ));
+    }
     let reader = ParquetRecordBatchReaderBuilder::try_new(handle)
         .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
         .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))?;

@@ -153,6 +153,7 @@ fn split_into_streams(files: Vec<SourceFile>, streams: usize) -> Vec<Vec<SourceF
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::Fingerprint;
 
     const MINUTE: i64 = 60_000_000;
     const DAY: TimeRange = TimeRange {
@@ -167,6 +168,7 @@ mod tests {
             bytes,
             projection: [0, 1, 2, 3, 4],
             create_at_range: range,
+            fingerprint: Fingerprint::of_size(bytes),
         }
     }
 

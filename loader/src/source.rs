@@ -2,7 +2,10 @@
 //! before any row is copied.
 
 use std::fs::File;
+use std::hash::{DefaultHasher, Hasher};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use arrow_schema::{DataType, Schema, TimeUnit};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -25,16 +28,64 @@ pub(crate) struct SourceFile {
     /// the Unix epoch; `None` when the file has no usable statistics (or no rows). Only a
     /// plan: every value is still checked against it while it is read.
     pub create_at_range: Option<(i64, i64)>,
+    /// What the file was when it was checked; it must be the same when it is copied.
+    pub fingerprint: Fingerprint,
+}
+
+/// A file's size, modification time and a hash of its footer: if any differs between the
+/// check and the COPY, the file changed under the load (a copy or rsync still writing
+/// it, a replacement), and its rows are not what was checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fingerprint {
+    bytes: u64,
+    modified: Option<SystemTime>,
+    footer_hash: u64,
+}
+
+#[cfg(test)]
+impl Fingerprint {
+    /// A fingerprint for plans built in unit tests, which read no file.
+    pub(crate) fn of_size(bytes: u64) -> Self {
+        Self {
+            bytes,
+            modified: None,
+            footer_hash: 0,
+        }
+    }
+}
+
+/// The fingerprint of an open file, read through the handle itself so that what is
+/// fingerprinted is what will be read (a rename in between cannot swap the file).
+pub(crate) fn fingerprint(file: &File) -> std::io::Result<Fingerprint> {
+    let metadata = file.metadata()?;
+    let bytes = metadata.len();
+    // The footer is the last `length + 8` bytes: metadata, its 4-byte length, "PAR1". A
+    // file too short to hold one hashes as empty; the Parquet reader then says why.
+    let mut tail = [0u8; 8];
+    let mut hasher = DefaultHasher::new();
+    if bytes >= 8 {
+        file.read_exact_at(&mut tail, bytes - 8)?;
+        let length = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+        if length + 8 <= bytes {
+            let mut footer = vec![0u8; usize::try_from(length).unwrap_or(0)];
+            file.read_exact_at(&mut footer, bytes - 8 - length)?;
+            hasher.write(&footer);
+        }
+    }
+    Ok(Fingerprint {
+        bytes,
+        modified: metadata.modified().ok(),
+        footer_hash: hasher.finish(),
+    })
 }
 
 /// Reads `path`'s footer and checks its columns: exactly the table's columns (in any
 /// order), each of an accepted type.
 pub(crate) fn inspect(path: &Path) -> Result<SourceFile, InputError> {
     let file = File::open(path).map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
-    let bytes = file
-        .metadata()
-        .map_err(|e| InputError::file(path, format!("cannot stat: {e}")))?
-        .len();
+    let fingerprint =
+        fingerprint(&file).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
+    let bytes = fingerprint.bytes;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))?;
     let rows = u64::try_from(builder.metadata().file_metadata().num_rows())
@@ -50,6 +101,7 @@ pub(crate) fn inspect(path: &Path) -> Result<SourceFile, InputError> {
         bytes,
         projection,
         create_at_range,
+        fingerprint,
     })
 }
 

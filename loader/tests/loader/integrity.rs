@@ -153,3 +153,37 @@ async fn a_replace_that_shrinks_the_day_is_refused_unless_forced(pool: PgPool) {
         .expect("above the guard");
     assert_eq!(rows_of_day(&pool, DAY).await, rows_per_file());
 }
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_file_that_changes_between_its_check_and_its_copy_fails_the_load(pool: PgPool) {
+    let before = three_minutes_loaded(&pool).await;
+    let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:03");
+    let target = path_of(&dir, "2023-01-01 00:01:00.parquet");
+    let other = path_of(&dir, "2023-01-01 00:03:00.parquet");
+    // The first progress report comes after every footer was checked and before any row
+    // is copied: the moment a copy still writing the file would change it.
+    let changed = std::sync::atomic::AtomicBool::new(false);
+    let progress = |_: loader::LoadProgress| {
+        if !changed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::fs::copy(&other, &target).expect("overwrite");
+        }
+    };
+    let error = loader::load_day(
+        &pool,
+        dir.path(),
+        day(DAY),
+        &options(),
+        &progress,
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect_err("changed");
+    assert!(
+        error.to_string().ends_with(
+            "2023-01-01 00:01:00.parquet: changed during the load: its size, modification \
+             time or footer differ from when it was checked; nothing of it was copied"
+        ),
+        "{error}"
+    );
+    assert_untouched(&pool, &before).await;
+}
