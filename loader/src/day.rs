@@ -45,7 +45,7 @@ impl Day {
 
     /// `dwh.data_sample_pYYYYMMDD`.
     pub(crate) fn qualified_partition(&self) -> String {
-        format!("{}.{}", table::SCHEMA, self.partition)
+        table::qualified(&self.partition)
     }
 
     /// `YYYYMMDD`, as the names of the day's staging tables and leaves spell it.
@@ -162,7 +162,10 @@ mod tests {
         assert_eq!(day.range().end().to_string(), "2023-02-01 00:00:00");
         assert_eq!(day.range().end_us - day.range().start_us, 86_400_000_000);
         assert_eq!(day.partition_name(), "data_sample_p20230131");
-        assert_eq!(day.qualified_partition(), "dwh.data_sample_p20230131");
+        assert_eq!(
+            day.qualified_partition(),
+            "\"dwh\".\"data_sample_p20230131\""
+        );
         assert_eq!(day.compact(), "20230131");
     }
 }

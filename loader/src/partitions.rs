@@ -35,7 +35,7 @@ impl PartitionInfo {
 
 const LIST: &str = "SELECT d.day, d.partition, d.rows, d.files, d.bytes AS source_bytes,
         COALESCE((SELECT sum(pg_total_relation_size(t.relid))::bigint
-                  FROM pg_partition_tree(to_regclass('dwh.' || d.partition)) t
+                  FROM pg_partition_tree(to_regclass(format('%I.%I', 'dwh', d.partition))) t
                   WHERE t.isleaf), 0) AS size_bytes,
         d.loaded_at, d.job_id, d.missing_minutes
     FROM dwh.day_loads d";

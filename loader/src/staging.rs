@@ -47,7 +47,7 @@ pub(crate) struct StagingTable {
 impl StagingTable {
     /// `dwh.<name>`.
     pub(crate) fn qualified_name(&self) -> String {
-        format!("{}.{}", table::SCHEMA, self.name)
+        table::qualified(&self.name)
     }
 
     pub(crate) fn range(&self) -> TimeRange {
@@ -64,10 +64,10 @@ impl StagingTable {
         format!(
             "CREATE TABLE {qualified} (
                  LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-                 CONSTRAINT {name}_range CHECK ({column} >= TIMESTAMP '{start}' AND {column} < TIMESTAMP '{end}')
+                 CONSTRAINT {constraint} CHECK ({column} >= TIMESTAMP '{start}' AND {column} < TIMESTAMP '{end}')
              );",
             qualified = self.qualified_name(),
-            name = self.name,
+            constraint = table::quote_ident(&format!("{}_range", self.name)),
             parent = table::NAME,
             column = table::PARTITION_COLUMN,
             start = self.range.start(),
@@ -226,6 +226,6 @@ pub async fn collect_garbage(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> 
 
 /// Drops `dwh.<name>` if it exists.
 pub(crate) async fn drop_table(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    let sql = format!("DROP TABLE IF EXISTS {}.{name}", table::SCHEMA);
+    let sql = format!("DROP TABLE IF EXISTS {}", table::qualified(name));
     conn.execute(sql.as_str()).await.map(|_| ())
 }

@@ -213,11 +213,12 @@ fn attach_statements(staging: &Staging) -> String {
     for (k, stage) in staging.tables().iter().enumerate() {
         let leaf = staging.leaf_name(k);
         sql.push_str(&format!(
-            "ALTER TABLE {stage} RENAME TO {leaf};
-             ALTER TABLE {day_table} ATTACH PARTITION {schema}.{leaf}
+            "ALTER TABLE {stage} RENAME TO {leaf_name};
+             ALTER TABLE {day_table} ATTACH PARTITION {leaf}
                  FOR VALUES FROM ('{start}') TO ('{end}');",
             stage = stage.qualified_name(),
-            schema = table::SCHEMA,
+            leaf_name = table::quote_ident(&leaf),
+            leaf = table::qualified(&leaf),
             start = stage.range().start(),
             end = stage.range().end(),
         ));
@@ -279,9 +280,10 @@ async fn clear_day_table(
             for leaf in leaves {
                 let name = staging.retired_name(retired.len());
                 sql.push_str(&format!(
-                    "ALTER TABLE {day_table} DETACH PARTITION {schema}.{leaf};
-                     ALTER TABLE {schema}.{leaf} RENAME TO {name};",
-                    schema = table::SCHEMA,
+                    "ALTER TABLE {day_table} DETACH PARTITION {leaf};
+                     ALTER TABLE {leaf} RENAME TO {renamed};",
+                    leaf = table::qualified(&leaf),
+                    renamed = table::quote_ident(&name),
                 ));
                 retired.push(name);
             }
@@ -294,7 +296,8 @@ async fn clear_day_table(
                 let name = staging.retired_name(0);
                 sql.push_str(&format!(
                     "ALTER TABLE {parent} DETACH PARTITION {day_table};
-                     ALTER TABLE {day_table} RENAME TO {name};",
+                     ALTER TABLE {day_table} RENAME TO {renamed};",
+                    renamed = table::quote_ident(&name),
                     parent = table::NAME,
                 ));
                 retired.push(name);

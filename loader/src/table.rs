@@ -27,6 +27,18 @@ pub(crate) const COLUMNS: [(&str, ColumnType); 5] = [
 /// The column that partitions the table by day.
 pub(crate) const PARTITION_COLUMN: &str = "create_at";
 
+/// `name` as a quoted SQL identifier, so that no name — least of all one read back from
+/// the catalog — can be anything but a name. (By hand: sqlx has no identifier quoting,
+/// and the rule is PostgreSQL's `quote_ident`: double quotes, inner ones doubled.)
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `"dwh"."<name>"`.
+pub(crate) fn qualified(name: &str) -> String {
+    format!("{}.{}", quote_ident(SCHEMA), quote_ident(name))
+}
+
 /// The column list for statements: `department_name, sensor_serial, …`.
 pub(crate) fn column_list() -> String {
     COLUMNS.map(|(name, _)| name).join(", ")

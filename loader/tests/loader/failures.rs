@@ -208,3 +208,23 @@ async fn garbage_collection_drops_leftovers_of_dead_loads_only(pool: PgPool) {
     assert_eq!(rows_of_day(&pool, "2023-01-02").await, 2 * rows_per_file());
     assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
 }
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_hostile_table_name_cannot_make_garbage_collection_run_anything_else(pool: PgPool) {
+    // Unquoted, this name would be DROP TABLE …_x; then DROP TABLE dwh.day_loads.
+    let hostile = "data_sample_stage_20230101_x;drop table dwh.day_loads;--";
+    sqlx::raw_sql(&format!(
+        "CREATE TABLE dwh.\"{hostile}\" (LIKE dwh.data_sample)"
+    ))
+    .execute(&pool)
+    .await
+    .expect("create");
+    let dropped = loader::collect_garbage(&pool).await.expect("gc");
+    assert_eq!(dropped, [hostile]);
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+    let day_loads: bool = sqlx::query_scalar("SELECT to_regclass('dwh.day_loads') IS NOT NULL")
+        .fetch_one(&pool)
+        .await
+        .expect("query");
+    assert!(day_loads, "dwh.day_loads is still there");
+}
