@@ -1,4 +1,5 @@
-//! Bearer-token check for the endpoints that change things.
+//! Who may change things: the bearer-token check, and the refusal of cross-site browser
+//! requests, for the endpoints that change things.
 
 use std::future::{Ready, ready};
 
@@ -6,6 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::problem::ApiError;
@@ -15,7 +17,8 @@ use crate::problem::ApiError;
 pub struct ApiToken(pub Option<SecretString>);
 
 /// Proof that the request may change things: present as a handler argument, it makes the
-/// handler answer 401 unless the request carries `Authorization: Bearer <API_TOKEN>`.
+/// handler answer 403 to a cross-site browser request, and 401 unless the request carries
+/// `Authorization: Bearer <API_TOKEN>` (when a token is configured).
 #[derive(Debug)]
 pub struct Authorized;
 
@@ -27,7 +30,7 @@ impl FromRequest for Authorized {
         let expected = request
             .app_data::<web::Data<ApiToken>>()
             .and_then(|token| token.0.as_ref().map(|t| t.expose_secret().to_owned()));
-        ready(check(request, expected.as_deref()))
+        ready(same_site(request).and_then(|()| check(request, expected.as_deref())))
     }
 }
 
@@ -47,8 +50,61 @@ fn check(request: &HttpRequest, expected: Option<&str>) -> Result<Authorized, Ap
         None => Err(ApiError::Unauthorized(
             "this endpoint needs an \"Authorization: Bearer <token>\" header (the server's API_TOKEN)",
         )),
-        // Constant time: the comparison does not tell an attacker how much of a guess was right.
-        Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => Ok(Authorized),
+        Some(token) if tokens_match(token, expected) => Ok(Authorized),
         Some(_) => Err(ApiError::Unauthorized("the bearer token is not valid")),
+    }
+}
+
+/// Constant time whatever the lengths: both tokens are hashed to 32 bytes first, so the
+/// comparison stops neither at the first wrong byte nor at a length mismatch, and tells an
+/// attacker nothing about a guess. Surrounding whitespace (a token file's newline) is
+/// ignored on both sides alike.
+fn tokens_match(presented: &str, expected: &str) -> bool {
+    let digest = |token: &str| Sha256::digest(token.trim().as_bytes());
+    digest(presented).ct_eq(&digest(expected)).into()
+}
+
+/// A browser tells where a request comes from: a page of another site (a `<form>` posting
+/// here, a script) must not start or cancel loads, token or not (a browser may hold no
+/// token, but an open API needs this more, not less). Requests without these headers
+/// (curl, programs) are not browsers' and pass.
+fn same_site(request: &HttpRequest) -> Result<(), ApiError> {
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    if header(header::HeaderName::from_static("sec-fetch-site")).as_deref() == Some("cross-site") {
+        return Err(ApiError::Forbidden(
+            "cross-site requests may not change anything here (Sec-Fetch-Site: cross-site)".into(),
+        ));
+    }
+    if let Some(origin) = header(header::ORIGIN) {
+        let host = header(header::HOST).unwrap_or_default();
+        let origin_host = origin
+            .split_once("://")
+            .map_or(origin.as_str(), |(_, rest)| rest);
+        if origin_host != host {
+            return Err(ApiError::Forbidden(format!(
+                "requests from another origin ({origin}) may not change anything here"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_alike_whatever_their_whitespace_or_length() {
+        assert!(tokens_match("s3cret", "s3cret\n"));
+        assert!(tokens_match(" s3cret", "s3cret"));
+        assert!(!tokens_match("s3cre", "s3cret"));
+        assert!(!tokens_match("s3cret-and-more", "s3cret"));
+        assert!(!tokens_match("", "s3cret"));
     }
 }

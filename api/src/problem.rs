@@ -50,6 +50,8 @@ pub enum ApiError {
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
     NotFound(String),
     #[error("{detail}")]
     DateBusy { detail: String, job_id: Uuid },
@@ -109,6 +111,7 @@ impl ApiError {
         match self {
             Self::InvalidParameter(_) => ("invalid-parameter", "A parameter is invalid"),
             Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
+            Self::Forbidden(_) => ("forbidden", "Not allowed from here"),
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::DateBusy { .. } => ("date-busy", "The date already has an active job"),
             Self::JobFinished(_) => ("job-finished", "The job has already finished"),
@@ -150,6 +153,7 @@ impl ResponseError for ApiError {
         match self {
             Self::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::DateBusy { .. } | Self::JobFinished(_) => StatusCode::CONFLICT,
             Self::NoSourceFiles(_) | Self::DayIncomplete { .. } | Self::DayAmbiguous(_) => {

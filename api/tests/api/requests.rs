@@ -160,7 +160,7 @@ async fn a_token_guards_the_post_endpoints(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
     let app = spawn_app_with(&pool, data.path(), |s| {
         api_only(s);
-        s.api_token = Some("s3cret-token".into());
+        s.api_token = Some("s3cret-token\n".into()); // as read from a file
     })
     .await;
     let post = |auth: Option<&'static str>| {
@@ -177,6 +177,7 @@ async fn a_token_guards_the_post_endpoints(pool: PgPool) {
         Some("Bearer wrong-token"),
         Some("Basic czNjcmV0LXRva2Vu"),
         Some("Bearer s3cret-toke"),
+        Some("Bearer s3cret-token-and-more"),
     ] {
         let response = post(auth).await.expect("request");
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
@@ -255,4 +256,49 @@ async fn swagger_ui_and_the_spec_are_served(pool: PgPool) {
     let spec: Value = app.get("/openapi.json").await.json().await.expect("spec");
     let committed: Value = serde_json::from_str(&api::openapi::spec_json()).expect("spec json");
     assert_eq!(spec, committed);
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_cross_site_browser_request_cannot_start_or_cancel_a_job(pool: PgPool) {
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
+    let app = spawn_app_with(&pool, data.path(), api_only).await; // no token: an open API
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let post = |path: &str, header: (&'static str, String)| {
+        app.client
+            .post(app.url(path))
+            .header(header.0, header.1)
+            .send()
+    };
+    let path = "/jobs?date=2023-01-01&allow_partial=true";
+    for header in [
+        ("sec-fetch-site", "cross-site".to_owned()),
+        ("origin", "https://evil.example".to_owned()),
+        ("origin", "null".to_owned()),
+    ] {
+        let response = post(path, header.clone()).await.expect("request");
+        let (status, body) = problem(response).await;
+        assert_eq!(
+            (status, body["type"].as_str()),
+            (403, Some("urn:dwh-loader:problem:forbidden")),
+            "{header:?}"
+        );
+    }
+    let cancel = post(
+        &format!("/jobs/{}/cancel", uuid::Uuid::new_v4()),
+        ("origin", "https://evil.example".into()),
+    )
+    .await
+    .expect("request");
+    assert_eq!(cancel.status(), 403);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM ops.jobs")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 0, "nothing was queued");
+
+    // The page's own origin (Swagger UI at /docs) and same-site requests may.
+    let same = post(path, ("origin", format!("http://{host}")))
+        .await
+        .expect("request");
+    assert_eq!(same.status(), 202);
 }
