@@ -124,6 +124,16 @@ impl Settings {
     /// Refuses settings under which loads would wait for connections the pool never has
     /// (and fail after the acquire timeout, over and over).
     pub fn check(&self) -> Result<(), String> {
+        // A worker is declared dead after STALE_AFTER_SECS without a heartbeat: a live one
+        // must beat several times in that span, or a slow beat gets its job taken away.
+        if self.heartbeat_ms.saturating_mul(3) > self.stale_after_secs.saturating_mul(1000) {
+            return Err(format!(
+                "HEARTBEAT_MS={} is not well below STALE_AFTER_SECS={}: a running job would be \
+                 taken for dead between two heartbeats; keep HEARTBEAT_MS at most a third of \
+                 STALE_AFTER_SECS × 1000",
+                self.heartbeat_ms, self.stale_after_secs
+            ));
+        }
         let needed = self.connections_needed();
         if needed > u64::from(self.db_max_connections) {
             return Err(format!(
@@ -216,5 +226,23 @@ mod tests {
         );
         settings.role = Role::Api; // no workers here: HTTP only
         assert_eq!(settings.check(), Ok(()));
+    }
+
+    #[test]
+    fn a_heartbeat_not_well_below_the_stale_limit_is_refused() {
+        let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
+        settings.stale_after_secs = 3;
+        settings.heartbeat_ms = 1000;
+        assert_eq!(settings.check(), Ok(()));
+        settings.heartbeat_ms = 1001;
+        assert_eq!(
+            settings.check(),
+            Err(
+                "HEARTBEAT_MS=1001 is not well below STALE_AFTER_SECS=3: a running job would be \
+                 taken for dead between two heartbeats; keep HEARTBEAT_MS at most a third of \
+                 STALE_AFTER_SECS × 1000"
+                    .to_owned()
+            )
+        );
     }
 }

@@ -172,10 +172,14 @@ fn spawn_workers(
     wake: &Arc<Notify>,
     shutdown: &CancellationToken,
 ) -> Vec<JoinHandle<()>> {
+    // The reaper runs in every instance that reaches the database, whatever its role: a
+    // deployment of API-only instances whose workers died must still take their jobs back.
+    let reaper = tokio::spawn(worker::reap(
+        pool.clone(),
+        settings.stale_after(),
+        shutdown.clone(),
+    ));
     let count = settings.worker_count();
-    if count == 0 {
-        return Vec::new();
-    }
     let context = WorkerContext {
         pool: pool.clone(),
         data_dir: settings.data_dir.clone(),
@@ -192,11 +196,7 @@ fn spawn_workers(
     let mut tasks: Vec<JoinHandle<()>> = (0..count)
         .map(|n| tokio::spawn(worker::run(context.clone(), format!("{instance}:{n}"))))
         .collect();
-    tasks.push(tokio::spawn(worker::reap(
-        pool.clone(),
-        settings.stale_after(),
-        shutdown.clone(),
-    )));
+    tasks.push(reaper);
     tasks
 }
 

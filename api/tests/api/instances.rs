@@ -123,3 +123,28 @@ async fn a_job_out_of_attempts_fails_with_a_reason(pool: PgPool) {
         "{message}"
     );
 }
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn an_api_only_instance_still_reaps_the_jobs_of_dead_workers(pool: PgPool) {
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
+    let id = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO ops.jobs (id, date, status, attempt, worker_id, started_at, heartbeat_at)
+         VALUES ($1, '2023-01-01', 'running', 1, 'dead-host:1:abc', now() - interval '5 min', now() - interval '5 min')",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .expect("insert");
+    let app = spawn_app_with(&pool, data.path(), |s| {
+        api_only(s);
+        s.stale_after_secs = 1;
+    })
+    .await;
+    let job = app.wait_for(id, |j| j.status == JobStatus::Queued).await;
+    let message = job.error.expect("why it was requeued").message;
+    assert!(
+        message.contains("dead-host:1:abc") && message.ends_with("requeued"),
+        "{message}"
+    );
+}
