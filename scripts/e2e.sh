@@ -61,6 +61,11 @@ fi
 
 pg_version=$(ls /etc/postgresql 2>/dev/null | sort -n | tail -n 1)
 if [[ "$admin_url" != *@127.0.0.1:5432/* || -z "$pg_version" ]] || ! command -v pg_ctlcluster >/dev/null; then
+    # Outside CI a developer may point the suite at another server; CI must run it all.
+    if [[ -n "${CI:-}" ]]; then
+        echo "the PostgreSQL outage check cannot run here (DATABASE_URL is not the local cluster, or pg_ctlcluster is missing); CI runs every check" >&2
+        exit 1
+    fi
     echo "==> skipping the PostgreSQL outage check (not the local cluster)"
     exit 0
 fi
