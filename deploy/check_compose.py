@@ -7,8 +7,11 @@ uses is in .env.example, and that the Dockerfile is multi-stage, pinned and non-
 
     python3 deploy/check_compose.py        # exit 1 with the list of problems
 """
+import os
 import pathlib
 import re
+import shutil
+import subprocess
 import sys
 
 import yaml
@@ -73,6 +76,17 @@ for dependency, condition in [("postgres", "service_healthy"),
 check("/readyz" in " ".join(api.get("healthcheck", {}).get("test", [])), "api has no /readyz healthcheck")
 check(api.get("environment", {}).get("BIND") == "0.0.0.0:8080", "api does not listen on 0.0.0.0:8080")
 check(any(str(p).endswith(":8080") for p in api.get("ports", [])), "api does not publish port 8080")
+check(str(api.get("environment", {}).get("API_TOKEN", "")).startswith("${API_TOKEN:?"),
+      "api listens on 0.0.0.0 but does not require API_TOKEN")
+
+# The database's first start refuses the example's passwords: run the init script with them.
+init = ROOT / "deploy/postgres/init/10-roles.sh"
+example_env = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                   if re.match(r"^[A-Z_][A-Z0-9_]*=", line))
+run = subprocess.run([shutil.which("bash") or "/bin/bash", str(init)], env={**os.environ, **example_env, "POSTGRES_USER": "postgres",
+                                               "PATH": "/nonexistent"}, capture_output=True, text=True)
+check(run.returncode != 0 and "refusing" in run.stderr,
+      f"the init script accepted the example passwords: {run.returncode} {run.stderr!r}")
 
 # Every named volume used is declared.
 for name, service in services.items():

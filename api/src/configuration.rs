@@ -28,6 +28,11 @@ pub struct Settings {
     #[arg(long, env = "API_TOKEN", hide_env_values = true)]
     pub api_token: Option<SecretString>,
 
+    /// Serve the POST endpoints without a token on an address beyond loopback. Without it
+    /// the API refuses to start that way: anyone who reaches it could replace days.
+    #[arg(long, env = "ALLOW_ANONYMOUS_WRITES")]
+    pub allow_anonymous_writes: bool,
+
     /// Load workers in this process. 0 serves the API only (another instance loads).
     #[arg(long, env = "WORKERS", default_value_t = 1)]
     pub workers: usize,
@@ -124,6 +129,18 @@ impl Settings {
     /// Refuses settings under which loads would wait for connections the pool never has
     /// (and fail after the acquire timeout, over and over).
     pub fn check(&self) -> Result<(), String> {
+        if self.serves_jobs_api()
+            && !self.bind.ip().is_loopback()
+            && self.api_token().is_none()
+            && !self.allow_anonymous_writes
+        {
+            return Err(format!(
+                "BIND={} listens beyond this machine and no API_TOKEN is set: anyone who can \
+                 reach it could replace or cancel loads. Set API_TOKEN, or \
+                 ALLOW_ANONYMOUS_WRITES=true if an open API is intended",
+                self.bind
+            ));
+        }
         // A worker is declared dead after STALE_AFTER_SECS without a heartbeat: a live one
         // must beat several times in that span, or a slow beat gets its job taken away.
         if self.heartbeat_ms.saturating_mul(3) > self.stale_after_secs.saturating_mul(1000) {
@@ -164,6 +181,7 @@ impl Settings {
             data_dir,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             api_token: None,
+            allow_anonymous_writes: false,
             workers: 1,
             role: Role::All,
             log_format: LogFormat::Pretty,
@@ -225,6 +243,28 @@ mod tests {
             )
         );
         settings.role = Role::Api; // no workers here: HTTP only
+        assert_eq!(settings.check(), Ok(()));
+    }
+
+    #[test]
+    fn an_open_api_beyond_loopback_is_refused_unless_intended() {
+        let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
+        assert_eq!(settings.check(), Ok(()), "loopback: fine without a token");
+        settings.bind = "0.0.0.0:8080".parse().expect("address");
+        let refused = settings.check().expect_err("open to the network");
+        assert!(
+            refused.starts_with("BIND=0.0.0.0:8080 listens beyond this machine"),
+            "{refused}"
+        );
+        settings.api_token = Some("  ".into());
+        assert!(settings.check().is_err(), "a blank token is no token");
+        settings.api_token = Some("s3cret".into());
+        assert_eq!(settings.check(), Ok(()));
+        settings.api_token = None;
+        settings.allow_anonymous_writes = true;
+        assert_eq!(settings.check(), Ok(()));
+        settings.allow_anonymous_writes = false;
+        settings.role = Role::Worker; // no POST endpoints
         assert_eq!(settings.check(), Ok(()));
     }
 
