@@ -3,7 +3,7 @@
 //! and a way to wake this process's idle workers.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_web::web;
@@ -42,7 +42,7 @@ impl Intake {
         listed
             .and_then(|day| day.judge(allow_partial))
             .map(|_| ())
-            .map_err(refused)
+            .map_err(|error| refused(error, &self.data_dir))
     }
 
     /// The days the data directory has files for, with their files, from one listing of
@@ -65,14 +65,52 @@ impl Intake {
     }
 }
 
+/// `message` with the data directory's path taken out: answers name files relative to
+/// it, since the server's paths are none of a client's business.
+pub fn without_data_dir(message: &str, data_dir: &Path) -> String {
+    let dir = data_dir.display().to_string();
+    message
+        .replace(&format!("{dir}/"), "")
+        .replace(&dir, "the data directory")
+}
+
 /// The problem for a day the loader would refuse.
-pub fn refused(error: LoadError) -> ApiError {
+pub fn refused(error: LoadError, data_dir: &Path) -> ApiError {
+    let detail = without_data_dir(&error.to_string(), data_dir);
     match error {
-        LoadError::DayIncomplete { ref missing, .. } => ApiError::DayIncomplete {
-            detail: error.to_string(),
+        LoadError::DayIncomplete { missing, .. } => ApiError::DayIncomplete {
+            detail,
             missing: missing.count(),
         },
-        LoadError::DayAmbiguous { .. } => ApiError::DayAmbiguous(error.to_string()),
-        other => ApiError::NoSourceFiles(other.to_string()),
+        LoadError::DayAmbiguous { .. } => ApiError::DayAmbiguous(detail),
+        _ => ApiError::NoSourceFiles(detail),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_name_files_relative_to_the_data_directory() {
+        let dir = Path::new("/srv/dwh/data");
+        assert_eq!(
+            without_data_dir(
+                "invalid input: /srv/dwh/data/2023-01-01 00:03:00.parquet, row 0",
+                dir
+            ),
+            "invalid input: 2023-01-01 00:03:00.parquet, row 0"
+        );
+        assert_eq!(
+            without_data_dir("no source files for 2023-01-05 in /srv/dwh/data (…)", dir),
+            "no source files for 2023-01-05 in the data directory (…)"
+        );
+        assert_eq!(
+            without_data_dir(
+                "cannot read the source directory /srv/dwh/data: denied",
+                dir
+            ),
+            "cannot read the source directory the data directory: denied"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! heartbeat, record how it ended. Plus the reaper, which takes back the jobs of workers
 //! that died.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::domain::{Job, JobError};
+use crate::intake::without_data_dir;
 use crate::metrics::Metrics;
 use crate::queue::lease::{self, Finish, Heartbeat};
 
@@ -87,12 +88,15 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
         (Err(error @ LoadError::Cancelled { .. }), _) => (Finish::Cancelled(error), "cancelled"),
         (Err(error), _) if error.is_transient() => (
             Finish::Retry {
-                error: job_error(error),
+                error: job_error(error, &context.data_dir),
                 delay: retry_delay(job.attempt),
             },
             "retried",
         ),
-        (Err(error), _) => (Finish::Failed(job_error(error)), "failed"),
+        (Err(error), _) => (
+            Finish::Failed(job_error(error, &context.data_dir)),
+            "failed",
+        ),
     };
     match &result {
         Ok(report) => tracing::info!(
@@ -136,11 +140,12 @@ fn retry_delay(attempt: i32) -> Duration {
     Duration::from_secs(5 * 2u64.pow(exponent)).min(Duration::from_secs(300))
 }
 
-fn job_error(error: &LoadError) -> JobError {
+/// The job's record of `error`, naming files relative to the data directory.
+fn job_error(error: &LoadError, data_dir: &Path) -> JobError {
     let input = error.input();
     JobError {
-        message: error.to_string(),
-        file: input.map(|i| i.file.display().to_string()),
+        message: without_data_dir(&error.to_string(), data_dir),
+        file: input.map(|i| without_data_dir(&i.file.display().to_string(), data_dir)),
         row: input
             .and_then(|i| i.row)
             .and_then(|r| i64::try_from(r).ok()),

@@ -57,7 +57,7 @@ impl std::error::Error for InputError {}
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(
-        "no source files for {date} in {}/ (expected names like \"{date} 00:00:00.parquet\")",
+        "no source files for {date} in {} (expected names like \"{date} 00:00:00.parquet\")",
         dir.display()
     )]
     NoSourceFiles { date: NaiveDate, dir: PathBuf },

@@ -36,7 +36,11 @@ pub async fn readyz(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
     let applied = tokio::time::timeout(Duration::from_secs(2), applied_migrations(&pool))
         .await
         .map_err(|_| unavailable("the database did not answer within 2 s".into()))?
-        .map_err(|e| unavailable(format!("the database is not reachable: {e}")))?;
+        .map_err(|e| {
+            // The cause (which may name the server) goes to the log, not to the client.
+            tracing::warn!(error = %e, "readiness check: database not reachable");
+            unavailable("the database is not reachable".into())
+        })?;
     let missing: Vec<i64> = loader::MIGRATOR
         .iter()
         .map(|m| m.version)

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::Authorized;
 use crate::domain::{DateRange, Job, JobStatus, LoadDate};
-use crate::intake::Intake;
+use crate::intake::{self, Intake};
 use crate::problem::{ApiError, Problem};
 use crate::queue::{self, CancelOutcome, Enqueued, ListFilter, NewJob};
 
@@ -197,7 +197,7 @@ async fn create_range(
         if let Err(error) = files.judge(job.allow_partial) {
             let refused = RefusedDate {
                 date: date.get(),
-                reason: error.to_string(),
+                reason: intake::without_data_dir(&error.to_string(), &intake.data_dir),
             };
             match error {
                 LoadError::DayIncomplete { .. } => result.incomplete.push(refused),
@@ -218,10 +218,9 @@ async fn create_range(
         && result.incomplete.is_empty()
         && result.ambiguous.is_empty()
     {
-        return Err(ApiError::NoSourceFiles(format!(
-            "no source files for any day of the range in {}/",
-            intake.data_dir.display()
-        )));
+        return Err(ApiError::NoSourceFiles(
+            "no source files for any day of the range in the data directory".into(),
+        ));
     }
     intake.wake_workers();
     tracing::info!(

@@ -29,6 +29,13 @@ async fn an_incomplete_day_answers_422_with_its_missing_minutes(pool: PgPool) {
         "{body}"
     );
     assert_eq!(job_count(&pool).await, 0, "nothing was queued");
+    let (_, none) = problem(app.post("/jobs?date=2023-01-05").await).await;
+    let detail = none["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("in the data directory")
+            && !detail.contains(&data.path().display().to_string()),
+        "no server path in answers: {detail}"
+    );
 
     let job = app.queue("2023-01-01").await; // with allow_partial=true
     assert!(job.allow_partial);

@@ -104,7 +104,7 @@ async fn no_source_files_is_an_error_and_keeps_the_day(pool: PgPool) {
     assert_eq!(
         error.to_string(),
         format!(
-            "no source files for 2023-01-01 in {}/ (expected names like \"2023-01-01 00:00:00.parquet\")",
+            "no source files for 2023-01-01 in {} (expected names like \"2023-01-01 00:00:00.parquet\")",
             empty.path().display()
         )
     );
