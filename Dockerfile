@@ -10,11 +10,14 @@ COPY Cargo.toml Cargo.lock ./
 COPY generator/Cargo.toml generator/Cargo.toml
 COPY loader/Cargo.toml loader/Cargo.toml
 COPY api/Cargo.toml api/Cargo.toml
+# testkit is a workspace member (the tests' fixtures): cargo needs its manifest to load the
+# workspace; the image never builds it (only --bins below).
+COPY testkit/Cargo.toml testkit/Cargo.toml
 RUN for crate in generator loader api; do \
         mkdir -p $crate/src && echo 'fn main() {}' > $crate/src/main.rs && touch $crate/src/lib.rs; \
     done \
-    && mkdir -p migrations \
-    && cargo build --release --locked \
+    && mkdir -p migrations testkit/src && touch testkit/src/lib.rs \
+    && cargo build --release --locked --bins \
     && rm -rf generator/src loader/src api/src
 
 COPY migrations migrations

@@ -116,6 +116,12 @@ for binary in ("generator", "loader", "api"):
 check("--locked" in dockerfile, "the image build does not use Cargo.lock (--locked)")
 for copied in re.findall(r"^COPY\s+(?!--)(\S+)\s", dockerfile, re.M):
     check((ROOT / copied).exists(), f"the Dockerfile copies {copied}, which does not exist")
+# Cargo must be able to load the whole workspace in the image: every member's manifest.
+workspace = (ROOT / "Cargo.toml").read_text()
+members = re.findall(r'"([^"]+)"', re.search(r"members\s*=\s*\[([^\]]*)\]", workspace).group(1))
+for member in members:
+    check(f"COPY {member}/Cargo.toml" in dockerfile or re.search(rf"^COPY {member}\s", dockerfile, re.M),
+          f"the Dockerfile does not copy workspace member {member}'s manifest")
 ignored = (ROOT / ".dockerignore").read_text().split()
 check("target" in ignored or "/target" in ignored, ".dockerignore does not exclude target/")
 
