@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::domain::{Job, JobError, JobProgress, JobStatus};
+use crate::domain::{Job, JobAttempt, JobError, JobProgress, JobStatus};
 use crate::problem::Problem;
 use crate::routes::{health, jobs, partitions};
 
@@ -32,7 +32,7 @@ use crate::routes::{health, jobs, partitions};
         health::metrics,
     ),
     components(schemas(
-        Job, JobStatus, JobProgress, JobError, Problem,
+        Job, JobStatus, JobProgress, JobError, JobAttempt, Problem,
         jobs::Created, jobs::Backfill, jobs::BusyDate, jobs::RefusedDate, jobs::JobPage,
         partitions::Partition, partitions::DaySummary, health::Health,
     )),

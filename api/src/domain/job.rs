@@ -96,6 +96,32 @@ pub struct Job {
     pub finished_at: Option<DateTime<Utc>>,
     /// From start to finish of the last run, once finished.
     pub duration_ms: Option<i64>,
+    /// Every run of the job, oldest first, with its worker, times and error (only in
+    /// `GET /jobs/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<Vec<JobAttempt>>,
+}
+
+/// One run of a job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+#[schema(example = json!({
+    "attempt": 1, "worker_id": "api-7f3c:12345:0",
+    "started_at": "2026-11-25T10:00:00.120000Z", "finished_at": "2026-11-25T10:00:31.200000Z",
+    "outcome": "requeued",
+    "error": {"message": "worker api-7f3c:12345:0 stopped reporting during attempt 1 of 3; requeued",
+              "file": null, "row": null, "column": null}
+}))]
+pub struct JobAttempt {
+    pub attempt: i32,
+    pub worker_id: String,
+    pub started_at: DateTime<Utc>,
+    /// Null while the run goes on.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `succeeded`, `failed`, `cancelled`, `requeued` (to be run again), or `released`
+    /// (handed back at shutdown, not counted); null while the run goes on.
+    pub outcome: Option<String>,
+    #[sqlx(skip)]
+    pub error: Option<JobError>,
 }
 
 /// Progress of the current run. Totals are known once the day's files are listed.

@@ -4,5 +4,5 @@
 mod job;
 mod load_date;
 
-pub use job::{Job, JobError, JobProgress, JobStatus};
+pub use job::{Job, JobAttempt, JobError, JobProgress, JobStatus};
 pub use load_date::{DateRange, DateRangeError, LoadDate, LoadDateError};

@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::{Job, JobError, JobProgress, JobStatus};
+use crate::domain::{Job, JobAttempt, JobError, JobProgress, JobStatus};
 
 pub(crate) const COLUMNS: &str = "id, date, status, attempt, max_attempts, files_done, files_total, \
     rows_done, rows_total, rows_loaded, replaced_rows, error_message, error_file, error_row, \
@@ -79,6 +79,7 @@ impl From<JobRow> for Job {
             heartbeat_at: row.heartbeat_at,
             finished_at: row.finished_at,
             duration_ms: row.duration_ms,
+            attempts: None,
         }
     }
 }
@@ -164,6 +165,48 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM ops.jobs WHERE id = $1");
     let query = sqlx::query_as::<_, JobRow>(&sql).bind(id);
     fetch_one_job(query, pool).await
+}
+
+/// The job with every one of its runs.
+pub async fn get_with_attempts(pool: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
+    let Some(mut job) = get(pool, id).await? else {
+        return Ok(None);
+    };
+    job.attempts = Some(attempts(pool, id).await?);
+    Ok(Some(job))
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    #[sqlx(flatten)]
+    attempt: JobAttempt,
+    error_message: Option<String>,
+    error_file: Option<String>,
+    error_row: Option<i64>,
+    error_column: Option<String>,
+}
+
+async fn attempts(pool: &PgPool, id: Uuid) -> Result<Vec<JobAttempt>, sqlx::Error> {
+    let rows: Vec<AttemptRow> = sqlx::query_as(
+        "SELECT attempt, worker_id, started_at, finished_at, outcome,
+                error_message, error_file, error_row, error_column
+         FROM ops.job_attempts WHERE job_id = $1 ORDER BY run",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| JobAttempt {
+            error: row.error_message.map(|message| JobError {
+                message,
+                file: row.error_file,
+                row: row.error_row,
+                column: row.error_column,
+            }),
+            ..row.attempt
+        })
+        .collect())
 }
 
 /// Which jobs to list, newest first.

@@ -319,7 +319,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-/// Get a job: status, progress, timings, rows, error.
+/// Get a job: status, progress, timings, rows, error, and every attempt with its error.
 #[utoipa::path(
     get,
     path = "/jobs/{id}",
@@ -337,7 +337,7 @@ pub async fn get_job(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    match queue::get(&pool, id).await? {
+    match queue::get_with_attempts(&pool, id).await? {
         Some(job) => Ok(HttpResponse::Ok().json(job)),
         None => Err(not_found(id)),
     }

@@ -85,11 +85,13 @@ async fn shutdown_hands_a_running_job_back_and_another_instance_finishes_it(pool
 async fn the_reaper_requeues_a_job_whose_worker_died(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:01");
     let id = uuid::Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO ops.jobs (id, date, status, attempt, worker_id, started_at, heartbeat_at, allow_partial)
-         VALUES ($1, '2023-01-01', 'running', 1, 'dead-host:1:abc', now() - interval '5 min', now() - interval '5 min', true)",
-    )
-    .bind(id)
+    // Queued, then claimed by a worker that died at once (as a claim would set it).
+    sqlx::raw_sql(&format!(
+        "INSERT INTO ops.jobs (id, date, allow_partial) VALUES ('{id}', '2023-01-01', true);
+         UPDATE ops.jobs SET status = 'running', attempt = 1, worker_id = 'dead-host:1:abc',
+             started_at = now() - interval '5 min', heartbeat_at = now() - interval '5 min'
+         WHERE id = '{id}';"
+    ))
     .execute(&pool)
     .await
     .expect("insert");
@@ -98,6 +100,27 @@ async fn the_reaper_requeues_a_job_whose_worker_died(pool: PgPool) {
     let done = app.wait_until_final(id).await;
     assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
     assert_eq!(done.attempt, 2);
+    // Both runs are kept: the dead one with the reaper's reason.
+    let attempts = done.attempts.expect("GET /jobs/{id} lists the attempts");
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert_eq!(
+        (
+            attempts[0].attempt,
+            attempts[0].worker_id.as_str(),
+            attempts[0].outcome.as_deref()
+        ),
+        (1, "dead-host:1:abc", Some("requeued"))
+    );
+    let reason = attempts[0].error.as_ref().expect("why").message.as_str();
+    assert_eq!(
+        reason,
+        "worker dead-host:1:abc stopped reporting during attempt 1 of 3; requeued"
+    );
+    assert_eq!(
+        (attempts[1].attempt, attempts[1].outcome.as_deref()),
+        (2, Some("succeeded"))
+    );
+    assert!(attempts[1].error.is_none() && attempts[1].finished_at.is_some());
     assert_eq!(rows_of_day(&pool, DAY).await, 2 * rows_per_file());
 }
 
