@@ -70,7 +70,17 @@ pub struct Settings {
     #[arg(long, env = "SHRINK_GUARD_PERCENT", default_value_t = 90, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub shrink_guard_percent: u8,
 
-    /// Size of the database connection pool. Each running load also holds one connection
+    /// Connections for HTTP requests: a pool of their own, so that no amount of HTTP
+    /// traffic can take the connections a running load needs.
+    #[arg(long, env = "HTTP_DB_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub http_db_connections: u32,
+
+    /// Every statement an HTTP request runs is cancelled after this long (the request then
+    /// answers 503), so a slow or blocked query cannot hold a connection for long.
+    #[arg(long, env = "HTTP_STATEMENT_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_statement_timeout_ms: u64,
+
+    /// Size of the database connection pool of the workers (and start-up work). Each running load also holds one connection
     /// outside the pool, for its day's lock (see `loader`'s `DayLock`).
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
     pub db_max_connections: u32,
@@ -191,6 +201,8 @@ impl Settings {
             poll_ms: 500,
             load_streams: Streams::default(),
             shrink_guard_percent: 90,
+            http_db_connections: 4,
+            http_statement_timeout_ms: 5000,
             db_max_connections: 10,
         }
     }

@@ -101,6 +101,12 @@ impl From<sqlx::Error> for ApiError {
             _ if outage_code => {
                 Self::Unavailable("the database is not available; try again shortly".into())
             }
+            // query_canceled: the request's statement_timeout ran out.
+            _ if error.as_database_error().and_then(|e| e.code()).as_deref() == Some("57014") => {
+                Self::Unavailable(
+                    "the database is busy and did not answer in time; try again shortly".into(),
+                )
+            }
             other => Self::Internal(other.into()),
         }
     }

@@ -53,7 +53,8 @@ impl Application {
         Self::build_with_pool(settings, pool).await
     }
 
-    /// Builds the application on an existing pool (tests give each app a fresh database).
+    /// Builds the application on an existing pool for its workers (tests give each app a
+    /// fresh database); HTTP requests get a pool of their own to the same database.
     pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
         settings.check().map_err(anyhow::Error::msg)?;
         migrate(&pool).await?;
@@ -67,7 +68,8 @@ impl Application {
         let metrics = Metrics::new().context("metrics registry")?;
         let wake = Arc::new(Notify::new());
         let shutdown = CancellationToken::new();
-        let server = http_server(listener, &settings, &pool, &metrics, &wake)?;
+        let http_pool = http_pool(&settings, &pool);
+        let server = http_server(listener, &settings, &http_pool, &metrics, &wake)?;
         let background = spawn_workers(&settings, &pool, &metrics, &wake, &shutdown);
         tracing::info!(
             address = %format!("{}:{port}", settings.bind.ip()), workers = settings.worker_count(),
@@ -144,6 +146,22 @@ async fn stop_signal() {
 /// Applies the migrations, waiting up to a minute for the database to come up (a
 /// container may start before PostgreSQL accepts connections). Several instances starting
 /// at once are serialised by sqlx's migration lock.
+/// The HTTP side's pool: separate from the workers' (HTTP traffic cannot starve a load of
+/// connections), and every statement on it limited to `HTTP_STATEMENT_TIMEOUT_MS`.
+fn http_pool(settings: &Settings, workers: &PgPool) -> PgPool {
+    let timeout = settings.http_statement_timeout_ms.to_string();
+    let options = workers
+        .connect_options()
+        .as_ref()
+        .clone()
+        .application_name("dwh-loader http")
+        .options([("statement_timeout", timeout.as_str())]);
+    PgPoolOptions::new()
+        .max_connections(settings.http_db_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options)
+}
+
 async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

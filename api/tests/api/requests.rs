@@ -302,3 +302,43 @@ async fn a_cross_site_browser_request_cannot_start_or_cancel_a_job(pool: PgPool)
         .expect("request");
     assert_eq!(same.status(), 202);
 }
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_blocked_query_answers_503_at_its_statement_timeout_instead_of_hanging(pool: PgPool) {
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
+    let app = spawn_app_with(&pool, data.path(), |s| {
+        api_only(s);
+        s.http_db_connections = 1;
+        s.http_statement_timeout_ms = 300;
+    })
+    .await;
+    // Someone holds the jobs table: every listing waits behind them.
+    let mut blocker = pool.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE ops.jobs IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .expect("lock");
+    let requests = (0..4).map(|_| app.get("/jobs"));
+    let responses = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        futures::future::join_all(requests),
+    )
+    .await
+    .expect("the requests end instead of waiting for the lock");
+    for response in responses {
+        let (status, body) = problem(response).await;
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("did not answer in time")),
+            "{body}"
+        );
+    }
+    blocker.rollback().await.expect("end");
+    assert_eq!(
+        app.get("/jobs").await.status(),
+        200,
+        "the one HTTP connection is free again"
+    );
+}
