@@ -53,6 +53,7 @@ pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
 pub use partitions::{DayStats, PartitionInfo, day_stats, get_partition, list_partitions};
 pub use staging::collect_garbage;
 pub use streams::{Streams, StreamsError};
+pub use swap::{SwapCheck, SwapCheckFn, SwapSummary, SwapVerdict};
 
 /// The schema migrations (`migrations/` at the workspace root), applied by
 /// `loader migrate` and by the API at start.

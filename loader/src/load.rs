@@ -20,7 +20,7 @@ use crate::plan::{Part, plan};
 use crate::source::{SourceFile, inspect};
 use crate::staging::{self, Staging};
 use crate::streams::Streams;
-use crate::swap::{self, DayLoad, SwapOutcome, SwapPolicy};
+use crate::swap::{self, DayLoad, SwapCheck, SwapOutcome, SwapPolicy};
 
 /// How a load runs.
 #[derive(Debug, Clone)]
@@ -48,6 +48,8 @@ pub struct LoadOptions {
     pub force: bool,
     /// Recorded with the day in `dwh.day_loads`.
     pub job_id: Option<Uuid>,
+    /// Run in the swap transaction just before it commits; it may refuse the swap.
+    pub swap_check: Option<SwapCheck>,
 }
 
 impl LoadOptions {
@@ -72,6 +74,7 @@ impl Default for LoadOptions {
             shrink_guard_percent: 90,
             force: false,
             job_id: None,
+            swap_check: None,
         }
     }
 }
@@ -267,8 +270,9 @@ async fn fill_and_swap(
         lock_timeout: options.lock_timeout,
         attempts: options.swap_attempts,
         shrink_guard_percent: options.shrink_guard(),
+        check: options.swap_check.clone(),
     };
-    let swap = swap::swap_in(pool, lock.connection(), staging, &load, policy, cancel).await?;
+    let swap = swap::swap_in(pool, lock.connection(), staging, &load, &policy, cancel).await?;
     Ok((copy_duration, swap))
 }
 

@@ -16,9 +16,11 @@
 //! only after the commit: unlinking half a gigabyte of files takes ~100 ms that readers
 //! need not wait for.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveTime;
+use futures::future::BoxFuture;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -59,13 +61,52 @@ struct Swapped {
     retired: Vec<String>,
 }
 
+/// What the caller decides, inside the swap transaction, just before it commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwapVerdict {
+    /// Commit: the day is replaced, with whatever the check wrote.
+    Commit,
+    /// A cancel won: roll back, the day stays as it was.
+    Cancelled,
+    /// The load may not publish (its job was given to another worker, say): roll back.
+    Refused(String),
+}
+
+/// What the swap has done when it asks for the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwapSummary {
+    pub rows: u64,
+    pub files: u64,
+    /// Rows the day held before, when it was loaded before.
+    pub replaced_rows: Option<i64>,
+}
+
+/// The check's signature: it runs on the swap's transaction, so what it writes commits
+/// with the day or not at all.
+pub type SwapCheckFn = dyn for<'c> Fn(&'c mut PgConnection, SwapSummary) -> BoxFuture<'c, Result<SwapVerdict, sqlx::Error>>
+    + Send
+    + Sync;
+
+/// A check run in the swap transaction just before it commits (see [`SwapVerdict`]). The
+/// API records its job's success there, so that a day is replaced if and only if its job
+/// says `succeeded`, also when the connection drops at COMMIT.
+#[derive(Clone)]
+pub struct SwapCheck(pub Arc<SwapCheckFn>);
+
+impl std::fmt::Debug for SwapCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SwapCheck")
+    }
+}
+
 /// Swap settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct SwapPolicy {
     pub lock_timeout: Duration,
     pub attempts: u32,
     /// The new day must keep at least this share of the rows it replaces; 0: no guard.
     pub shrink_guard_percent: u8,
+    pub check: Option<SwapCheck>,
 }
 
 /// Refuses to replace a day that holds `old` rows with `new` rows when that would keep
@@ -113,7 +154,7 @@ pub(crate) async fn swap_in(
     conn: &mut PgConnection,
     staging: &Staging,
     load: &DayLoad,
-    policy: SwapPolicy,
+    policy: &SwapPolicy,
     cancel: &CancellationToken,
 ) -> Result<SwapOutcome, LoadError> {
     let date = staging.day().date();
@@ -173,7 +214,7 @@ async fn try_swap(
     conn: &mut PgConnection,
     staging: &Staging,
     load: &DayLoad,
-    policy: SwapPolicy,
+    policy: &SwapPolicy,
 ) -> Result<Swapped, LoadError> {
     let day = staging.day();
     let mut tx = conn.begin().await?;
@@ -198,6 +239,24 @@ async fn try_swap(
     sql.push_str(&attach_statements(staging));
     (&mut *tx).execute(sql.as_str()).await?;
     record_day_load(&mut tx, day, load).await?;
+    if let Some(check) = &policy.check {
+        let summary = SwapSummary {
+            rows: new_rows,
+            files: u64::try_from(load.files).unwrap_or(0),
+            replaced_rows,
+        };
+        // Any verdict but Commit drops `tx`: the whole swap rolls back.
+        match (check.0)(&mut tx, summary).await? {
+            SwapVerdict::Commit => {}
+            SwapVerdict::Cancelled => return Err(LoadError::Cancelled { date: day.date() }),
+            SwapVerdict::Refused(reason) => {
+                return Err(LoadError::SwapRefused {
+                    date: day.date(),
+                    reason,
+                });
+            }
+        }
+    }
     tx.commit().await?;
     Ok(Swapped {
         replaced_rows,
