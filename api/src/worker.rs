@@ -77,9 +77,22 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
     let (result, stop) = run_load_with_heartbeat(context, worker_id, &job).await;
     let elapsed = started.elapsed();
     let (finish, outcome) = match (&result, stop) {
-        (Ok(report), _) => (Finish::Succeeded(report), "succeeded"),
-        (Err(_), Some(StopReason::Lost)) => {
-            tracing::warn!("the job was taken back while it ran; leaving it to its new owner");
+        // Recorded already, in the swap's own transaction.
+        (Ok(report), _) => {
+            tracing::info!(
+                rows = report.rows,
+                seconds = elapsed.as_secs_f64(),
+                "job succeeded"
+            );
+            context
+                .metrics
+                .run_finished("succeeded", elapsed, Some(report.rows));
+            return;
+        }
+        (Err(_), Some(StopReason::Lost)) | (Err(LoadError::SwapRefused { .. }), _) => {
+            tracing::warn!(
+                "the job was taken back while it ran; leaving it to its new owner, writing nothing"
+            );
             context.metrics.run_finished("lost", elapsed, None);
             return;
         }
@@ -98,16 +111,10 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
             "failed",
         ),
     };
-    match &result {
-        Ok(report) => tracing::info!(
-            rows = report.rows,
-            seconds = elapsed.as_secs_f64(),
-            "job succeeded"
-        ),
-        Err(error) => tracing::warn!(%error, outcome, "job ended"),
+    if let Err(error) = &result {
+        tracing::warn!(%error, outcome, "job ended");
     }
-    let rows = result.as_ref().ok().map(|r| r.rows);
-    context.metrics.run_finished(outcome, elapsed, rows);
+    context.metrics.run_finished(outcome, elapsed, None);
     record_finish(context, worker_id, &job, finish).await;
 }
 
@@ -162,6 +169,7 @@ async fn run_load_with_heartbeat(
     let cancel = CancellationToken::new();
     let latest = Arc::new(Mutex::new(LoadProgress::default()));
     let options = LoadOptions {
+        swap_check: Some(lease::success_in_swap(job, worker_id)),
         streams: context.load_streams,
         allow_partial: job.allow_partial,
         shrink_guard_percent: context.shrink_guard_percent,

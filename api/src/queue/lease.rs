@@ -6,8 +6,10 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use loader::{LoadError, LoadProgress, LoadReport};
-use sqlx::PgPool;
+use std::sync::Arc;
+
+use loader::{LoadError, LoadProgress, SwapCheck, SwapSummary, SwapVerdict};
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{COLUMNS, JobRow, fetch_one_job};
@@ -79,10 +81,67 @@ fn nonzero(n: u64) -> Option<i64> {
     (n > 0).then(|| to_i64(n))
 }
 
+/// The check the worker's load runs in its swap transaction: the job becomes `succeeded`
+/// in the transaction that replaces the day, so one is true if and only if the other is,
+/// whatever happens at COMMIT; and only while the job is still this worker's run (worker
+/// id and attempt) and no cancel was asked for. Otherwise the swap rolls back.
+pub fn success_in_swap(job: &Job, worker_id: &str) -> SwapCheck {
+    let (id, attempt, worker_id) = (job.id, job.attempt, worker_id.to_owned());
+    SwapCheck(Arc::new(move |conn, summary| {
+        let worker_id = worker_id.clone();
+        Box::pin(async move { succeed(conn, id, &worker_id, attempt, summary).await })
+    }))
+}
+
+async fn succeed(
+    conn: &mut PgConnection,
+    id: Uuid,
+    worker_id: &str,
+    attempt: i32,
+    summary: SwapSummary,
+) -> Result<SwapVerdict, sqlx::Error> {
+    let rows = to_i64(summary.rows);
+    let updated = sqlx::query(
+        "UPDATE ops.jobs SET status = 'succeeded', finished_at = clock_timestamp(),
+             heartbeat_at = clock_timestamp(), rows_loaded = $4, replaced_rows = $5,
+             files_done = $6, files_total = $6, rows_done = $4, rows_total = $4
+         WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'running'
+           AND NOT cancel_requested",
+    )
+    .bind(id)
+    .bind(worker_id)
+    .bind(attempt)
+    .bind(rows)
+    .bind(summary.replaced_rows)
+    .bind(to_i64(summary.files))
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 1 {
+        return Ok(SwapVerdict::Commit);
+    }
+    let now: Option<(String, Option<String>, i32, bool)> = sqlx::query_as(
+        "SELECT status, worker_id, attempt, cancel_requested FROM ops.jobs WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match now {
+        Some((status, Some(owner), now_attempt, true))
+            if status == "running" && owner == worker_id && now_attempt == attempt =>
+        {
+            SwapVerdict::Cancelled
+        }
+        Some((status, owner, now_attempt, _)) => SwapVerdict::Refused(format!(
+            "job {id} is no longer this run's (it is {status}, attempt {now_attempt}, worker {})",
+            owner.as_deref().unwrap_or("none")
+        )),
+        None => SwapVerdict::Refused(format!("job {id} no longer exists")),
+    })
+}
+
 /// How a run ended, as the worker reports it.
 #[derive(Debug, Clone)]
 pub enum Finish<'a> {
-    Succeeded(&'a LoadReport),
     Failed(JobError),
     Cancelled(&'a LoadError),
     /// A transient error: run again after `delay`, unless the attempts are used up.
@@ -102,17 +161,6 @@ pub async fn finish(
     how: Finish<'_>,
 ) -> Result<bool, sqlx::Error> {
     let query = match how {
-        Finish::Succeeded(report) => sqlx::query(
-            "UPDATE ops.jobs SET status = 'succeeded', finished_at = clock_timestamp(),
-                 heartbeat_at = clock_timestamp(), rows_loaded = $3, replaced_rows = $4,
-                 files_done = $5, files_total = $5, rows_done = $3, rows_total = $3
-             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
-        )
-        .bind(id)
-        .bind(worker_id)
-        .bind(to_i64(report.rows))
-        .bind(report.replaced_rows)
-        .bind(to_i64(report.files)),
         Finish::Failed(error) => with_error(
             "UPDATE ops.jobs SET status = 'failed', finished_at = clock_timestamp(),
                  error_message = $3, error_file = $4, error_row = $5, error_column = $6

@@ -14,6 +14,9 @@ async fn two_instances_never_run_one_date_twice(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:09");
     let one = spawn_app(&pool, data.path()).await;
     let two = spawn_app(&pool, data.path()).await;
+    // The job may not finish during the burst (then a later POST could rightly queue the
+    // day again): its load waits at the swap until the burst is over.
+    let blocker = block_swaps(&pool).await;
 
     let posts = (0..100).map(|i| {
         let app = if i % 2 == 0 { &one } else { &two };
@@ -36,6 +39,8 @@ async fn two_instances_never_run_one_date_twice(pool: PgPool) {
         99,
         "{statuses:?}"
     );
+
+    blocker.rollback().await.expect("let the swap go");
 
     let jobs: Value = one.get("/jobs").await.json().await.expect("json");
     let id: uuid::Uuid = jobs["jobs"][0]["id"]
@@ -170,4 +175,79 @@ async fn an_api_only_instance_still_reaps_the_jobs_of_dead_workers(pool: PgPool)
         message.contains("dead-host:1:abc") && message.ends_with("requeued"),
         "{message}"
     );
+}
+
+/// Waits until a session of the test's database waits for a lock to attach a partition: the
+/// swap, held by `block_swaps`.
+async fn wait_for_swap_to_wait(pool: &PgPool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT FROM pg_stat_activity
+                            WHERE datname = current_database()
+                              AND wait_event_type = 'Lock' AND query LIKE '%ATTACH PARTITION%')",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("activity");
+        if waiting {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the swap never waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_worker_whose_job_was_taken_over_cannot_publish_its_swap(pool: PgPool) {
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:09");
+    // Slow heartbeats: between the takeover and the swap, only the swap's own check can
+    // notice that the job is no longer this worker's.
+    let app = spawn_app_with(&pool, data.path(), |s| {
+        s.heartbeat_ms = 20_000;
+        s.stale_after_secs = 600;
+    })
+    .await;
+    let blocker = block_swaps(&pool).await;
+    let job = app.queue("2023-01-01").await;
+    wait_for_swap_to_wait(&pool).await;
+    // Meanwhile the job was reaped and claimed by another worker (its attempt 2).
+    sqlx::query(
+        "UPDATE ops.jobs SET worker_id = 'other-host:1:xyz', attempt = attempt + 1,
+             heartbeat_at = clock_timestamp() WHERE id = $1",
+    )
+    .bind(job.id)
+    .execute(&pool)
+    .await
+    .expect("take over");
+    blocker.rollback().await.expect("let the swap go");
+
+    // The first worker's swap rolls back: no day, no staging, the job untouched.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !leftover_tables(&pool).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "staging was never dropped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        rows_of_day(&pool, "2023-01-01").await,
+        0,
+        "the day was not published"
+    );
+    let now = app.job(job.id).await;
+    assert_eq!(
+        (now.status, now.worker_id.as_deref(), now.attempt),
+        (JobStatus::Running, Some("other-host:1:xyz"), 2),
+        "{now:?}"
+    );
+    let loaded: i64 = sqlx::query_scalar("SELECT count(*) FROM dwh.day_loads")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(loaded, 0);
 }

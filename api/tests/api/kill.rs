@@ -247,6 +247,11 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
     })
     .await;
     let job = job_row(&pool, id).await;
+    // `succeeded` commits with the swap; the replaced leaves are dropped just after it.
+    wait_until("the replaced leaves are dropped", async || {
+        leftover_tables(&pool).await.is_empty()
+    })
+    .await;
     api.kill();
     assert_eq!(job.status, "succeeded", "error: {:?}", job.error_message);
     // The last kill may land after its job's swap committed; then the final start ran a
