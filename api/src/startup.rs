@@ -17,14 +17,13 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::ApiToken;
 use crate::configuration::Settings;
 use crate::intake::Intake;
 use crate::metrics::{self, Metrics};
-use crate::openapi::ApiDoc;
+use crate::openapi;
 use crate::problem;
 use crate::routes::{self, jobs, partitions};
 use crate::worker::{self, WorkerContext};
@@ -242,7 +241,7 @@ fn http_server(
         Arc::clone(wake),
     ));
     let serves_jobs = settings.serves_jobs_api();
-    let spec = ApiDoc::openapi();
+    let spec = openapi::served(settings.api_token().is_some());
     let server = HttpServer::new(move || {
         let mut app = App::new()
             .wrap(from_fn(metrics::record_request))

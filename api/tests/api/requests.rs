@@ -253,8 +253,29 @@ async fn swagger_ui_and_the_spec_are_served(pool: PgPool) {
     assert!(docs.text().await.expect("html").contains("swagger-ui"));
     let redirect = app.get("/docs").await;
     assert!(redirect.status().is_redirection(), "{}", redirect.status());
+    // Without a token nothing needs one, and the served spec says so.
     let spec: Value = app.get("/openapi.json").await.json().await.expect("spec");
+    for operation in ["/jobs", "/jobs/{id}/cancel"] {
+        assert!(
+            spec["paths"][operation]["post"]["security"].is_null(),
+            "{operation}"
+        );
+    }
     let committed: Value = serde_json::from_str(&api::openapi::spec_json()).expect("spec json");
+    assert_eq!(spec["components"], committed["components"]);
+    assert_eq!(
+        committed["paths"]["/jobs"]["post"]["security"],
+        serde_json::json!([{"bearer": []}])
+    );
+
+    // With a token, the served spec is the committed one, which declares it.
+    let tokened = spawn_app_with(&pool, data.path(), |s| s.api_token = Some("t".into())).await;
+    let spec: Value = tokened
+        .get("/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("spec");
     assert_eq!(spec, committed);
 }
 
