@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use loader::{LoadError, LoadOptions, LoadProgress, LoadReport, Streams, load_day};
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -194,45 +194,75 @@ async fn run_load_with_heartbeat(
         &cancel,
     );
     tokio::pin!(load);
-    let mut ticks = tokio::time::interval(context.heartbeat_interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_heartbeat = Instant::now();
+    // The heartbeat is a task of its own: a slow one (a locked job row, a slow server)
+    // must never keep the load from being polled, least of all while its swap holds the
+    // day's locks. It reports why the load should stop through `reasons`.
+    let (reasons, mut reason) = watch::channel(None::<StopReason>);
+    let heartbeat = tokio::spawn(heartbeat(
+        context.clone(),
+        worker_id.to_owned(),
+        job.id,
+        latest,
+        cancel.clone(),
+        reasons,
+    ));
     let mut stop = None;
-    loop {
+    let result = loop {
         tokio::select! {
-            result = &mut load => return (result, stop),
+            result = &mut load => break result,
             () = context.shutdown.cancelled(), if stop.is_none() => {
                 tracing::info!("shutting down: stopping the load and handing the job back");
                 stop = Some(StopReason::Shutdown);
                 cancel.cancel();
             }
-            _ = ticks.tick() => {
-                let progress = latest.lock().map(|p| *p).unwrap_or_default();
-                match lease::heartbeat(&context.pool, job.id, worker_id, progress).await {
-                    Ok(beat) => {
-                        last_heartbeat = Instant::now();
-                        let reason = match beat {
-                            Heartbeat::Continue => None,
-                            Heartbeat::CancelRequested => Some(StopReason::CancelRequested),
-                            Heartbeat::Lost => Some(StopReason::Lost),
-                        };
-                        if let (Some(reason), None) = (reason, stop) {
-                            tracing::info!(?reason, "stopping the load");
-                            stop = Some(reason);
-                            cancel.cancel();
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "heartbeat failed");
-                        // Past the stale limit another worker may have taken the job:
-                        // stop rather than risk two owners.
-                        if last_heartbeat.elapsed() > context.stale_after && stop.is_none() {
-                            stop = Some(StopReason::Lost);
-                            cancel.cancel();
-                        }
-                    }
+            Ok(()) = reason.changed(), if stop.is_none() => {
+                stop = *reason.borrow();
+            }
+        }
+    };
+    heartbeat.abort();
+    (result, stop.or(*reason.borrow()))
+}
+
+/// Reports progress and liveness every `heartbeat_interval` until aborted; when the table
+/// says the job was cancelled or is no longer ours, or the database stays away past the
+/// stale limit, it sends the reason and cancels the load.
+async fn heartbeat(
+    context: WorkerContext,
+    worker_id: String,
+    id: uuid::Uuid,
+    latest: Arc<Mutex<LoadProgress>>,
+    cancel: CancellationToken,
+    reasons: watch::Sender<Option<StopReason>>,
+) {
+    let mut ticks = tokio::time::interval(context.heartbeat_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heartbeat = Instant::now();
+    loop {
+        ticks.tick().await;
+        let progress = latest.lock().map(|p| *p).unwrap_or_default();
+        let reason = match lease::heartbeat(&context.pool, id, &worker_id, progress).await {
+            Ok(beat) => {
+                last_heartbeat = Instant::now();
+                match beat {
+                    Heartbeat::Continue => None,
+                    Heartbeat::CancelRequested => Some(StopReason::CancelRequested),
+                    Heartbeat::Lost => Some(StopReason::Lost),
                 }
             }
+            Err(error) => {
+                tracing::warn!(%error, "heartbeat failed");
+                // Past the stale limit another worker may have taken the job: stop rather
+                // than risk two owners.
+                (last_heartbeat.elapsed() > context.stale_after).then_some(StopReason::Lost)
+            }
+        };
+        if let Some(reason) = reason
+            && reasons.borrow().is_none()
+        {
+            tracing::info!(?reason, "stopping the load");
+            reasons.send_replace(Some(reason));
+            cancel.cancel();
         }
     }
 }

@@ -251,3 +251,34 @@ async fn a_worker_whose_job_was_taken_over_cannot_publish_its_swap(pool: PgPool)
         .expect("count");
     assert_eq!(loaded, 0);
 }
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_stuck_heartbeat_does_not_stop_the_load(pool: PgPool) {
+    let data = minutes_dir("2023-01-01 00:00", "2023-01-01 02:59");
+    let app = spawn_app(&pool, data.path()).await;
+    let swaps = block_swaps(&pool).await; // the load cannot finish before the row is held
+    let job = app.queue("2023-01-01").await;
+    app.wait_for(job.id, |j| j.status == JobStatus::Running)
+        .await;
+    // Someone holds the job's row: every heartbeat now waits for it.
+    let mut holder = pool.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM ops.jobs WHERE id = $1 FOR UPDATE")
+        .bind(job.id)
+        .execute(&mut *holder)
+        .await
+        .expect("hold the row");
+    // The load goes on regardless: its streams finish and commit their staging tables.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while leftover_tables(&pool).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load stalled behind its heartbeat"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    holder.rollback().await.expect("release the row");
+    swaps.rollback().await.expect("let the swap go");
+    let done = app.wait_until_final(job.id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    assert_eq!(done.rows_loaded, Some(180 * rows_per_file()));
+}
