@@ -1,6 +1,7 @@
 //! What accepting a job needs besides the database: the data directory (a day without
-//! files is refused at once, rather than queued to fail), the attempts each job gets,
-//! and a way to wake this process's idle workers.
+//! files, or whose files are incomplete or ambiguous, is refused at once rather than
+//! queued to fail), the attempts each job gets, and a way to wake this process's idle
+//! workers.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
