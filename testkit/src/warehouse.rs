@@ -39,3 +39,17 @@ pub async fn leftover_tables(pool: &PgPool) -> Vec<String> {
     .await
     .expect("list tables")
 }
+
+/// Whether a session of this test's database (other tests swap days of their own at the
+/// same time) waits for a lock to detach or attach a partition: a swap held back by a
+/// reader or by a lock the test took.
+pub async fn swap_is_waiting(pool: &PgPool) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock'
+                          AND query LIKE '%PARTITION%')",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("pg_stat_activity")
+}

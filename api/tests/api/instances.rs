@@ -177,22 +177,9 @@ async fn an_api_only_instance_still_reaps_the_jobs_of_dead_workers(pool: PgPool)
     );
 }
 
-/// Waits until a session of the test's database waits for a lock to attach a partition: the
-/// swap, held by `block_swaps`.
 async fn wait_for_swap_to_wait(pool: &PgPool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT FROM pg_stat_activity
-                            WHERE datname = current_database()
-                              AND wait_event_type = 'Lock' AND query LIKE '%ATTACH PARTITION%')",
-        )
-        .fetch_one(pool)
-        .await
-        .expect("activity");
-        if waiting {
-            return;
-        }
+    while !swap_is_waiting(pool).await {
         assert!(
             std::time::Instant::now() < deadline,
             "the swap never waited"

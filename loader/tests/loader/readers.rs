@@ -130,19 +130,10 @@ async fn while_a_swap_waits_only_readers_of_its_day_queue_behind_it(pool: PgPool
         let (pool, dir) = (pool.clone(), dir.path().to_path_buf());
         tokio::spawn(async move { load_using(&pool, &dir, "2023-01-01", &patient).await })
     };
-    // Wait until the swap is queued for its lock behind the holder (in this test's
-    // database: other tests run swaps of their own at the same time).
+    // Wait until the swap is queued for its lock behind the holder.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let waiting: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT FROM pg_stat_activity
-                            WHERE datname = current_database()
-                              AND wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE%')",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("activity");
-        if waiting {
+        if swap_is_waiting(&pool).await {
             break;
         }
         assert!(
