@@ -119,7 +119,7 @@ async fn succeed(
     if updated.rows_affected() == 1 {
         return Ok(SwapVerdict::Commit);
     }
-    let now: Option<(String, Option<String>, i32, bool)> = sqlx::query_as(
+    let now: Option<(JobStatus, Option<String>, i32, bool)> = sqlx::query_as(
         "SELECT status, worker_id, attempt, cancel_requested FROM ops.jobs WHERE id = $1",
     )
     .bind(id)
@@ -127,12 +127,13 @@ async fn succeed(
     .await?;
     Ok(match now {
         Some((status, Some(owner), now_attempt, true))
-            if status == "running" && owner == worker_id && now_attempt == attempt =>
+            if status == JobStatus::Running && owner == worker_id && now_attempt == attempt =>
         {
             SwapVerdict::Cancelled
         }
         Some((status, owner, now_attempt, _)) => SwapVerdict::Refused(format!(
-            "job {id} is no longer this run's (it is {status}, attempt {now_attempt}, worker {})",
+            "job {id} is no longer this run's (it is {}, attempt {now_attempt}, worker {})",
+            status.as_str(),
             owner.as_deref().unwrap_or("none")
         )),
         None => SwapVerdict::Refused(format!("job {id} no longer exists")),

@@ -33,10 +33,8 @@ pub(crate) struct JobRow {
     rows_total: Option<i64>,
     rows_loaded: Option<i64>,
     replaced_rows: Option<i64>,
-    error_message: Option<String>,
-    error_file: Option<String>,
-    error_row: Option<i64>,
-    error_column: Option<String>,
+    #[sqlx(flatten)]
+    error: ErrorColumns,
     cancel_requested: bool,
     allow_partial: bool,
     force: bool,
@@ -46,6 +44,27 @@ pub(crate) struct JobRow {
     heartbeat_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
     duration_ms: Option<i64>,
+}
+
+/// The `error_*` columns a job and each of its attempts carry.
+#[derive(Debug, sqlx::FromRow)]
+struct ErrorColumns {
+    error_message: Option<String>,
+    error_file: Option<String>,
+    error_row: Option<i64>,
+    error_column: Option<String>,
+}
+
+impl ErrorColumns {
+    /// The error, if there is one (a message is what makes one).
+    fn into_error(self) -> Option<JobError> {
+        self.error_message.map(|message| JobError {
+            message,
+            file: self.error_file,
+            row: self.error_row,
+            column: self.error_column,
+        })
+    }
 }
 
 impl From<JobRow> for Job {
@@ -64,12 +83,7 @@ impl From<JobRow> for Job {
             },
             rows_loaded: row.rows_loaded,
             replaced_rows: row.replaced_rows,
-            error: row.error_message.map(|message| JobError {
-                message,
-                file: row.error_file,
-                row: row.error_row,
-                column: row.error_column,
-            }),
+            error: row.error.into_error(),
             cancel_requested: row.cancel_requested,
             allow_partial: row.allow_partial,
             force: row.force,
@@ -180,10 +194,8 @@ pub async fn get_with_attempts(pool: &PgPool, id: Uuid) -> Result<Option<Job>, s
 struct AttemptRow {
     #[sqlx(flatten)]
     attempt: JobAttempt,
-    error_message: Option<String>,
-    error_file: Option<String>,
-    error_row: Option<i64>,
-    error_column: Option<String>,
+    #[sqlx(flatten)]
+    error: ErrorColumns,
 }
 
 async fn attempts(pool: &PgPool, id: Uuid) -> Result<Vec<JobAttempt>, sqlx::Error> {
@@ -198,12 +210,7 @@ async fn attempts(pool: &PgPool, id: Uuid) -> Result<Vec<JobAttempt>, sqlx::Erro
     Ok(rows
         .into_iter()
         .map(|row| JobAttempt {
-            error: row.error_message.map(|message| JobError {
-                message,
-                file: row.error_file,
-                row: row.error_row,
-                column: row.error_column,
-            }),
+            error: row.error.into_error(),
             ..row.attempt
         })
         .collect())
