@@ -189,6 +189,14 @@ async fn create_range(
         ambiguous: Vec::new(),
     };
     let available = intake.days_with_source().await;
+    if range
+        .days()
+        .all(|date| !available.contains_key(&date.get()))
+    {
+        return Err(ApiError::NoSourceFiles(
+            "no source files for any day of the range in the data directory".into(),
+        ));
+    }
     for date in range.days() {
         let Some(files) = available.get(&date.get()) else {
             result.missing.push(date.get());
@@ -212,15 +220,6 @@ async fn create_range(
                 job_id: job.id,
             }),
         }
-    }
-    if result.created.is_empty()
-        && result.busy.is_empty()
-        && result.incomplete.is_empty()
-        && result.ambiguous.is_empty()
-    {
-        return Err(ApiError::NoSourceFiles(
-            "no source files for any day of the range in the data directory".into(),
-        ));
     }
     intake.wake_workers();
     tracing::info!(
