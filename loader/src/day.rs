@@ -59,18 +59,6 @@ impl Day {
     }
 }
 
-impl From<NaiveDate> for Day {
-    fn from(date: NaiveDate) -> Self {
-        Self::new(date)
-    }
-}
-
-impl std::fmt::Display for Day {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.date.fmt(f)
-    }
-}
-
 /// A half-open range `[start, end)` of `create_at` values (a day, or a part of one), in
 /// µs since the Unix epoch: the unit Arrow batches are checked in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
