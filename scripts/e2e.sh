@@ -29,6 +29,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Waits until the api process $1 answers /readyz at $2; shows its log $3 if it dies first.
+wait_until_ready() {
+    for _ in $(seq 1 60); do
+        curl -fsS "$2/readyz" >/dev/null 2>&1 && return 0
+        kill -0 "$1" 2>/dev/null || { cat "$3" >&2; exit 1; }
+        sleep 0.5
+    done
+}
+
 cargo build --locked -q -p api -p generator --bins
 psql "$admin_url" -qc "CREATE DATABASE $database" >/dev/null
 # A whole day: an incomplete one is refused (422 day-incomplete) unless allow_partial=true.
@@ -42,11 +51,7 @@ token="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 DATABASE_URL="$database_url" DATA_DIR="$data_dir" BIND="127.0.0.1:$port" API_TOKEN="$token" \
     LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api.log 2>&1 &
 api_pid=$!
-for _ in $(seq 1 60); do
-    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$api_pid" 2>/dev/null || { cat target/e2e-api.log >&2; exit 1; }
-    sleep 0.5
-done
+wait_until_ready "$api_pid" "$base" target/e2e-api.log
 
 echo "==> Swagger UI in headless Chromium"
 (cd api/tests/e2e && API_TOKEN="$token" node swagger.mjs "$base" ../../../target/swagger-e2e.png)
@@ -65,11 +70,7 @@ open_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 DATABASE_URL="${admin_url%/*}/${database}_open" DATA_DIR="$empty_dir" BIND="127.0.0.1:$open_port" \
     WORKERS=0 LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api-open.log 2>&1 &
 open_pid=$!
-for _ in $(seq 1 60); do
-    curl -fsS "http://127.0.0.1:$open_port/readyz" >/dev/null 2>&1 && break
-    kill -0 "$open_pid" 2>/dev/null || { cat target/e2e-api-open.log >&2; exit 1; }
-    sleep 0.5
-done
+wait_until_ready "$open_pid" "http://127.0.0.1:$open_port" target/e2e-api-open.log
 target/e2e-venv/bin/schemathesis run "http://127.0.0.1:$open_port/openapi.json" \
     --checks all --exclude-checks positive_data_acceptance \
     --max-examples 30 --seed 2 --workers 2 --warnings off \
