@@ -11,8 +11,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::copy::{FileDone, copy_stream};
-use crate::day::Day;
-use crate::day::MissingMinutes;
+use crate::day::{Day, MissingMinutes};
 use crate::day_lock::DayLock;
 use crate::error::LoadError;
 use crate::listing::list_day;
