@@ -89,7 +89,7 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
                 .run_finished("succeeded", elapsed, Some(report.rows));
             return;
         }
-        (Err(_), Some(StopReason::Lost)) | (Err(LoadError::SwapRefused { .. }), _) => {
+        (Err(_), Some(StopReason::Lost)) | (Err(LoadError::Fenced { .. }), _) => {
             tracing::warn!(
                 "the job was taken back while it ran; leaving it to its new owner, writing nothing"
             );
@@ -123,7 +123,7 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
 async fn record_finish(context: &WorkerContext, worker_id: &str, job: &Job, finish: Finish<'_>) {
     let deadline = Instant::now() + context.stale_after;
     loop {
-        match lease::finish(&context.pool, job.id, worker_id, finish.clone()).await {
+        match lease::finish(&context.pool, job, worker_id, finish.clone()).await {
             Ok(true) => return,
             Ok(false) => {
                 tracing::warn!("the job was taken back before its end could be recorded");
@@ -170,6 +170,7 @@ async fn run_load_with_heartbeat(
     let latest = Arc::new(Mutex::new(LoadProgress::default()));
     let options = LoadOptions {
         swap_check: Some(lease::success_in_swap(job, worker_id)),
+        fence: Some(lease::fence(job, worker_id)),
         streams: context.load_streams,
         allow_partial: job.allow_partial,
         shrink_guard_percent: context.shrink_guard_percent,

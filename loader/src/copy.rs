@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::convert::{BatchOrigin, copy_schema, normalise};
 use crate::day::{Day, TimeRange};
 use crate::error::{InputError, LoadError};
+use crate::fence::{self, Fence};
 use crate::source::{SourceFile, fingerprint};
 use crate::staging::StagingTable;
 use crate::table;
@@ -39,6 +40,14 @@ enum Message {
     Done { trailer: Bytes },
 }
 
+/// What every stream of a load does alike.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamSettings<'a> {
+    /// Analyze an owned table before committing it.
+    pub analyze: bool,
+    pub fence: Option<&'a Fence>,
+}
+
 /// Running totals a stream reports after each file.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct FileDone {
@@ -49,13 +58,14 @@ pub(crate) struct FileDone {
 /// One stream: copies `files`, in order, into `table` over one connection, checking every
 /// row against `day`, in one transaction. Unless the table is shared, the stream creates
 /// it in that transaction and copies with FREEZE (rows frozen and all-visible), then
-/// analyzes it when `analyze` is set. Returns the rows the server stored.
+/// analyzes it when asked to. The fence is asked before the connection writes and again
+/// before the commit. Returns the rows the server stored.
 pub(crate) async fn copy_stream(
     pool: &PgPool,
     table: &StagingTable,
     files: Vec<SourceFile>,
     day: &Day,
-    analyze: bool,
+    settings: StreamSettings<'_>,
     on_file: &(dyn Fn(FileDone) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, LoadError> {
@@ -70,6 +80,12 @@ pub(crate) async fn copy_stream(
     let _stop_reader = reader_cancel.drop_guard();
 
     let mut conn = pool.acquire().await?;
+    if settings.fence.is_some() {
+        // The fence's owner may terminate this session if it takes the work back: it must
+        // not go back to the pool, where another load could be using it by then.
+        conn.close_on_drop();
+    }
+    fence::check(settings.fence, &mut conn, date).await?;
     let mut tx = conn.begin().await?;
     // The stream's commit need not wait for its WAL to reach the disk: the swap commits
     // synchronously later, and flushing its commit record flushes these rows too (WAL is
@@ -123,10 +139,11 @@ pub(crate) async fn copy_stream(
         }
     }
     let rows = copy.finish().await?;
-    if owned && analyze {
+    if owned && settings.analyze {
         tx.execute(format!("ANALYZE {}", table.qualified_name()).as_str())
             .await?;
     }
+    fence::check(settings.fence, &mut tx, date).await?;
     tx.commit().await?;
     Ok(rows)
 }

@@ -98,8 +98,10 @@ pub enum LoadError {
     DayBusy { date: NaiveDate },
     #[error("the load of {date} was cancelled; the day is unchanged")]
     Cancelled { date: NaiveDate },
-    #[error("the swap of {date} was refused: {reason}; the day is unchanged")]
-    SwapRefused { date: NaiveDate, reason: String },
+    /// The load lost its right to write (see [`Fence`](crate::Fence) and
+    /// [`SwapCheck`](crate::SwapCheck)).
+    #[error("the load of {date} was fenced off: {reason}; the day is unchanged")]
+    Fenced { date: NaiveDate, reason: String },
     #[error(
         "could not take the locks to swap {date} in after {attempts} attempts (long-running \
          queries on dwh.data_sample?); the day is unchanged"

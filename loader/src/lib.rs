@@ -36,6 +36,7 @@ mod copy;
 mod day;
 mod day_lock;
 mod error;
+mod fence;
 mod listing;
 mod load;
 mod partitions;
@@ -48,6 +49,7 @@ mod table;
 
 pub use day::{MINUTES_PER_DAY, MissingMinutes};
 pub use error::{InputError, LoadError, server_unavailable};
+pub use fence::{Fence, FenceFn, Standing};
 pub use listing::{DayFiles, list_day, list_days};
 pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
 pub use partitions::{DayStats, PartitionInfo, day_stats, get_partition, list_partitions};

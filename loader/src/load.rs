@@ -10,10 +10,11 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::copy::{FileDone, copy_stream};
+use crate::copy::{FileDone, StreamSettings, copy_stream};
 use crate::day::{Day, MissingMinutes};
 use crate::day_lock::DayLock;
 use crate::error::LoadError;
+use crate::fence::{self, Fence};
 use crate::listing::list_day;
 use crate::plan::{Part, plan};
 use crate::source::{SourceFile, inspect};
@@ -49,6 +50,8 @@ pub struct LoadOptions {
     pub job_id: Option<Uuid>,
     /// Run in the swap transaction just before it commits; it may refuse the swap.
     pub swap_check: Option<SwapCheck>,
+    /// Asked on every connection before it writes, and before each stream commits.
+    pub fence: Option<Fence>,
 }
 
 impl LoadOptions {
@@ -74,6 +77,7 @@ impl Default for LoadOptions {
             force: false,
             job_id: None,
             swap_check: None,
+            fence: None,
         }
     }
 }
@@ -146,6 +150,10 @@ pub async fn load_day(
     let mut lock = DayLock::try_acquire(pool, &day)
         .await?
         .ok_or(LoadError::DayBusy { date })?;
+    if let Err(error) = fence::check(options.fence.as_ref(), lock.connection(), date).await {
+        lock.release().await.ok();
+        return Err(error);
+    }
     staging::drop_leftovers_for_day(&mut lock).await?;
     // Fail fast, before any row is copied; the swap checks again, under its lock.
     if let Err(error) = swap::check_shrink(
@@ -231,16 +239,11 @@ async fn fill_and_swap(
 ) -> Result<(Duration, SwapOutcome), LoadError> {
     let date = lock.day().date();
     let copy_started = Instant::now();
-    let rows = copy_all(
-        pool,
-        staging,
-        parts,
-        totals,
-        options.analyze,
-        progress,
-        cancel,
-    )
-    .await?;
+    let settings = StreamSettings {
+        analyze: options.analyze,
+        fence: options.fence.as_ref(),
+    };
+    let rows = copy_all(pool, staging, parts, totals, settings, progress, cancel).await?;
     if rows != totals.rows_total {
         return Err(LoadError::RowCountMismatch {
             date,
@@ -283,7 +286,7 @@ async fn copy_all(
     staging: &Staging,
     parts: Vec<Part>,
     totals: LoadProgress,
-    analyze: bool,
+    settings: StreamSettings<'_>,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<u64, LoadError> {
@@ -311,7 +314,7 @@ async fn copy_all(
         let siblings = &siblings;
         let on_file = &on_file;
         async move {
-            let result = copy_stream(pool, table, files, day, analyze, on_file, siblings).await;
+            let result = copy_stream(pool, table, files, day, settings, on_file, siblings).await;
             if result.is_err() {
                 siblings.cancel();
             }

@@ -250,7 +250,7 @@ async fn try_swap(
             SwapVerdict::Commit => {}
             SwapVerdict::Cancelled => return Err(LoadError::Cancelled { date: day.date() }),
             SwapVerdict::Refused(reason) => {
-                return Err(LoadError::SwapRefused {
+                return Err(LoadError::Fenced {
                     date: day.date(),
                     reason,
                 });

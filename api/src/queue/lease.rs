@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use std::sync::Arc;
 
-use loader::{LoadError, LoadProgress, SwapCheck, SwapSummary, SwapVerdict};
+use loader::{Fence, LoadError, LoadProgress, Standing, SwapCheck, SwapSummary, SwapVerdict};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -140,6 +140,50 @@ async fn succeed(
     })
 }
 
+/// The run's fence: every connection the load writes through is recorded for the run, so
+/// that the reaper can terminate it before it gives the job to another worker; and the
+/// load may write only while the job is still this run's (worker id and attempt). The
+/// job row is locked `FOR SHARE`, so a check made while the reaper is taking the job back
+/// waits for it and then sees the job gone.
+pub fn fence(job: &Job, worker_id: &str) -> Fence {
+    let (id, attempt, worker_id) = (job.id, job.attempt, worker_id.to_owned());
+    Fence(Arc::new(move |conn| {
+        let worker_id = worker_id.clone();
+        Box::pin(async move { enlist(conn, id, &worker_id, attempt).await })
+    }))
+}
+
+async fn enlist(
+    conn: &mut PgConnection,
+    id: Uuid,
+    worker_id: &str,
+    attempt: i32,
+) -> Result<Standing, sqlx::Error> {
+    let enlisted: Option<i32> = sqlx::query_scalar(
+        "WITH run AS (
+             SELECT id FROM ops.jobs
+             WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'running'
+             FOR SHARE
+         )
+         INSERT INTO ops.job_backends (job_id, attempt, pid, backend_start)
+         SELECT run.id, $3, a.pid, a.backend_start
+         FROM run JOIN pg_stat_activity a ON a.pid = pg_backend_pid()
+         ON CONFLICT (job_id, attempt, pid) DO UPDATE SET backend_start = EXCLUDED.backend_start
+         RETURNING pid",
+    )
+    .bind(id)
+    .bind(worker_id)
+    .bind(attempt)
+    .fetch_optional(conn)
+    .await?;
+    Ok(match enlisted {
+        Some(_) => Standing::Owner,
+        None => Standing::Lost(format!(
+            "job {id} is no longer attempt {attempt} of worker {worker_id}"
+        )),
+    })
+}
+
 /// How a run ended, as the worker reports it.
 #[derive(Debug, Clone)]
 pub enum Finish<'a> {
@@ -154,30 +198,33 @@ pub enum Finish<'a> {
     Release,
 }
 
-/// Records the end of a run. Returns false if the job was no longer this worker's.
+/// Records the end of a run. Returns false if the job was no longer this run's.
 pub async fn finish(
     pool: &PgPool,
-    id: Uuid,
+    job: &Job,
     worker_id: &str,
     how: Finish<'_>,
 ) -> Result<bool, sqlx::Error> {
+    let id = job.id;
     let query = match how {
         Finish::Failed(error) => with_error(
             "UPDATE ops.jobs SET status = 'failed', finished_at = clock_timestamp(),
                  error_message = $3, error_file = $4, error_row = $5, error_column = $6
-             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
+             WHERE id = $1 AND worker_id = $2 AND status = 'running' AND attempt = $7",
             id,
             worker_id,
             error,
-        ),
+        )
+        .bind(job.attempt),
         Finish::Cancelled(error) => sqlx::query(
             "UPDATE ops.jobs SET status = 'cancelled', finished_at = clock_timestamp(),
                  error_message = $3
-             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
+             WHERE id = $1 AND worker_id = $2 AND status = 'running' AND attempt = $4",
         )
         .bind(id)
         .bind(worker_id)
-        .bind(error.to_string()),
+        .bind(error.to_string())
+        .bind(job.attempt),
         Finish::Retry { error, delay } => with_error(
             "UPDATE ops.jobs SET
                  status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
@@ -186,20 +233,22 @@ pub async fn finish(
                  worker_id = CASE WHEN attempt >= max_attempts THEN worker_id END,
                  heartbeat_at = CASE WHEN attempt >= max_attempts THEN heartbeat_at END,
                  error_message = $3, error_file = $4, error_row = $5, error_column = $6
-             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
+             WHERE id = $1 AND worker_id = $2 AND status = 'running' AND attempt = $8",
             id,
             worker_id,
             error,
         )
-        .bind(delay.as_secs_f64()),
+        .bind(delay.as_secs_f64())
+        .bind(job.attempt),
         Finish::Release => sqlx::query(
             "UPDATE ops.jobs SET status = 'queued', attempt = greatest(attempt - 1, 0),
                  worker_id = NULL, heartbeat_at = NULL, started_at = NULL,
                  run_after = clock_timestamp()
-             WHERE id = $1 AND worker_id = $2 AND status = 'running'",
+             WHERE id = $1 AND worker_id = $2 AND status = 'running' AND attempt = $3",
         )
         .bind(id)
-        .bind(worker_id),
+        .bind(worker_id)
+        .bind(job.attempt),
     };
     Ok(query.execute(pool).await?.rows_affected() == 1)
 }
@@ -228,10 +277,27 @@ pub struct Reaped {
     pub status: JobStatus,
 }
 
-/// Requeues running jobs whose heartbeat is older than `stale_after` (their process died
-/// or lost the database), or fails them when their attempts are used up.
+/// Requeues running jobs whose heartbeat is older than `stale_after` (their process died,
+/// lost the database or is paused), or fails them when their attempts are used up. The
+/// sessions their runs wrote through are terminated first, in the same transaction: a
+/// paused worker that wakes up finds its connections gone (and the day's lock it held
+/// freed) before anyone else can claim the job.
 pub async fn reap_stale(pool: &PgPool, stale_after: Duration) -> Result<Vec<Reaped>, sqlx::Error> {
-    sqlx::query_as(
+    let mut tx = pool.begin().await?;
+    let stale: Vec<(Uuid, i32)> = sqlx::query_as(
+        "SELECT id, attempt FROM ops.jobs
+         WHERE status = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => $1)
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(stale_after.as_secs_f64())
+    .fetch_all(&mut *tx)
+    .await?;
+    if stale.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (ids, attempts): (Vec<Uuid>, Vec<i32>) = stale.into_iter().unzip();
+    terminate_runs(&mut tx, &ids, &attempts).await?;
+    let reaped = sqlx::query_as(
         "UPDATE ops.jobs SET
              status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
              finished_at = CASE WHEN attempt >= max_attempts THEN clock_timestamp() END,
@@ -241,10 +307,41 @@ pub async fn reap_stale(pool: &PgPool, stale_after: Duration) -> Result<Vec<Reap
              worker_id = CASE WHEN attempt >= max_attempts THEN worker_id END,
              heartbeat_at = CASE WHEN attempt >= max_attempts THEN heartbeat_at END,
              run_after = clock_timestamp()
-         WHERE status = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => $1)
+         WHERE id = ANY($1)
          RETURNING id, date, status",
     )
-    .bind(stale_after.as_secs_f64())
-    .fetch_all(pool)
-    .await
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(reaped)
+}
+
+/// Terminates the sessions the given runs wrote through, waiting up to 5 s for each to
+/// end (its locks are released when it has). A session that has already ended, or whose
+/// pid now belongs to another session, is left alone.
+async fn terminate_runs(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    attempts: &[i32],
+) -> Result<(), sqlx::Error> {
+    let terminated: Vec<i32> = sqlx::query_scalar(
+        // MATERIALIZED: the sessions are chosen first; a planner free to push the
+        // terminate down to the scan of pg_stat_activity could call it on any session.
+        "WITH doomed AS MATERIALIZED (
+             SELECT a.pid FROM ops.job_backends b
+             JOIN unnest($1::uuid[], $2::int[]) AS run (job_id, attempt) USING (job_id, attempt)
+             JOIN pg_stat_activity a ON a.pid = b.pid AND a.backend_start = b.backend_start
+             WHERE a.pid <> pg_backend_pid()
+         )
+         SELECT pid FROM doomed WHERE pg_terminate_backend(pid, 5000)",
+    )
+    .bind(ids)
+    .bind(attempts)
+    .fetch_all(&mut *conn)
+    .await?;
+    if !terminated.is_empty() {
+        tracing::warn!(sessions = ?terminated, "terminated the sessions of runs that stopped reporting");
+    }
+    Ok(())
 }

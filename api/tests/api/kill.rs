@@ -4,11 +4,10 @@
 //! ones, and in the end the job succeeds with no staging table left. SIGTERM hands the
 //! job back and leaves the old day.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::helpers::*;
+use crate::process::{ApiProcess, database_url, job_row, wait_until};
 use loader::{LoadOptions, load_day};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -26,86 +25,6 @@ enum KillPoint {
     AtSwap,
     /// This long after the reader lets the swap go.
     AfterSwapUnblocked(Duration),
-}
-
-struct ApiProcess {
-    child: Child,
-}
-
-impl ApiProcess {
-    fn start(database_url: &str, data_dir: &Path, log: &Path) -> Self {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_api"))
-            .env("DATABASE_URL", database_url)
-            .env("DATA_DIR", data_dir)
-            .env("BIND", "127.0.0.1:0")
-            .env("HEARTBEAT_MS", "50")
-            .env("POLL_MS", "50")
-            .env("STALE_AFTER_SECS", "1")
-            .env("MAX_ATTEMPTS", "50")
-            .env("LOG_FORMAT", "json")
-            .env_remove("API_TOKEN")
-            .stdout(Stdio::from(log.try_clone().expect("log")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start the api binary");
-        Self { child }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reap");
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
-        assert!(status.success());
-        self.child.wait().expect("wait")
-    }
-}
-
-impl Drop for ApiProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The test database's URL, for a separate process.
-async fn database_url(pool: &PgPool) -> String {
-    let name: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .expect("database name");
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let server = base
-        .rsplit_once('/')
-        .map_or(base.as_str(), |(server, _)| server);
-    format!("{server}/{name}")
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct JobRow {
-    status: String,
-    attempt: i32,
-    files_done: i64,
-    files_total: Option<i64>,
-    error_message: Option<String>,
-}
-
-async fn job_row(pool: &PgPool, id: Uuid) -> JobRow {
-    sqlx::query_as("SELECT status, attempt, files_done, files_total, error_message FROM ops.jobs WHERE id = $1")
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .expect("job row")
 }
 
 /// Queues the day's job straight in the table (the process may not be listening yet), or
@@ -129,14 +48,6 @@ async fn active_job(pool: &PgPool) -> Uuid {
         .await
         .expect("queue");
     id
-}
-
-async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
 }
 
 /// The job runs a new attempt (not the stale row of a killed one) and has copied `share`.

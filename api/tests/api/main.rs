@@ -3,10 +3,12 @@
 //! library, and the real `api` binary where a test kills it.
 
 mod bad_files;
+mod fencing;
 mod helpers;
 mod instances;
 mod integrity;
 mod jobs;
 mod kill;
 mod openapi_spec;
+mod process;
 mod requests;
