@@ -18,6 +18,7 @@ use crate::convert::{BatchOrigin, copy_schema, normalise};
 use crate::day::{Day, TimeRange};
 use crate::error::{InputError, LoadError};
 use crate::fence::{self, Fence};
+use crate::names::DistinctNames;
 use crate::source::{SourceFile, fingerprint};
 use crate::staging::StagingTable;
 use crate::table;
@@ -37,7 +38,10 @@ enum Message {
     },
     /// All files sent; `trailer` ends the COPY data. Without this message the stream is
     /// incomplete, however the channel closed.
-    Done { trailer: Bytes },
+    Done {
+        trailer: Bytes,
+        names: DistinctNames,
+    },
 }
 
 /// What every stream of a load does alike.
@@ -46,6 +50,14 @@ pub(crate) struct StreamSettings<'a> {
     /// Analyze an owned table before committing it.
     pub analyze: bool,
     pub fence: Option<&'a Fence>,
+}
+
+/// What a stream stored.
+#[derive(Debug)]
+pub(crate) struct StreamCopied {
+    /// Rows the server stored.
+    pub rows: u64,
+    pub names: DistinctNames,
 }
 
 /// Running totals a stream reports after each file.
@@ -59,7 +71,7 @@ pub(crate) struct FileDone {
 /// row against `day`, in one transaction. Unless the table is shared, the stream creates
 /// it in that transaction and copies with FREEZE (rows frozen and all-visible), then
 /// analyzes it when asked to. The fence is asked before the connection writes and again
-/// before the commit. Returns the rows the server stored.
+/// before the commit.
 pub(crate) async fn copy_stream(
     pool: &PgPool,
     table: &StagingTable,
@@ -68,7 +80,7 @@ pub(crate) async fn copy_stream(
     settings: StreamSettings<'_>,
     on_file: &(dyn Fn(FileDone) + Send + Sync),
     cancel: &CancellationToken,
-) -> Result<u64, LoadError> {
+) -> Result<StreamCopied, LoadError> {
     let (date, bounds) = (day.date(), day.range());
     let (sender, mut receiver) = mpsc::channel(CHANNEL_CAPACITY);
     let reader_cancel = cancel.child_token();
@@ -102,7 +114,7 @@ pub(crate) async fn copy_stream(
         if owned { ", FREEZE" } else { "" }
     );
     let mut copy = tx.copy_in_raw(&statement).await?;
-    loop {
+    let names = loop {
         let message = tokio::select! {
             () = cancel.cancelled() => {
                 copy.abort("load cancelled").await.ok();
@@ -119,9 +131,9 @@ pub(crate) async fn copy_stream(
                 copy.send(bytes).await?;
                 on_file(FileDone { rows, source_bytes });
             }
-            Some(Ok(Message::Done { trailer })) => {
+            Some(Ok(Message::Done { trailer, names })) => {
                 copy.send(trailer).await?;
-                break;
+                break names;
             }
             Some(Err(error)) => {
                 copy.abort(error.to_string()).await.ok();
@@ -137,7 +149,7 @@ pub(crate) async fn copy_stream(
                 });
             }
         }
-    }
+    };
     let rows = copy.finish().await?;
     if owned && settings.analyze {
         tx.execute(format!("ANALYZE {}", table.qualified_name()).as_str())
@@ -145,7 +157,7 @@ pub(crate) async fn copy_stream(
     }
     fence::check(settings.fence, &mut tx, date).await?;
     tx.commit().await?;
-    Ok(rows)
+    Ok(StreamCopied { rows, names })
 }
 
 type Sender = mpsc::Sender<Result<Message, LoadError>>;
@@ -162,12 +174,13 @@ fn encode_files(
         let encoder_failed = |e| LoadError::internal("the COPY encoder failed", e);
         let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
         let mut buffer = BytesMut::with_capacity(512 * 1024);
+        let mut names = DistinctNames::default();
         encoder.write_header(&mut buffer).map_err(encoder_failed)?;
         for file in files {
             if cancel.is_cancelled() {
                 return Ok(());
             }
-            let rows = encode_file(file, &schema, bounds, &mut encoder, &mut buffer)?;
+            let rows = encode_file(file, &schema, bounds, &mut encoder, &mut buffer, &mut names)?;
             let message = Message::File {
                 bytes: buffer.split().freeze(),
                 rows,
@@ -180,6 +193,7 @@ fn encode_files(
         encoder.write_footer(&mut buffer).map_err(encoder_failed)?;
         let _ = sender.blocking_send(Ok(Message::Done {
             trailer: buffer.split().freeze(),
+            names,
         }));
         Ok(())
     })();
@@ -188,13 +202,15 @@ fn encode_files(
     }
 }
 
-/// Appends the COPY rows of one file to `buffer`; returns the file's row count.
+/// Appends the COPY rows of one file to `buffer` and its names to `names`; returns the
+/// file's row count.
 fn encode_file(
     file: &SourceFile,
     schema: &SchemaRef,
     bounds: TimeRange,
     encoder: &mut ArrowToPostgresBinaryEncoder,
     buffer: &mut BytesMut,
+    names: &mut DistinctNames,
 ) -> Result<u64, InputError> {
     let path = &file.path;
     let handle =
@@ -221,6 +237,7 @@ fn encode_file(
             promised: file.create_at_range,
         };
         let normalised = normalise(&batch, &file.projection, schema, bounds, &origin)?;
+        names.add(&normalised);
         encoder
             .write_batch(&normalised, buffer)
             .map_err(|e| InputError::file(path, format!("cannot encode rows {rows}..: {e}")))?;

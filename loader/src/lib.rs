@@ -39,6 +39,7 @@ mod error;
 mod fence;
 mod listing;
 mod load;
+mod names;
 mod partitions;
 mod plan;
 mod source;
@@ -52,7 +53,10 @@ pub use error::{InputError, LoadError, server_unavailable};
 pub use fence::{Fence, FenceFn, Standing};
 pub use listing::{DayFiles, list_day, list_days};
 pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
-pub use partitions::{DayStats, PartitionInfo, day_stats, get_partition, list_partitions};
+pub use names::NameCounts;
+pub use partitions::{
+    DayStats, PartitionInfo, day_stats, get_partition, list_partitions, scan_day_stats,
+};
 pub use staging::collect_garbage;
 pub use streams::{Streams, StreamsError};
 pub use swap::{SwapCheck, SwapCheckFn, SwapSummary, SwapVerdict};

@@ -16,6 +16,7 @@ use crate::day_lock::DayLock;
 use crate::error::LoadError;
 use crate::fence::{self, Fence};
 use crate::listing::list_day;
+use crate::names::DistinctNames;
 use crate::plan::{Part, plan};
 use crate::source::{SourceFile, inspect};
 use crate::staging::{self, Staging};
@@ -243,7 +244,7 @@ async fn fill_and_swap(
         analyze: options.analyze,
         fence: options.fence.as_ref(),
     };
-    let rows = copy_all(pool, staging, parts, totals, settings, progress, cancel).await?;
+    let (rows, names) = copy_all(pool, staging, parts, totals, settings, progress, cancel).await?;
     if rows != totals.rows_total {
         return Err(LoadError::RowCountMismatch {
             date,
@@ -266,6 +267,7 @@ async fn fill_and_swap(
         files: i32::try_from(totals.files_total).map_err(too_large("files"))?,
         bytes: i64::try_from(totals.bytes_total).map_err(too_large("bytes"))?,
         missing_minutes: missing.times().to_vec(),
+        names: names.counts(),
         job_id: options.job_id,
     };
     let policy = SwapPolicy {
@@ -278,9 +280,9 @@ async fn fill_and_swap(
     Ok((copy_duration, swap))
 }
 
-/// Runs the plan's COPY streams side by side, each into its part's staging table. When
-/// one fails, the others are stopped cleanly (their COPYs aborted) and the first real
-/// error is returned.
+/// Runs the plan's COPY streams side by side, each into its part's staging table, and
+/// returns the rows stored and the day's distinct names. When one fails, the others are
+/// stopped cleanly (their COPYs aborted) and the first real error is returned.
 async fn copy_all(
     pool: &PgPool,
     staging: &Staging,
@@ -289,7 +291,7 @@ async fn copy_all(
     settings: StreamSettings<'_>,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
-) -> Result<u64, LoadError> {
+) -> Result<(u64, DistinctNames), LoadError> {
     let day = staging.day();
     let date = day.date();
     let files_done = AtomicU64::new(0);
@@ -323,10 +325,14 @@ async fn copy_all(
     });
     let results = futures::future::join_all(copies).await;
     let mut rows = 0;
+    let mut names = DistinctNames::default();
     let mut first_error: Option<LoadError> = None;
     for result in results {
         match result {
-            Ok(stream_rows) => rows += stream_rows,
+            Ok(copied) => {
+                rows += copied.rows;
+                names.merge(copied.names);
+            }
             // A sibling's cancellation is a consequence; keep looking for the cause.
             Err(LoadError::Cancelled { .. }) if !cancel.is_cancelled() => {}
             Err(error) => {
@@ -337,6 +343,6 @@ async fn copy_all(
     match first_error {
         Some(error) => Err(error),
         None if cancel.is_cancelled() => Err(LoadError::Cancelled { date }),
-        None => Ok(rows),
+        None => Ok((rows, names)),
     }
 }

@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::day::Day;
 use crate::error::LoadError;
+use crate::names::NameCounts;
 use crate::staging::{self, Staging};
 use crate::table;
 
@@ -41,6 +42,8 @@ pub(crate) struct DayLoad {
     pub bytes: i64,
     /// Minutes of the day without a file; empty for a whole day.
     pub missing_minutes: Vec<NaiveTime>,
+    /// Counted while the rows streamed, kept so that reading them needs no scan.
+    pub names: NameCounts,
     pub job_id: Option<Uuid>,
 }
 
@@ -292,12 +295,16 @@ async fn record_day_load(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO dwh.day_loads
-             (day, partition, rows, files, bytes, missing_minutes, job_id, loaded_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+             (day, partition, rows, files, bytes, missing_minutes, job_id, loaded_at,
+              distinct_department_names, distinct_sensor_serials, distinct_product_names)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10)
          ON CONFLICT (day) DO UPDATE SET partition = EXCLUDED.partition, rows = EXCLUDED.rows,
              files = EXCLUDED.files, bytes = EXCLUDED.bytes,
              missing_minutes = EXCLUDED.missing_minutes, job_id = EXCLUDED.job_id,
-             loaded_at = EXCLUDED.loaded_at",
+             loaded_at = EXCLUDED.loaded_at,
+             distinct_department_names = EXCLUDED.distinct_department_names,
+             distinct_sensor_serials = EXCLUDED.distinct_sensor_serials,
+             distinct_product_names = EXCLUDED.distinct_product_names",
     )
     .bind(day.date())
     .bind(day.partition_name())
@@ -306,6 +313,9 @@ async fn record_day_load(
     .bind(load.bytes)
     .bind(&load.missing_minutes)
     .bind(load.job_id)
+    .bind(load.names.department_names)
+    .bind(load.names.sensor_serials)
+    .bind(load.names.product_names)
     .execute(tx)
     .await
     .map(|_| ())

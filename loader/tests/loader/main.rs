@@ -9,4 +9,5 @@ mod query_ready;
 mod readers;
 mod replace;
 mod roles;
+mod statistics;
 mod validation;
