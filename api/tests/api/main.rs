@@ -12,3 +12,4 @@ mod kill;
 mod openapi_spec;
 mod process;
 mod requests;
+mod under_load;
