@@ -1,8 +1,9 @@
-//! The real `api` binary is killed with SIGKILL at a dozen points of a running load (early
-//! COPY, late COPY, waiting at the swap, just after the swap is let go) and restarted
-//! each time. Whatever the point, the day holds exactly the old rows or exactly the new
-//! ones, and in the end the job succeeds with no staging table left. SIGTERM hands the
-//! job back and leaves the old day.
+//! The real `api` binary is killed with SIGKILL at eight points of a running load of a
+//! whole day (1,440 files: early and late in the COPY, waiting at the swap, just after the
+//! swap is let go) and restarted each time. The job's row says where each kill landed and
+//! the day agrees: the old rows while copying or waiting, the new ones once the swap
+//! committed, never a mix. In the end the job succeeds with no staging table left.
+//! SIGTERM hands the job back and leaves the old day.
 
 use std::time::Duration;
 
@@ -91,25 +92,23 @@ async fn load_old_day(pool: &PgPool, last: &str) -> (i64, String) {
 async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPool) {
     let url = database_url(&pool).await;
     let old = load_old_day(&pool, "2023-01-01 00:09").await;
-    let new_data = minutes_dir("2023-01-01 00:00", "2023-01-01 02:59");
+    let new_data = minutes_dir("2023-01-01 00:00", "2023-01-01 23:59");
+    let whole_day = 1440 * rows_per_file();
     let logs = tempfile::tempdir().expect("log dir");
     let log = logs.path().join("api.log");
 
     let points = [
         KillPoint::Copied(0.0),
-        KillPoint::Copied(0.1),
-        KillPoint::Copied(0.25),
-        KillPoint::Copied(0.4),
+        KillPoint::Copied(0.2),
         KillPoint::Copied(0.5),
-        KillPoint::Copied(0.6),
-        KillPoint::Copied(0.75),
-        KillPoint::Copied(0.9),
+        KillPoint::Copied(0.8),
         KillPoint::AtSwap,
         KillPoint::AfterSwapUnblocked(Duration::ZERO),
         KillPoint::AfterSwapUnblocked(Duration::from_millis(2)),
         KillPoint::AfterSwapUnblocked(Duration::from_millis(10)),
     ];
     let mut seen = Vec::new();
+    let mut swapped = 0;
     for point in points {
         let id = active_job(&pool).await;
         let attempt = job_row(&pool, id).await.attempt;
@@ -140,14 +139,34 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
             api.kill();
             reader.rollback().await.expect("release");
         }
+        // The job's row is as the killed run last wrote it: it says where the kill landed,
+        // and the day must agree.
+        let landed = job_row(&pool, id).await;
+        let total = landed.files_total.expect("the files were listed");
         let state = day_state(&pool).await;
-        assert!(
-            state == old || state.0 == 180 * rows_per_file(),
-            "{point:?}: the day holds {} rows",
-            state.0
-        );
+        match point {
+            KillPoint::Copied(_) => {
+                assert_eq!(landed.status, "running", "{point:?}");
+                assert!(landed.files_done < total, "{point:?}: landed while copying");
+                assert!(state == old, "{point:?}: the old day is kept");
+            }
+            KillPoint::AtSwap => {
+                assert_eq!(landed.status, "running", "{point:?}");
+                assert_eq!(landed.files_done, total, "{point:?}: landed at the swap");
+                assert!(state == old, "{point:?}: the old day is kept");
+            }
+            KillPoint::AfterSwapUnblocked(_) if landed.status == "succeeded" => {
+                assert_eq!(state.0, whole_day, "{point:?}: landed after the swap");
+                swapped += 1;
+            }
+            KillPoint::AfterSwapUnblocked(_) => {
+                assert_eq!(landed.status, "running", "{point:?}");
+                assert!(state == old, "{point:?}: landed before the swap committed");
+            }
+        }
         seen.push((point, state));
     }
+    println!("{swapped} of the kills just after the swap was let go landed after its commit");
 
     // A last start finishes the job; the kills cost attempts, not data.
     let id = active_job(&pool).await;
@@ -176,7 +195,7 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
     assert_eq!(succeeded, jobs, "every job of the day ended succeeded");
     assert!(attempts > jobs, "the killed runs were retried");
     let new = day_state(&pool).await;
-    assert_eq!(new.0, 180 * rows_per_file());
+    assert_eq!(new.0, whole_day);
     for (point, state) in &seen {
         assert!(
             state == &old || state == &new,
