@@ -143,8 +143,10 @@ async fn succeed(
 /// The run's fence: every connection the load writes through is recorded for the run, so
 /// that the reaper can terminate it before it gives the job to another worker; and the
 /// load may write only while the job is still this run's (worker id and attempt). The
-/// job row is locked `FOR SHARE`, so a check made while the reaper is taking the job back
-/// waits for it and then sees the job gone.
+/// job row is locked `FOR KEY SHARE`: a check made while the reaper holds the row (`FOR
+/// UPDATE`) waits for it and then sees the job gone, so every session the reaper does not
+/// terminate is refused. Ordinary updates of the row (heartbeats, a cancel) take no lock
+/// this one waits for.
 pub fn fence(job: &Job, worker_id: &str) -> Fence {
     let (id, attempt, worker_id) = (job.id, job.attempt, worker_id.to_owned());
     Fence(Arc::new(move |conn| {
@@ -163,7 +165,7 @@ async fn enlist(
         "WITH run AS (
              SELECT id FROM ops.jobs
              WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'running'
-             FOR SHARE
+             FOR KEY SHARE
          )
          INSERT INTO ops.job_backends (job_id, attempt, pid, backend_start)
          SELECT run.id, $3, a.pid, a.backend_start

@@ -247,9 +247,10 @@ async fn a_stuck_heartbeat_does_not_stop_the_load(pool: PgPool) {
     let job = app.queue("2023-01-01").await;
     app.wait_for(job.id, |j| j.status == JobStatus::Running)
         .await;
-    // Someone holds the job's row: every heartbeat now waits for it.
+    // Someone holds the job's row as an uncommitted update of it would: every heartbeat
+    // now waits for it.
     let mut holder = pool.begin().await.expect("begin");
-    sqlx::query("SELECT 1 FROM ops.jobs WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT 1 FROM ops.jobs WHERE id = $1 FOR NO KEY UPDATE")
         .bind(job.id)
         .execute(&mut *holder)
         .await
