@@ -4,8 +4,6 @@
 //! feeding a bounded channel, and an async side that forwards the encoded bytes to the
 //! server. Memory is bounded by the channel's capacity, whatever the day's size.
 
-use std::fs::File;
-
 use arrow_schema::SchemaRef;
 use bytes::{Bytes, BytesMut};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -19,7 +17,7 @@ use crate::day::{Day, TimeRange};
 use crate::error::{InputError, LoadError};
 use crate::fence::{self, Fence};
 use crate::names::DistinctNames;
-use crate::source::{SourceFile, fingerprint};
+use crate::source::{SourceFile, fingerprint, open_regular};
 use crate::staging::StagingTable;
 use crate::table;
 
@@ -213,8 +211,7 @@ fn encode_file(
     names: &mut DistinctNames,
 ) -> Result<u64, InputError> {
     let path = &file.path;
-    let handle =
-        File::open(path).map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
+    let handle = open_regular(path)?;
     let now =
         fingerprint(&handle).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
     if now != file.fingerprint {

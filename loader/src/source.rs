@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::hash::{DefaultHasher, Hasher};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -79,10 +79,32 @@ pub(crate) fn fingerprint(file: &File) -> std::io::Result<Fingerprint> {
     })
 }
 
+/// Opens a listed file for reading without ever blocking: opening a FIFO waits for a
+/// writer, so a name that became a FIFO after it was listed would hang the load. Opened
+/// non-blocking, anything that is not a regular file is refused at once. (The flag has
+/// no effect on reads of a regular file.)
+pub(crate) fn open_regular(path: &Path) -> Result<File, InputError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
+    if !metadata.is_file() {
+        return Err(InputError::file(
+            path,
+            "is no longer a regular file (it was replaced after it was listed); it is not read",
+        ));
+    }
+    Ok(file)
+}
+
 /// Reads `path`'s footer and checks its columns: exactly the table's columns (in any
 /// order), each of an accepted type.
 pub(crate) fn inspect(path: &Path) -> Result<SourceFile, InputError> {
-    let file = File::open(path).map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
+    let file = open_regular(path)?;
     let fingerprint =
         fingerprint(&file).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
     let bytes = fingerprint.bytes;
@@ -204,5 +226,35 @@ fn describe(kind: ColumnType) -> &'static str {
         ColumnType::Timestamp { .. } => {
             "a timestamp without time zone in ns, us or ms (PostgreSQL TIMESTAMP)"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_at_once_instead_of_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fifo = dir.path().join("2023-01-01 00:00:00.parquet");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        // On a thread: if the open blocked, the test fails after 5 s instead of hanging.
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || sender.send(open_regular(&fifo).map(|_| ())));
+        let opened = receiver
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the open returned");
+        let error = opened.expect_err("a FIFO is refused");
+        assert!(
+            error.to_string().contains("no longer a regular file"),
+            "{error}"
+        );
     }
 }
