@@ -1,9 +1,9 @@
 //! The distinct names of a day, counted while its rows stream by, so that asking for them
 //! later is a lookup in `dwh.day_loads` instead of a scan of the day.
 
-use std::collections::HashSet;
-
 use arrow_array::{Array, RecordBatch, StringArray};
+
+use foldhash::HashSet;
 
 use crate::table::COLUMNS;
 
@@ -18,7 +18,8 @@ pub struct NameCounts {
 
 /// The distinct values of the name columns seen so far: one stream's, or the day's once
 /// the streams' are merged. (Sets of the values themselves, not sketches: the counts must
-/// be exact, and a day has few distinct names.)
+/// be exact, and a day has few distinct names. Every row is looked up three times, so
+/// the hasher is foldhash: std's SipHash made a day's load 7 % slower.)
 #[derive(Debug, Default)]
 pub(crate) struct DistinctNames {
     department_names: HashSet<String>,
