@@ -120,7 +120,7 @@ impl ApiError {
             Self::Forbidden(_) => ("forbidden", "Not allowed from here"),
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::DateBusy { .. } => ("date-busy", "The date already has an active job"),
-            Self::JobFinished(_) => ("job-finished", "The job has already finished"),
+            Self::JobFinished(_) => ("already-finished", "The job has already finished"),
             Self::NoSourceFiles(_) => ("no-source-files", "No source files for the date"),
             Self::DayIncomplete { .. } => ("day-incomplete", "The day's files are incomplete"),
             Self::DayAmbiguous(_) => ("day-ambiguous", "The day's files are ambiguous"),

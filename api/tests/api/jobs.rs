@@ -97,7 +97,7 @@ async fn cancelling_a_queued_job_is_immediate_and_final(pool: PgPool) {
 
     let (status, body) = problem(app.post(&format!("/jobs/{}/cancel", job.id)).await).await;
     assert_eq!(status, 409);
-    assert_eq!(body["type"], "urn:dwh-loader:problem:job-finished");
+    assert_eq!(body["type"], "urn:dwh-loader:problem:already-finished");
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
