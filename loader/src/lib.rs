@@ -27,8 +27,9 @@
 //!
 //! `load` (the whole replace) runs `listing` (finding the day's files and judging whether
 //! they make the day whole), `source` (checking each file's footer), `plan`,
-//! `copy` (streams; `convert` checks and normalises each batch), `staging`, `day_lock` and
-//! `swap`. `day` and `table` describe what is loaded into; `partitions` reads back what was
+//! `copy` (streams; `convert` checks and normalises each batch, `names` keeps its distinct
+//! names), `staging`, `day_lock` and `swap`; `fence` asks the caller, before a connection
+//! writes, whether the load may still write. `day` and `table` describe what is loaded into; `partitions` reads back what was
 //! loaded. `ARCHITECTURE.md` at the workspace root follows one load through them.
 
 mod convert;
