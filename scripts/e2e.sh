@@ -7,8 +7,9 @@
 #      instance without one (its spec declares no bearer scheme), with another seed;
 #   3. PostgreSQL is stopped in the middle of a load and started again: the API stays up,
 #      /readyz reports the outage and recovers, the job is retried and succeeds, the day
-#      is whole and no staging table is left. (Only against the local cluster, which this
-#      script may stop: skipped when DATABASE_URL points elsewhere, failed under CI.)
+#      is whole and no staging table is left. (Only against a server this script may
+#      stop: the embedded one the test command started, or the local cluster; skipped
+#      when DATABASE_URL points elsewhere, failed under CI.)
 # Needs the tools of scripts/install-test-tools.sh and PostgreSQL at DATABASE_URL's server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,14 +84,23 @@ for log in target/e2e-api.log target/e2e-api-open.log; do
     fi
 done
 
+# The server this script may stop and start: the embedded one the test command started,
+# or the local Debian cluster.
+source scripts/postgres.sh
 pg_version=$(ls /etc/postgresql 2>/dev/null | sort -n | tail -n 1)
-if [[ "$admin_url" != *@127.0.0.1:5432/* || -z "$pg_version" ]] || ! command -v pg_ctlcluster >/dev/null; then
+if [[ -n "${EMBEDDED_PG_STARTED:-}" ]]; then
+    stop_pg() { embedded_pg_stop "$EMBEDDED_PG_STARTED"; }
+    start_pg() { embedded_pg_start "$EMBEDDED_PG_STARTED"; }
+elif [[ "$admin_url" == *@127.0.0.1:5432/* && -n "$pg_version" ]] && command -v pg_ctlcluster >/dev/null; then
+    stop_pg() { pg_ctlcluster --skip-systemctl-redirect "$pg_version" main stop -m fast; }
+    start_pg() { pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start; }
+else
     # Outside CI a developer may point the suite at another server; CI must run it all.
     if [[ -n "${CI:-}" ]]; then
-        echo "the PostgreSQL outage check cannot run here (DATABASE_URL is not the local cluster, or pg_ctlcluster is missing); CI runs every check" >&2
+        echo "the PostgreSQL outage check cannot run here (DATABASE_URL is neither the embedded server nor the local cluster, or pg_ctlcluster is missing); CI runs every check" >&2
         exit 1
     fi
-    echo "==> skipping the PostgreSQL outage check (not the local cluster)"
+    echo "==> skipping the PostgreSQL outage check (not a server this script started or may stop)"
     exit 0
 fi
 echo "==> PostgreSQL stopped mid-load"
@@ -110,13 +120,13 @@ done
 [[ $status == running && $done -ge 200 ]] \
     || { echo "job $id did not get under way in time ($status, $done files)" >&2; exit 1; }
 echo "    job $id running, $done files copied: stopping PostgreSQL"
-pg_ctlcluster --skip-systemctl-redirect "$pg_version" main stop -m fast
+stop_pg
 curl -fsS "$base/healthz" >/dev/null || { echo "the API died with the database" >&2; exit 1; }
 ready=$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")
 [[ $ready == 503 ]] || { echo "/readyz answered $ready during the outage, expected 503" >&2; exit 1; }
 echo "    /healthz 200, /readyz 503 during the outage; starting PostgreSQL"
 sleep 2
-pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start
+start_pg
 for _ in $(seq 1 60); do
     [[ $(curl -s -o /dev/null -w '%{http_code}' "$base/readyz") == 200 ]] && break
     sleep 0.5

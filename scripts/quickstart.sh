@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# From a fresh clone to a running service: builds, creates and migrates the database,
-# generates 2023-01-01 if the data directory lacks it, and serves the API.
+# From a fresh clone to a running service: brings a PostgreSQL if there is none (see
+# scripts/postgres.sh), builds, creates and migrates the database, generates 2023-01-01 if
+# the data directory lacks it, and serves the API. A second run rebuilds nothing that did
+# not change, downloads nothing, and keeps the data and the database.
 #
-# Uses the local PostgreSQL at 127.0.0.1:5432 as user postgres unless DATABASE_URL is set.
+# DATABASE_URL, when set, is used as it is. Otherwise: the server on 127.0.0.1:5432
+# (database dwh, user postgres), or an embedded one under target/embedded-pg/ (forced with
+# DWH_EMBEDDED_PG=1), stopped again when the API stops (Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/postgres.sh
 
-export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dwh}"
 export DATA_DIR="${DATA_DIR:-data}"
 export BIND="${BIND:-127.0.0.1:8080}"
+given_url=${DATABASE_URL:-}
+use_postgres
+if [[ -z $given_url || -n ${EMBEDDED_PG_STARTED:-} ]]; then
+    export DATABASE_URL="${DATABASE_URL%/*}/dwh"
+fi
+say "the API will use DATABASE_URL=$(redact "$DATABASE_URL")"
 
-scripts/ensure-postgres.sh
 echo "==> building (release)"
 cargo build --release --locked --bins
 
@@ -37,4 +46,14 @@ cat <<MSG
     Stop with Ctrl-C.
 
 MSG
-exec target/release/api
+if [[ -z ${EMBEDDED_PG_STARTED:-} ]]; then
+    exec target/release/api
+fi
+# The embedded server stops with the API: Ctrl-C reaches the API (it finishes or hands
+# back its jobs), then the server shuts down cleanly; its data is kept for the next run.
+trap 'embedded_pg_stop "$EMBEDDED_PG_STARTED"' EXIT
+target/release/api &
+api_pid=$!
+trap 'kill -INT "$api_pid" 2>/dev/null || true' INT TERM
+wait "$api_pid" || true   # returns early when a signal arrives
+wait "$api_pid" || true   # until the API has shut down

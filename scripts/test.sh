@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Runs the whole test suite against the local PostgreSQL (127.0.0.1:5432, user postgres):
-# the Rust tests (unit, integration, kill tests against the real binary), the deployment
-# file checks, then the end-to-end checks (Swagger UI in headless Chromium, schemathesis).
-# Installs what the suite needs on a fresh machine first; safe to run repeatedly.
+# Runs the whole test suite: the Rust tests (unit, integration, kill tests against the real
+# binary), the deployment file checks, the end-to-end checks (Swagger UI in headless
+# Chromium, schemathesis, a PostgreSQL outage), then the embedded PostgreSQL check.
+# Installs what the suite needs on a fresh machine first, PostgreSQL included (see
+# scripts/postgres.sh: DATABASE_URL, else the local server, else one it brings);
+# safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/postgres.sh
 
-export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-
-scripts/ensure-postgres.sh
+use_postgres
+[[ -n "${EMBEDDED_PG_STARTED:-}" ]] && trap 'embedded_pg_stop "$EMBEDDED_PG_STARTED"' EXIT
 scripts/install-test-tools.sh
 
 cargo test --workspace --locked "$@"
 target/e2e-venv/bin/python deploy/check_compose.py
 scripts/e2e.sh
+scripts/embedded-pg-check.sh
