@@ -3,9 +3,11 @@
 //!
 //! - [`Dataset`] makes the draws; [`Dataset::minute_batch`] gives any minute as an Arrow
 //!   batch, which other crates' tests use to build fixtures.
-//! - [`generate`] writes a range of minutes in parallel, atomically per file.
+//! - [`generate`] writes a range of minutes in parallel, atomically per file;
+//!   [`generate_live`] writes them one by one as their minutes end, at a chosen speed.
 
 pub mod dataset;
+mod live;
 pub mod minute;
 pub mod parquet_file;
 pub mod rng;
@@ -13,5 +15,6 @@ mod run;
 pub mod schema;
 
 pub use dataset::{Dataset, MinuteDraws};
+pub use live::{LiveOptions, generate_live};
 pub use minute::{MinuteRange, RangeError};
 pub use run::{FileOutcome, GenerateError, GenerateOptions, GenerateSummary, generate};

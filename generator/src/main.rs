@@ -13,7 +13,7 @@ use anyhow::Context;
 use chrono::{NaiveDate, NaiveDateTime};
 use clap::Parser;
 use generator::minute::{REFERENCE_LAST_INDEX, first_minute, minute_at};
-use generator::{GenerateOptions, MinuteRange, generate};
+use generator::{GenerateOptions, LiveOptions, MinuteRange, generate, generate_live};
 
 /// Writes the January 2023 sensor-readings dataset: one Parquet file per minute,
 /// value for value identical to the reference files.
@@ -41,6 +41,22 @@ struct Cli {
     /// Rewrite files that already exist (otherwise they are kept and counted as skipped).
     #[arg(long, env = "GENERATOR_FORCE")]
     force: bool,
+    /// Be a live source: write each minute's file when its minute is over, one at a time,
+    /// at --speed times real time (the first a minute of data after the start).
+    #[arg(long, env = "GENERATOR_LIVE")]
+    live: bool,
+    /// With --live: minutes of data per minute of real time (60: one file a second).
+    #[arg(long, env = "GENERATOR_SPEED", default_value_t = 1.0, requires = "live", value_parser = parse_speed)]
+    speed: f64,
+}
+
+fn parse_speed(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(speed) if speed.is_finite() && speed > 0.0 => Ok(speed),
+        _ => Err(format!(
+            "{value:?} is not a speed; expected a positive number, e.g. 60 for one file a second"
+        )),
+    }
 }
 
 fn parse_minute(value: &str) -> Result<NaiveDateTime, String> {
@@ -109,7 +125,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         jobs = options.jobs, "generating"
     );
     let reporter = progress::Reporter::new(u64::from(options.range.len()));
-    let summary = generate(&options, &|outcome| reporter.file_done(outcome), &stop)?;
+    let summary = if cli.live {
+        tracing::info!(
+            speed = cli.speed,
+            "live: one file as each minute of data ends"
+        );
+        let live = LiveOptions {
+            out_dir: options.out_dir,
+            range: options.range,
+            seed: options.seed,
+            speed: cli.speed,
+            force: options.force,
+        };
+        generate_live(&live, &|outcome| reporter.file_done(outcome), &stop)?
+    } else {
+        generate(&options, &|outcome| reporter.file_done(outcome), &stop)?
+    };
     reporter.finish();
     let seconds = summary.elapsed.as_secs_f64();
     println!(
@@ -177,6 +208,15 @@ mod tests {
     fn unparseable_minutes_are_refused() {
         assert!(Cli::try_parse_from(["generator", "--from", "2023-01-01"]).is_err());
         assert!(parse_date("2023-02-30").is_err());
+    }
+
+    #[test]
+    fn speed_needs_live_and_must_be_positive() {
+        assert!(Cli::try_parse_from(["generator", "--speed", "60"]).is_err());
+        assert!(Cli::try_parse_from(["generator", "--live", "--speed", "0"]).is_err());
+        assert!(Cli::try_parse_from(["generator", "--live", "--speed", "-1"]).is_err());
+        let cli = Cli::parse_from(["generator", "--live", "--speed", "600"]);
+        assert!(cli.live && cli.speed == 600.0);
     }
 
     #[test]

@@ -142,7 +142,8 @@ pub fn generate(
     })
 }
 
-fn prepare_dir(dir: &Path) -> Result<(), GenerateError> {
+/// Creates `dir` and removes the temporary files a killed run left in it.
+pub(crate) fn prepare_dir(dir: &Path) -> Result<(), GenerateError> {
     let create_error = |source| GenerateError::CreateDir {
         path: dir.to_path_buf(),
         source,
