@@ -5,11 +5,13 @@
 //! stopping the app), [`telemetry`], [`routes`] (handlers), [`domain`] (types that
 //! validate on parse), [`intake`] (what accepting a job checks), [`queue`] (the jobs
 //! table; [`queue::lease`] is the workers' side), [`worker`] (claiming and running jobs),
-//! [`problem`] (every error as an RFC 9457 document), [`auth`], [`metrics`], [`openapi`].
+//! [`problem`] (every error as an RFC 9457 document), [`idempotency`] (`Idempotency-Key`
+//! on `POST /jobs`), [`auth`], [`metrics`], [`openapi`].
 
 pub mod auth;
 pub mod configuration;
 pub mod domain;
+pub mod idempotency;
 pub mod intake;
 pub mod metrics;
 pub mod openapi;

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::domain::{Job, JobAttempt, JobError, JobProgress, JobStatus};
 use crate::problem::Problem;
-use crate::routes::{health, jobs, partitions};
+use crate::routes::{health, jobs, new_jobs, partitions};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -21,7 +21,7 @@ use crate::routes::{health, jobs, partitions};
         license(name = "MIT"),
     ),
     paths(
-        jobs::create_jobs,
+        new_jobs::create_jobs,
         jobs::list_jobs,
         jobs::get_job,
         jobs::cancel_job,
@@ -33,7 +33,7 @@ use crate::routes::{health, jobs, partitions};
     ),
     components(schemas(
         Job, JobStatus, JobProgress, JobError, JobAttempt, Problem,
-        jobs::Created, jobs::Backfill, jobs::BusyDate, jobs::RefusedDate, jobs::JobPage,
+        new_jobs::Created, new_jobs::Backfill, new_jobs::BusyDate, new_jobs::RefusedDate, jobs::JobPage,
         partitions::Partition, partitions::DaySummary, health::Health,
     )),
     modifiers(&BearerAuth),

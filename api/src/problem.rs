@@ -64,6 +64,10 @@ pub enum ApiError {
     #[error("{0}")]
     DayAmbiguous(String),
     #[error("{0}")]
+    IdempotencyKeyReused(String),
+    #[error("{0}")]
+    IdempotencyInProgress(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -124,6 +128,14 @@ impl ApiError {
             Self::NoSourceFiles(_) => ("no-source-files", "No source files for the date"),
             Self::DayIncomplete { .. } => ("day-incomplete", "The day's files are incomplete"),
             Self::DayAmbiguous(_) => ("day-ambiguous", "The day's files are ambiguous"),
+            Self::IdempotencyKeyReused(_) => (
+                "idempotency-key-reused",
+                "The Idempotency-Key was used for another request",
+            ),
+            Self::IdempotencyInProgress(_) => (
+                "idempotency-in-progress",
+                "A request with this Idempotency-Key is in progress",
+            ),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal error"),
         }
@@ -161,7 +173,10 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::DateBusy { .. } | Self::JobFinished(_) => StatusCode::CONFLICT,
+            Self::DateBusy { .. } | Self::JobFinished(_) | Self::IdempotencyInProgress(_) => {
+                StatusCode::CONFLICT
+            }
+            Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NoSourceFiles(_) | Self::DayIncomplete { .. } | Self::DayAmbiguous(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

@@ -25,7 +25,7 @@ use crate::intake::Intake;
 use crate::metrics::{self, Metrics};
 use crate::openapi;
 use crate::problem;
-use crate::routes::{self, jobs, partitions};
+use crate::routes::{self, jobs, new_jobs, partitions};
 use crate::worker::{self, WorkerContext};
 
 /// A built application: listening, with its workers running.
@@ -260,7 +260,7 @@ fn http_server(
                 .service(
                     resource("/jobs", "GET, POST")
                         .route(web::get().to(jobs::list_jobs))
-                        .route(web::post().to(jobs::create_jobs)),
+                        .route(web::post().to(new_jobs::create_jobs)),
                 )
                 .service(resource("/jobs/{id}", "GET").route(web::get().to(jobs::get_job)))
                 .service(

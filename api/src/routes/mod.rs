@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod jobs;
+pub mod new_jobs;
 pub mod partitions;
 
 pub use health::{healthz, metrics, readyz};

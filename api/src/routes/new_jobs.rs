@@ -1,0 +1,283 @@
+//! `POST /jobs`: queue the load of a day, or of each day of a range (a backfill).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use chrono::NaiveDate;
+use loader::LoadError;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Authorized;
+use crate::domain::{DateRange, Job, LoadDate};
+use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::intake::{self, Intake};
+use crate::problem::{ApiError, Problem};
+use crate::queue::{self, Enqueued, NewJob};
+
+/// Which day(s) to load: either `date`, or `from` and `to`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateJobsQuery {
+    /// The day to replace, `YYYY-MM-DD`.
+    #[param(value_type = Option<String>, format = Date, example = "2023-01-01")]
+    date: Option<String>,
+    /// First day of a backfill (inclusive), e.g. `2023-01-01`; one job per day. Use with
+    /// `to`, without `date`.
+    // No example values on from/to: Swagger UI would prefill them, and "Try it out" would
+    // send date, from and to together.
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<String>,
+    /// Last day of a backfill (inclusive), e.g. `2023-01-03`; at most 366 days in all.
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<String>,
+    /// Load a day even if some of its 1,440 minute files are missing; the day is recorded
+    /// as partial, with the minutes it lacks. Without it, an incomplete day answers 422
+    /// (`day-incomplete`), and a backfill lists it under `incomplete`.
+    allow_partial: Option<bool>,
+    /// Replace the day even if the load would leave it with fewer rows than the shrink
+    /// guard allows (by default 90 % of what it holds).
+    force: Option<bool>,
+}
+
+impl CreateJobsQuery {
+    /// The request's parameters in one fixed order: what an `Idempotency-Key` is bound to.
+    fn normalised(&self) -> String {
+        let text = |name, value: &Option<String>| value.as_ref().map(|v| format!("{name}={v}"));
+        let flag = |name, value: Option<bool>| value.map(|v| format!("{name}={v}"));
+        [
+            text("date", &self.date),
+            text("from", &self.from),
+            text("to", &self.to),
+            flag("allow_partial", self.allow_partial),
+            flag("force", self.force),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+/// What a backfill queued, and the days it did not.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Backfill {
+    /// Jobs queued, one per day.
+    pub created: Vec<Job>,
+    /// Days that already had a queued or running job.
+    pub busy: Vec<BusyDate>,
+    /// Days without source files.
+    #[schema(value_type = Vec<String>, example = json!(["2023-02-01"]))]
+    pub missing: Vec<NaiveDate>,
+    /// Days with some minute files missing, not queued (`allow_partial=true` queues them).
+    pub incomplete: Vec<RefusedDate>,
+    /// Days with files named after the day that are not its minute files, not queued.
+    pub ambiguous: Vec<RefusedDate>,
+}
+
+/// A day a backfill did not queue, and why.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RefusedDate {
+    #[schema(value_type = String, format = Date, example = "2023-01-31")]
+    pub date: NaiveDate,
+    #[schema(
+        example = "2023-01-31 is incomplete: 1439 of its 1,440 minutes have no file (00:01, 00:02, 00:03, 00:04, 00:05 … and 1434 more); load it with allow_partial=true (--allow-partial) to replace the day with the minutes there are"
+    )]
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BusyDate {
+    #[schema(value_type = String, format = Date, example = "2023-01-01")]
+    pub date: NaiveDate,
+    /// The job that is already queued or running for the day.
+    pub job_id: Uuid,
+}
+
+/// `POST /jobs` answers with the job for `date`, or with a backfill summary.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Created {
+    Job(Box<Job>),
+    Backfill(Backfill),
+}
+
+/// Queue a clear+load of a day (or of each day of a range).
+///
+/// Answers at once with the queued job; a worker replaces the day's rows atomically in
+/// the background. Follow the job with `GET /jobs/{id}`.
+///
+/// With an `Idempotency-Key` header, sending the same request again within 24 hours (after
+/// a timeout, say) answers what the first one answered, without queueing anything.
+#[utoipa::path(
+    post,
+    path = "/jobs",
+    tag = "jobs",
+    params(
+        CreateJobsQuery,
+        ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "Any 1 to 255 visible ASCII characters (a UUID, say) naming this request: the same key with the same parameters within 24 hours answers the first answer again; with other parameters, 422"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued. For `date`: the job, with its URL in `Location`. For `from`/`to`: what was queued, what was busy and what had no files.",
+            body = Created, headers(("Location" = String, description = "URL of the new job"))),
+        (status = 400, description = "A date is malformed or impossible, or the parameters are combined wrongly", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A cross-site browser request (`Sec-Fetch-Site: cross-site`, or an `Origin` other than this server)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The date already has a queued or running job; its id is in `job_id`. Or (`idempotency-in-progress`) a request with the same `Idempotency-Key` is still being handled: retry in a moment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "There are no source files for the date (or for any day of the range); or the day is incomplete (`day-incomplete`, with `missing_minutes`; `allow_partial=true` loads it) or ambiguous (`day-ambiguous`: other files named after the day); or (`idempotency-key-reused`) the `Idempotency-Key` was used for other parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_jobs(
+    _: Authorized,
+    request: HttpRequest,
+    query: web::Query<CreateJobsQuery>,
+    pool: web::Data<PgPool>,
+    intake: web::Data<Intake>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let Some(key) = IdempotencyKey::from_request(&request)? else {
+        return create(query, &pool, &intake).await;
+    };
+    match idempotency::claim(&pool, &key, &query.normalised()).await? {
+        Claim::Replay(response) => Ok(response),
+        Claim::New => {
+            // Errors are answers too (a 409, a 422): kept like a success, so that a retry
+            // gets the same one. Only server errors free the key.
+            let response = match create(query, &pool, &intake).await {
+                Ok(response) => response,
+                Err(error) => error.error_response(),
+            };
+            idempotency::save(&pool, &key, response).await
+        }
+    }
+}
+
+async fn create(
+    query: CreateJobsQuery,
+    pool: &PgPool,
+    intake: &Intake,
+) -> Result<HttpResponse, ApiError> {
+    let job = NewJob {
+        max_attempts: intake.max_attempts,
+        allow_partial: query.allow_partial.unwrap_or(false),
+        force: query.force.unwrap_or(false),
+    };
+    match (query.date, query.from, query.to) {
+        (Some(date), None, None) => {
+            let date = LoadDate::parse("date", &date)?;
+            create_one(date, job, pool, intake).await
+        }
+        (None, Some(from), Some(to)) => {
+            let from = LoadDate::parse("from", &from)?;
+            let to = LoadDate::parse("to", &to)?;
+            let range = DateRange::new(from, to)?;
+            create_range(range, job, pool, intake).await
+        }
+        (None, None, None) => Err(ApiError::InvalidParameter(
+            "give the day to load as ?date=YYYY-MM-DD, or a range as ?from=YYYY-MM-DD&to=YYYY-MM-DD".into(),
+        )),
+        (Some(_), _, _) => Err(ApiError::InvalidParameter(
+            "give either date, or from and to, not both".into(),
+        )),
+        (None, _, _) => Err(ApiError::InvalidParameter(
+            "a range needs both from and to".into(),
+        )),
+    }
+}
+
+async fn create_one(
+    date: LoadDate,
+    job: NewJob,
+    pool: &PgPool,
+    intake: &Intake,
+) -> Result<HttpResponse, ApiError> {
+    // A busy date is answered from one index look-up, before the data directory is listed;
+    // `enqueue` still settles races between instances.
+    if let Some(active) = queue::active_for(pool, date.get()).await? {
+        return Err(busy(&active));
+    }
+    intake.check_day(date.get(), job.allow_partial).await?;
+    match queue::enqueue(pool, date.get(), job).await? {
+        Enqueued::Created(job) => {
+            intake.wake_workers();
+            tracing::info!(job_id = %job.id, %date, "job queued");
+            Ok(HttpResponse::Accepted()
+                .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
+                .json(Created::Job(Box::new(job))))
+        }
+        Enqueued::Busy(job) => Err(busy(&job)),
+    }
+}
+
+fn busy(job: &Job) -> ApiError {
+    ApiError::DateBusy {
+        detail: format!(
+            "{} already has a {} job ({}); cancel it or wait for it to finish",
+            job.date,
+            job.status.as_str(),
+            job.id
+        ),
+        job_id: job.id,
+    }
+}
+
+async fn create_range(
+    range: DateRange,
+    job: NewJob,
+    pool: &PgPool,
+    intake: &Intake,
+) -> Result<HttpResponse, ApiError> {
+    let mut result = Backfill {
+        created: Vec::new(),
+        busy: Vec::new(),
+        missing: Vec::new(),
+        incomplete: Vec::new(),
+        ambiguous: Vec::new(),
+    };
+    let available = intake.days_with_source().await;
+    if range
+        .days()
+        .all(|date| !available.contains_key(&date.get()))
+    {
+        return Err(ApiError::NoSourceFiles(
+            "no source files for any day of the range in the data directory".into(),
+        ));
+    }
+    for date in range.days() {
+        let Some(files) = available.get(&date.get()) else {
+            result.missing.push(date.get());
+            continue;
+        };
+        if let Err(error) = files.judge(job.allow_partial) {
+            let refused = RefusedDate {
+                date: date.get(),
+                reason: intake::without_data_dir(&error.to_string(), &intake.data_dir),
+            };
+            match error {
+                LoadError::DayIncomplete { .. } => result.incomplete.push(refused),
+                _ => result.ambiguous.push(refused),
+            }
+            continue;
+        }
+        match queue::enqueue(pool, date.get(), job).await? {
+            Enqueued::Created(job) => result.created.push(job),
+            Enqueued::Busy(job) => result.busy.push(BusyDate {
+                date: job.date,
+                job_id: job.id,
+            }),
+        }
+    }
+    intake.wake_workers();
+    tracing::info!(
+        created = result.created.len(),
+        busy = result.busy.len(),
+        missing = result.missing.len(),
+        incomplete = result.incomplete.len(),
+        ambiguous = result.ambiguous.len(),
+        "backfill queued"
+    );
+    Ok(HttpResponse::Accepted().json(Created::Backfill(result)))
+}
