@@ -77,10 +77,15 @@ pub struct Settings {
 
     /// Every statement an HTTP request runs is cancelled after this long (the request then
     /// answers 503), so a blocked query cannot hold a connection for long. Above the
-    /// slowest statement the API runs: `GET /partitions/{date}` still scans the day for its
-    /// distinct counts (seconds for 2.7 M rows, more under load).
+    /// slowest statement the API runs: `GET /partitions/{date}` of a day loaded before its
+    /// distinct counts were kept scans it (seconds for 2.7 M rows, more under load).
     #[arg(long, env = "HTTP_STATEMENT_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub http_statement_timeout_ms: u64,
+
+    /// Finished jobs are forgotten this many days after they ended (with their attempts),
+    /// except the job that loaded a day's current rows; 0 keeps every job.
+    #[arg(long, env = "JOB_RETENTION_DAYS", default_value_t = 30)]
+    pub job_retention_days: u32,
 
     /// Size of the database connection pool of the workers (and start-up work). Each running load also holds one connection
     /// outside the pool, for its day's lock (see `loader`'s `DayLock`).
@@ -118,6 +123,12 @@ impl Settings {
 
     pub fn serves_jobs_api(&self) -> bool {
         self.role != Role::Worker
+    }
+
+    /// How long finished jobs are kept; `None`: for ever.
+    pub fn job_retention(&self) -> Option<Duration> {
+        (self.job_retention_days > 0)
+            .then(|| Duration::from_secs(u64::from(self.job_retention_days) * 24 * 60 * 60))
     }
 
     pub fn heartbeat_interval(&self) -> Duration {
@@ -205,6 +216,7 @@ impl Settings {
             shrink_guard_percent: 90,
             http_db_connections: 4,
             http_statement_timeout_ms: 30_000,
+            job_retention_days: 30,
             db_max_connections: 10,
         }
     }

@@ -6,11 +6,13 @@
 //! validate on parse), [`intake`] (what accepting a job checks), [`queue`] (the jobs
 //! table; [`queue::lease`] is the workers' side), [`worker`] (claiming and running jobs),
 //! [`problem`] (every error as an RFC 9457 document), [`idempotency`] (`Idempotency-Key`
-//! on `POST /jobs`), [`auth`], [`metrics`], [`openapi`].
+//! on `POST /jobs`), [`housekeeping`] (pruning old jobs and keys), [`auth`], [`metrics`],
+//! [`openapi`].
 
 pub mod auth;
 pub mod configuration;
 pub mod domain;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod intake;
 pub mod metrics;

@@ -21,6 +21,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::ApiToken;
 use crate::configuration::Settings;
+use crate::housekeeping;
 use crate::intake::Intake;
 use crate::metrics::{self, Metrics};
 use crate::openapi;
@@ -196,6 +197,11 @@ fn spawn_workers(
         settings.stale_after(),
         shutdown.clone(),
     ));
+    let housekeeping = tokio::spawn(housekeeping::run(
+        pool.clone(),
+        settings.job_retention(),
+        shutdown.clone(),
+    ));
     let count = settings.worker_count();
     let context = WorkerContext {
         pool: pool.clone(),
@@ -213,7 +219,7 @@ fn spawn_workers(
     let mut tasks: Vec<JoinHandle<()>> = (0..count)
         .map(|n| tokio::spawn(worker::run(context.clone(), format!("{instance}:{n}"))))
         .collect();
-    tasks.push(reaper);
+    tasks.extend([reaper, housekeeping]);
     tasks
 }
 

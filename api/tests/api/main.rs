@@ -5,6 +5,7 @@
 mod bad_files;
 mod fencing;
 mod helpers;
+mod housekeeping;
 mod idempotency;
 mod instances;
 mod integrity;

@@ -1,0 +1,69 @@
+//! Forgetting what is no longer needed, so that the `ops` tables stay small however long
+//! the service runs: finished jobs past their retention (with their attempts), and
+//! idempotency keys past their 24 hours. Every instance does it, hourly; the deletes are
+//! idempotent, so instances doing it at once only repeat each other.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::idempotency;
+
+const EVERY: Duration = Duration::from_secs(60 * 60);
+/// Rows per delete: short transactions, whatever the backlog.
+const BATCH: i64 = 1000;
+
+/// Prunes now, then every hour, until shutdown.
+pub async fn run(pool: PgPool, job_retention: Option<Duration>, shutdown: CancellationToken) {
+    loop {
+        if let Err(error) = prune(&pool, job_retention).await {
+            tracing::warn!(%error, "could not prune old jobs and idempotency keys; trying again in an hour");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(EVERY) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// One round: returns the jobs and the keys it deleted.
+pub async fn prune(
+    pool: &PgPool,
+    job_retention: Option<Duration>,
+) -> Result<(u64, u64), sqlx::Error> {
+    let jobs = match job_retention {
+        Some(keep) => prune_jobs(pool, keep).await?,
+        None => 0,
+    };
+    let keys = idempotency::prune(pool).await?;
+    if jobs > 0 || keys > 0 {
+        tracing::info!(jobs, idempotency_keys = keys, "pruned");
+    }
+    Ok((jobs, keys))
+}
+
+/// Deletes the jobs that ended more than `keep` ago, but never the job that loaded a
+/// day's current rows (`dwh.day_loads.job_id`): the lineage of the data stays readable.
+async fn prune_jobs(pool: &PgPool, keep: Duration) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let batch = sqlx::query(
+            "DELETE FROM ops.jobs WHERE id IN (
+                 SELECT j.id FROM ops.jobs j
+                 WHERE j.finished_at < clock_timestamp() - make_interval(secs => $1)
+                   AND NOT EXISTS (SELECT 1 FROM dwh.day_loads d WHERE d.job_id = j.id)
+                 LIMIT $2
+             )",
+        )
+        .bind(keep.as_secs_f64())
+        .bind(BATCH)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        deleted += batch;
+        if batch < BATCH as u64 {
+            return Ok(deleted);
+        }
+    }
+}
