@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::domain::{Job, JobAttempt, JobError, JobProgress, JobStatus};
 use crate::problem::Problem;
-use crate::routes::{health, jobs, new_jobs, partitions};
+use crate::routes::{backfill, health, jobs, new_jobs, partitions};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -33,7 +33,7 @@ use crate::routes::{health, jobs, new_jobs, partitions};
     ),
     components(schemas(
         Job, JobStatus, JobProgress, JobError, JobAttempt, Problem,
-        new_jobs::Created, new_jobs::Backfill, new_jobs::BusyDate, new_jobs::RefusedDate, jobs::JobPage,
+        new_jobs::Created, backfill::Backfill, backfill::BusyDate, backfill::RefusedDate, jobs::JobPage,
         partitions::Partition, partitions::DaySummary, health::Health,
     )),
     modifiers(&BearerAuth),

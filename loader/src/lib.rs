@@ -52,7 +52,7 @@ mod table;
 pub use day::{MINUTES_PER_DAY, MissingMinutes};
 pub use error::{InputError, LoadError, server_unavailable};
 pub use fence::{Fence, FenceFn, Standing};
-pub use listing::{DayFiles, list_day, list_days};
+pub use listing::{DayFiles, FilesSummary, list_day, list_days};
 pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
 pub use names::NameCounts;
 pub use partitions::{

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::DirEntry;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use chrono::NaiveDate;
 
@@ -27,6 +28,14 @@ pub struct DayFiles {
     minutes: BTreeMap<u16, DirEntryInfo>,
     /// Other names that start with the day.
     strays: Vec<String>,
+}
+
+/// A day's minute files as they are now (see [`DayFiles::summary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilesSummary {
+    pub files: usize,
+    pub bytes: u64,
+    pub newest: Option<SystemTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +61,27 @@ impl DayFiles {
     /// Canonical minute files found.
     pub fn file_count(&self) -> usize {
         self.minutes.len()
+    }
+
+    /// What the canonical files are now: how many, their bytes, and the newest
+    /// modification time among them (`None` without files). Reads each file's metadata.
+    pub fn summary(&self) -> std::io::Result<FilesSummary> {
+        let mut summary = FilesSummary {
+            files: self.minutes.len(),
+            bytes: 0,
+            newest: None,
+        };
+        for entry in self.minutes.values() {
+            let metadata = std::fs::metadata(&entry.path)?;
+            summary.bytes += metadata.len();
+            let modified = metadata.modified()?;
+            summary.newest = Some(
+                summary
+                    .newest
+                    .map_or(modified, |n: SystemTime| n.max(modified)),
+            );
+        }
+        Ok(summary)
     }
 
     /// The minutes of the day without a file.

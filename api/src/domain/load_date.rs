@@ -108,6 +108,14 @@ impl DateRange {
         Ok(Self { from, to })
     }
 
+    pub fn from(&self) -> LoadDate {
+        self.from
+    }
+
+    pub fn to(&self) -> LoadDate {
+        self.to
+    }
+
     pub fn days(&self) -> impl Iterator<Item = LoadDate> + use<> {
         self.from
             .0

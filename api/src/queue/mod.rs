@@ -9,6 +9,8 @@
 
 pub mod lease;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -173,6 +175,23 @@ pub async fn active_for(pool: &PgPool, date: NaiveDate) -> Result<Option<Job>, s
         "SELECT {COLUMNS} FROM ops.jobs WHERE date = $1 AND status IN ('queued', 'running')"
     );
     fetch_one_job(sqlx::query_as::<_, JobRow>(&sql).bind(date), pool).await
+}
+
+/// The status of each day's latest job, for the days of `from..=to` that have one.
+pub async fn latest_status_by_day(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<NaiveDate, JobStatus>, sqlx::Error> {
+    let rows: Vec<(NaiveDate, JobStatus)> = sqlx::query_as(
+        "SELECT DISTINCT ON (date) date, status FROM ops.jobs
+         WHERE date BETWEEN $1 AND $2 ORDER BY date, created_at DESC",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 
+pub mod backfill;
 pub mod health;
 pub mod jobs;
 pub mod new_jobs;

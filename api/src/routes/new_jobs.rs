@@ -2,19 +2,17 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use chrono::NaiveDate;
-use loader::LoadError;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::auth::Authorized;
-use crate::domain::{DateRange, Job, LoadDate};
+use crate::domain::{DateRange, Job, LoadDate, Reprocess};
 use crate::idempotency::{self, Claim, IdempotencyKey};
-use crate::intake::{self, Intake};
+use crate::intake::Intake;
 use crate::problem::{ApiError, Problem};
 use crate::queue::{self, Enqueued, NewJob};
+use crate::routes::backfill::{Backfill, BackfillOptions, create_range};
 
 /// Which day(s) to load: either `date`, or `from` and `to`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -39,6 +37,14 @@ pub struct CreateJobsQuery {
     /// Replace the day even if the load would leave it with fewer rows than the shrink
     /// guard allows (by default 90 % of what it holds).
     force: Option<bool>,
+    /// For a range: which days to queue. `all` (the default) every day with files;
+    /// `missing` the days not loaded yet; `failed` those whose latest job failed;
+    /// `changed` loaded days whose files differ from what was loaded (another number of
+    /// files or total size, or a file modified after the load).
+    #[param(inline)]
+    reprocess: Option<Reprocess>,
+    /// For a range: answer what would be queued (200), queueing nothing.
+    dry_run: Option<bool>,
 }
 
 impl CreateJobsQuery {
@@ -52,47 +58,14 @@ impl CreateJobsQuery {
             text("to", &self.to),
             flag("allow_partial", self.allow_partial),
             flag("force", self.force),
+            self.reprocess.map(|r| format!("reprocess={r:?}")),
+            flag("dry_run", self.dry_run),
         ]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
         .join("&")
     }
-}
-
-/// What a backfill queued, and the days it did not.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Backfill {
-    /// Jobs queued, one per day.
-    pub created: Vec<Job>,
-    /// Days that already had a queued or running job.
-    pub busy: Vec<BusyDate>,
-    /// Days without source files.
-    #[schema(value_type = Vec<String>, example = json!(["2023-02-01"]))]
-    pub missing: Vec<NaiveDate>,
-    /// Days with some minute files missing, not queued (`allow_partial=true` queues them).
-    pub incomplete: Vec<RefusedDate>,
-    /// Days with files named after the day that are not its minute files, not queued.
-    pub ambiguous: Vec<RefusedDate>,
-}
-
-/// A day a backfill did not queue, and why.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RefusedDate {
-    #[schema(value_type = String, format = Date, example = "2023-01-31")]
-    pub date: NaiveDate,
-    #[schema(
-        example = "2023-01-31 is incomplete: 1439 of its 1,440 minutes have no file (00:01, 00:02, 00:03, 00:04, 00:05 … and 1434 more); load it with allow_partial=true (--allow-partial) to replace the day with the minutes there are"
-    )]
-    pub reason: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BusyDate {
-    #[schema(value_type = String, format = Date, example = "2023-01-01")]
-    pub date: NaiveDate,
-    /// The job that is already queued or running for the day.
-    pub job_id: Uuid,
 }
 
 /// `POST /jobs` answers with the job for `date`, or with a backfill summary.
@@ -120,7 +93,8 @@ pub enum Created {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 202, description = "Queued. For `date`: the job, with its URL in `Location`. For `from`/`to`: what was queued, what was busy and what had no files.",
+        (status = 200, description = "A dry run (`dry_run=true`): what the backfill would queue (`would_queue`), and the days it would not", body = Created),
+        (status = 202, description = "Queued. For `date`: the job, with its URL in `Location`. For `from`/`to`: what was queued, what was busy, what had no files and what `reprocess` skipped.",
             body = Created, headers(("Location" = String, description = "URL of the new job"))),
         (status = 400, description = "A date is malformed or impossible, or the parameters are combined wrongly", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
@@ -166,6 +140,11 @@ async fn create(
         force: query.force.unwrap_or(false),
     };
     match (query.date, query.from, query.to) {
+        (Some(_), None, None) if query.reprocess.is_some() || query.dry_run.is_some() => {
+            Err(ApiError::InvalidParameter(
+                "reprocess and dry_run apply to a range (from and to), not to one date".into(),
+            ))
+        }
         (Some(date), None, None) => {
             let date = LoadDate::parse("date", &date)?;
             create_one(date, job, pool, intake).await
@@ -174,7 +153,12 @@ async fn create(
             let from = LoadDate::parse("from", &from)?;
             let to = LoadDate::parse("to", &to)?;
             let range = DateRange::new(from, to)?;
-            create_range(range, job, pool, intake).await
+            let options = BackfillOptions {
+                job,
+                reprocess: query.reprocess.unwrap_or_default(),
+                dry_run: query.dry_run.unwrap_or(false),
+            };
+            create_range(range, options, pool, intake).await
         }
         (None, None, None) => Err(ApiError::InvalidParameter(
             "give the day to load as ?date=YYYY-MM-DD, or a range as ?from=YYYY-MM-DD&to=YYYY-MM-DD".into(),
@@ -222,62 +206,4 @@ fn busy(job: &Job) -> ApiError {
         ),
         job_id: job.id,
     }
-}
-
-async fn create_range(
-    range: DateRange,
-    job: NewJob,
-    pool: &PgPool,
-    intake: &Intake,
-) -> Result<HttpResponse, ApiError> {
-    let mut result = Backfill {
-        created: Vec::new(),
-        busy: Vec::new(),
-        missing: Vec::new(),
-        incomplete: Vec::new(),
-        ambiguous: Vec::new(),
-    };
-    let available = intake.days_with_source().await;
-    if range
-        .days()
-        .all(|date| !available.contains_key(&date.get()))
-    {
-        return Err(ApiError::NoSourceFiles(
-            "no source files for any day of the range in the data directory".into(),
-        ));
-    }
-    for date in range.days() {
-        let Some(files) = available.get(&date.get()) else {
-            result.missing.push(date.get());
-            continue;
-        };
-        if let Err(error) = files.judge(job.allow_partial) {
-            let refused = RefusedDate {
-                date: date.get(),
-                reason: intake::without_data_dir(&error.to_string(), &intake.data_dir),
-            };
-            match error {
-                LoadError::DayIncomplete { .. } => result.incomplete.push(refused),
-                _ => result.ambiguous.push(refused),
-            }
-            continue;
-        }
-        match queue::enqueue(pool, date.get(), job).await? {
-            Enqueued::Created(job) => result.created.push(job),
-            Enqueued::Busy(job) => result.busy.push(BusyDate {
-                date: job.date,
-                job_id: job.id,
-            }),
-        }
-    }
-    intake.wake_workers();
-    tracing::info!(
-        created = result.created.len(),
-        busy = result.busy.len(),
-        missing = result.missing.len(),
-        incomplete = result.incomplete.len(),
-        ambiguous = result.ambiguous.len(),
-        "backfill queued"
-    );
-    Ok(HttpResponse::Accepted().json(Created::Backfill(result)))
 }

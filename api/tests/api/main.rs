@@ -13,5 +13,6 @@ mod jobs;
 mod kill;
 mod openapi_spec;
 mod process;
+mod reprocess;
 mod requests;
 mod under_load;
