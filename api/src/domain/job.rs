@@ -43,6 +43,22 @@ impl JobStatus {
     }
 }
 
+/// What queued the job: `api` (`POST /jobs?date=`), `backfill` (`POST /jobs?from=&to=`);
+/// `auto` and `changed` are kept for pipeline mode (a day whose files became complete,
+/// or changed after their load).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type,
+)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum JobTrigger {
+    #[default]
+    Api,
+    Backfill,
+    Auto,
+    Changed,
+}
+
 /// A clear+load of one day: replace the day's rows in `dwh.data_sample` with the rows of
 /// the day's Parquet files.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -50,6 +66,7 @@ impl JobStatus {
     "id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11",
     "date": "2023-01-01",
     "status": "succeeded",
+    "trigger": "api",
     "attempt": 1,
     "max_attempts": 3,
     "progress": {"files_done": 1440, "files_total": 1440, "rows_done": 2756160, "rows_total": 2756160},
@@ -72,6 +89,9 @@ pub struct Job {
     #[schema(value_type = String, format = Date, example = "2023-01-01")]
     pub date: NaiveDate,
     pub status: JobStatus,
+    /// What queued it.
+    #[serde(default)]
+    pub trigger: JobTrigger,
     /// Runs started so far (a run cut short by a crash or a transient error is retried).
     pub attempt: i32,
     pub max_attempts: i32,

@@ -5,6 +5,6 @@ mod job;
 mod load_date;
 mod reprocess;
 
-pub use job::{Job, JobAttempt, JobError, JobProgress, JobStatus};
+pub use job::{Job, JobAttempt, JobError, JobProgress, JobStatus, JobTrigger};
 pub use load_date::{DateRange, DateRangeError, LoadDate, LoadDateError};
 pub use reprocess::{DayFacts, Loaded, Reprocess};

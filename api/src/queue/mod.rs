@@ -15,9 +15,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::{Job, JobAttempt, JobError, JobProgress, JobStatus};
+use crate::domain::{Job, JobAttempt, JobError, JobProgress, JobStatus, JobTrigger};
 
-pub(crate) const COLUMNS: &str = "id, date, status, attempt, max_attempts, files_done, files_total, \
+pub(crate) const COLUMNS: &str = "id, date, status, trigger, attempt, max_attempts, files_done, files_total, \
     rows_done, rows_total, rows_loaded, replaced_rows, error_message, error_file, error_row, \
     error_column, cancel_requested, allow_partial, force, worker_id, created_at, started_at, heartbeat_at, \
     finished_at, (extract(epoch FROM finished_at - started_at) * 1000)::bigint AS duration_ms";
@@ -27,6 +27,7 @@ pub(crate) struct JobRow {
     id: Uuid,
     date: NaiveDate,
     status: JobStatus,
+    trigger: JobTrigger,
     attempt: i32,
     max_attempts: i32,
     files_done: i64,
@@ -75,6 +76,7 @@ impl From<JobRow> for Job {
             id: row.id,
             date: row.date,
             status: row.status,
+            trigger: row.trigger,
             attempt: row.attempt,
             max_attempts: row.max_attempts,
             progress: JobProgress {
@@ -137,6 +139,7 @@ pub struct NewJob {
     pub allow_partial: bool,
     /// Replace the day even if it shrinks below the shrink guard.
     pub force: bool,
+    pub trigger: JobTrigger,
 }
 
 /// Queues a load of `date` unless the date already has an active job.
@@ -147,8 +150,8 @@ pub async fn enqueue(
 ) -> Result<Enqueued, EnqueueError> {
     // The active job may finish between a failed insert and the look-up; then try again.
     let insert = format!(
-        "INSERT INTO ops.jobs (id, date, max_attempts, allow_partial, force)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO ops.jobs (id, date, max_attempts, allow_partial, force, trigger)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (date) WHERE status IN ('queued', 'running') DO NOTHING
          RETURNING {COLUMNS}"
     );
@@ -158,7 +161,8 @@ pub async fn enqueue(
             .bind(date)
             .bind(job.max_attempts)
             .bind(job.allow_partial)
-            .bind(job.force);
+            .bind(job.force)
+            .bind(job.trigger);
         if let Some(job) = fetch_one_job(inserted, pool).await? {
             return Ok(Enqueued::Created(job));
         }

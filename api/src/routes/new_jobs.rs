@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authorized;
-use crate::domain::{DateRange, Job, LoadDate, Reprocess};
+use crate::domain::{DateRange, Job, JobTrigger, LoadDate, Reprocess};
 use crate::idempotency::{self, Claim, IdempotencyKey};
 use crate::intake::Intake;
 use crate::problem::{ApiError, Problem};
@@ -138,6 +138,7 @@ async fn create(
         max_attempts: intake.max_attempts,
         allow_partial: query.allow_partial.unwrap_or(false),
         force: query.force.unwrap_or(false),
+        trigger: JobTrigger::Api,
     };
     match (query.date, query.from, query.to) {
         (Some(_), None, None) if query.reprocess.is_some() || query.dry_run.is_some() => {
@@ -154,7 +155,10 @@ async fn create(
             let to = LoadDate::parse("to", &to)?;
             let range = DateRange::new(from, to)?;
             let options = BackfillOptions {
-                job,
+                job: NewJob {
+                    trigger: JobTrigger::Backfill,
+                    ..job
+                },
                 reprocess: query.reprocess.unwrap_or_default(),
                 dry_run: query.dry_run.unwrap_or(false),
             };

@@ -1,6 +1,6 @@
 //! The job lifecycle through the API: queue a day, follow it, cancel it, list jobs, backfill.
 
-use api::domain::JobStatus;
+use api::domain::{JobStatus, JobTrigger};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -22,6 +22,7 @@ async fn a_posted_day_is_loaded_and_reported(pool: PgPool) {
     let job: api::domain::Job = response.json().await.expect("job");
     assert_eq!(location, format!("/jobs/{}", job.id));
     assert_eq!(job.date.to_string(), DAY);
+    assert_eq!(job.trigger, JobTrigger::Api);
     assert!(matches!(job.status, JobStatus::Queued | JobStatus::Running));
 
     let done = app.wait_until_final(job.id).await;
@@ -183,6 +184,13 @@ async fn a_backfill_queues_one_job_per_day_with_files(pool: PgPool) {
         .map(|j| j["date"].as_str().expect("date"))
         .collect();
     assert_eq!(created, ["2023-01-01", "2023-01-02"]);
+    assert!(
+        body["created"]
+            .as_array()
+            .expect("created")
+            .iter()
+            .all(|j| j["trigger"] == "backfill")
+    );
     assert_eq!(body["missing"], serde_json::json!(["2023-01-03"]));
     assert_eq!(body["busy"], serde_json::json!([]));
 
