@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::dataset::Dataset;
 use crate::minute::{MinuteRange, file_name};
-use crate::parquet_file::{encode, write_atomically};
-use crate::run::{FileOutcome, GenerateError, GenerateSummary, prepare_dir};
+use crate::run::{FileOutcome, GenerateError, GenerateSummary, prepare_dir, write_minute};
 
 /// What to write, where, and how fast.
 #[derive(Clone, Debug)]
@@ -47,21 +46,12 @@ pub fn generate_live(
             summary.interrupted = true;
             break;
         }
-        let name = file_name(minute.index);
-        let path = options.out_dir.join(&name);
-        if !options.force && path.exists() {
+        if !options.force && options.out_dir.join(file_name(minute.index)).exists() {
             summary.files_skipped += 1;
             on_file(FileOutcome::Skipped);
             continue;
         }
-        let batch = dataset.record_batch(&minute);
-        let bytes = encode(&batch, 192 * 1024).map_err(|source| GenerateError::Encode {
-            name: name.clone(),
-            source,
-        })?;
-        write_atomically(&options.out_dir, &name, &bytes)
-            .map_err(|source| GenerateError::Write { path, source })?;
-        let (rows, bytes) = (batch.num_rows() as u64, bytes.len() as u64);
+        let (rows, bytes) = write_minute(&dataset, &options.out_dir, &minute)?;
         summary.files_written += 1;
         summary.rows += rows;
         summary.bytes += bytes;

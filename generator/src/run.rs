@@ -156,6 +156,26 @@ pub(crate) fn prepare_dir(dir: &Path) -> Result<(), GenerateError> {
     Ok(())
 }
 
+/// Encodes one minute's file and writes it into `dir` atomically; returns its rows and
+/// bytes.
+pub(crate) fn write_minute(
+    dataset: &Dataset,
+    dir: &Path,
+    minute: &MinuteDraws,
+) -> Result<(u64, u64), GenerateError> {
+    let name = file_name(minute.index);
+    let batch = dataset.record_batch(minute);
+    let bytes = encode(&batch, FILE_SIZE_HINT).map_err(|source| GenerateError::Encode {
+        name: name.clone(),
+        source,
+    })?;
+    write_atomically(dir, &name, &bytes).map_err(|source| GenerateError::Write {
+        path: dir.join(&name),
+        source,
+    })?;
+    Ok((batch.num_rows() as u64, bytes.len() as u64))
+}
+
 struct Worker<'a> {
     dataset: &'a Dataset,
     dir: &'a Path,
@@ -172,17 +192,7 @@ impl Worker<'_> {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let name = file_name(minute.index);
-            let batch = self.dataset.record_batch(&minute);
-            let bytes = encode(&batch, FILE_SIZE_HINT).map_err(|source| GenerateError::Encode {
-                name: name.clone(),
-                source,
-            })?;
-            write_atomically(self.dir, &name, &bytes).map_err(|source| GenerateError::Write {
-                path: self.dir.join(&name),
-                source,
-            })?;
-            let (rows, bytes) = (batch.num_rows() as u64, bytes.len() as u64);
+            let (rows, bytes) = write_minute(self.dataset, self.dir, &minute)?;
             self.totals.written.fetch_add(1, Ordering::Relaxed);
             self.totals.rows.fetch_add(rows, Ordering::Relaxed);
             self.totals.bytes.fetch_add(bytes, Ordering::Relaxed);
