@@ -1,14 +1,29 @@
+use std::time::Duration;
+
 use anyhow::Context;
 use api::configuration::Settings;
 use api::startup::Application;
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// How long the process waits, once stopped, for threads still inside a file read.
+const STUCK_READS_GRACE: Duration = Duration::from_secs(5);
+
+fn main() -> anyhow::Result<()> {
     let settings = Settings::parse();
     api::telemetry::init(settings.log_format);
-    let application = Application::build(settings)
-        .await
-        .context("the API could not start")?;
-    application.run_until_stopped().await
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(async {
+        let application = Application::build(settings)
+            .await
+            .context("the API could not start")?;
+        application.run_until_stopped().await
+    });
+    // By now every load was stopped and its job handed back. A read stuck in the kernel
+    // (a hung network file system) cannot be interrupted; its thread is not waited for
+    // beyond the grace period, so SIGTERM always ends the process.
+    runtime.shutdown_timeout(STUCK_READS_GRACE);
+    result
 }

@@ -139,7 +139,7 @@ pub async fn load_day(
 ) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
     let day = Day::new(date);
-    let (files, missing) = inspect_day(source_dir, date, options.allow_partial).await?;
+    let (files, missing) = inspect_day(source_dir, date, options.allow_partial, cancel).await?;
     let totals = LoadProgress {
         files_total: files.len() as u64,
         rows_total: files.iter().map(|f| f.rows).sum(),
@@ -206,13 +206,17 @@ pub async fn load_day(
 
 /// Lists the day's files, judges whether they make the day whole, and checks each one's
 /// footer, off the async runtime. Returns the files and the minutes that have none.
+///
+/// A cancel is answered at once, even while a read is stuck in the kernel (a hung network
+/// file system): the thread doing the reads is then left to finish on its own.
 async fn inspect_day(
     source_dir: &Path,
     date: NaiveDate,
     allow_partial: bool,
+    cancel: &CancellationToken,
 ) -> Result<(Vec<SourceFile>, MissingMinutes), LoadError> {
     let dir = source_dir.to_path_buf();
-    tokio::task::spawn_blocking(move || {
+    let inspection = tokio::task::spawn_blocking(move || {
         let listed = list_day(&dir, date)?;
         let missing = listed.judge(allow_partial)?;
         let files = listed
@@ -221,9 +225,13 @@ async fn inspect_day(
             .map(|path| inspect(path).map_err(LoadError::from))
             .collect::<Result<_, _>>()?;
         Ok((files, missing))
-    })
-    .await
-    .map_err(|e| LoadError::internal("inspecting the files failed", e))?
+    });
+    tokio::select! {
+        () = cancel.cancelled() => Err(LoadError::Cancelled { date }),
+        inspected = inspection => {
+            inspected.map_err(|e| LoadError::internal("inspecting the files failed", e))?
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
