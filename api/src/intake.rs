@@ -3,13 +3,13 @@
 //! queued to fail), the attempts each job gets, and a way to wake this process's idle
 //! workers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_web::web;
 use chrono::NaiveDate;
-use loader::{DayFiles, LoadError};
+use loader::{DayFiles, FilesSummary, LoadError};
 use tokio::sync::Notify;
 
 use crate::problem::ApiError;
@@ -86,6 +86,24 @@ pub fn refused(error: LoadError, data_dir: &Path) -> ApiError {
         LoadError::DayAmbiguous { .. } => ApiError::DayAmbiguous(detail),
         _ => ApiError::NoSourceFiles(detail),
     }
+}
+
+/// The files of the days of `available` within `from..=to` as they are now (count, bytes,
+/// newest modification), read off the async runtime: a stat per file.
+pub async fn files_now(
+    available: &BTreeMap<NaiveDate, DayFiles>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<NaiveDate, FilesSummary>, ApiError> {
+    let days: Vec<DayFiles> = available.range(from..=to).map(|(_, d)| d.clone()).collect();
+    web::block(move || {
+        days.iter()
+            .map(|day| day.summary().map(|s| (day.date(), s)))
+            .collect::<std::io::Result<HashMap<_, _>>>()
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("reading the files' metadata: {e}"))?
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading the files' metadata: {e}")))
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::domain::{Job, JobAttempt, JobError, JobProgress, JobStatus};
+use crate::domain::{DayState, Job, JobAttempt, JobError, JobProgress, JobStatus};
 use crate::problem::Problem;
-use crate::routes::{backfill, health, jobs, new_jobs, partitions};
+use crate::routes::{backfill, days, health, jobs, new_jobs, partitions};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -27,6 +27,7 @@ use crate::routes::{backfill, health, jobs, new_jobs, partitions};
         jobs::cancel_job,
         partitions::list_partitions,
         partitions::get_partition,
+        days::list_days,
         health::healthz,
         health::readyz,
         health::metrics,
@@ -35,11 +36,13 @@ use crate::routes::{backfill, health, jobs, new_jobs, partitions};
         Job, JobStatus, JobProgress, JobError, JobAttempt, Problem,
         new_jobs::Created, backfill::Backfill, backfill::BusyDate, backfill::RefusedDate, jobs::JobPage,
         partitions::Partition, partitions::DaySummary, health::Health,
+        days::DayStatus, days::LatestJob, DayState,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "jobs", description = "Queue day loads, follow them, cancel them"),
         (name = "partitions", description = "What each loaded day holds"),
+        (name = "days", description = "Where each day stands: its files, its load, its latest job"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

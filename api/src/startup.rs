@@ -26,7 +26,7 @@ use crate::intake::Intake;
 use crate::metrics::{self, Metrics};
 use crate::openapi;
 use crate::problem;
-use crate::routes::{self, jobs, new_jobs, partitions};
+use crate::routes::{self, days, jobs, new_jobs, partitions};
 use crate::worker::{self, WorkerContext};
 
 /// A built application: listening, with its workers running.
@@ -279,7 +279,8 @@ fn http_server(
                 .service(
                     resource("/partitions/{date}", "GET")
                         .route(web::get().to(partitions::get_partition)),
-                );
+                )
+                .service(resource("/days", "GET").route(web::get().to(days::list_days)));
         }
         app.route(
             "/docs",

@@ -72,7 +72,15 @@ impl DayFiles {
             newest: None,
         };
         for entry in self.minutes.values() {
-            let metadata = std::fs::metadata(&entry.path)?;
+            let metadata = match std::fs::metadata(&entry.path) {
+                Ok(metadata) => metadata,
+                // Gone since the listing (a move in progress): not one of the files now.
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    summary.files -= 1;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             summary.bytes += metadata.len();
             let modified = metadata.modified()?;
             summary.newest = Some(

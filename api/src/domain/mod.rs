@@ -1,10 +1,12 @@
 //! The API's vocabulary, as types that validate when they are parsed: a handler that holds
 //! a [`LoadDate`] knows it is a real calendar day.
 
+mod day_state;
 mod job;
 mod load_date;
 mod reprocess;
 
+pub use day_state::DayState;
 pub use job::{Job, JobAttempt, JobError, JobProgress, JobStatus, JobTrigger};
 pub use load_date::{DateRange, DateRangeError, LoadDate, LoadDateError};
 pub use reprocess::{DayFacts, Loaded, Reprocess};

@@ -54,20 +54,24 @@ impl Reprocess {
             Self::Failed => Err("its latest job did not fail"),
             Self::Changed => match day.loaded {
                 None => Err("never loaded (reprocess=missing loads it)"),
-                Some(loaded) if changed_since(&loaded, &day.files) => Ok(()),
+                Some(loaded) if loaded.differs_from(&day.files) => Ok(()),
                 Some(_) => Err("its files are as they were when it was loaded"),
             },
         }
     }
 }
 
-fn changed_since(loaded: &Loaded, now: &FilesSummary) -> bool {
-    let modified_after = now
-        .newest
-        .is_some_and(|newest| newest > SystemTime::from(loaded.at));
-    usize::try_from(loaded.files).ok() != Some(now.files)
-        || u64::try_from(loaded.bytes).ok() != Some(now.bytes)
-        || modified_after
+impl Loaded {
+    /// The day's files differ from what was loaded: another number of files, another
+    /// total size, or a file modified after the load.
+    pub fn differs_from(&self, now: &FilesSummary) -> bool {
+        let modified_after = now
+            .newest
+            .is_some_and(|newest| newest > SystemTime::from(self.at));
+        usize::try_from(self.files).ok() != Some(now.files)
+            || u64::try_from(self.bytes).ok() != Some(now.bytes)
+            || modified_after
+    }
 }
 
 #[cfg(test)]

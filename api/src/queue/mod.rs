@@ -181,21 +181,24 @@ pub async fn active_for(pool: &PgPool, date: NaiveDate) -> Result<Option<Job>, s
     fetch_one_job(sqlx::query_as::<_, JobRow>(&sql).bind(date), pool).await
 }
 
-/// The status of each day's latest job, for the days of `from..=to` that have one.
-pub async fn latest_status_by_day(
+/// Each day's latest job (its id and status), for the days of `from..=to` that have one.
+pub async fn latest_by_day(
     pool: &PgPool,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<HashMap<NaiveDate, JobStatus>, sqlx::Error> {
-    let rows: Vec<(NaiveDate, JobStatus)> = sqlx::query_as(
-        "SELECT DISTINCT ON (date) date, status FROM ops.jobs
+) -> Result<HashMap<NaiveDate, (Uuid, JobStatus)>, sqlx::Error> {
+    let rows: Vec<(NaiveDate, Uuid, JobStatus)> = sqlx::query_as(
+        "SELECT DISTINCT ON (date) date, id, status FROM ops.jobs
          WHERE date BETWEEN $1 AND $2 ORDER BY date, created_at DESC",
     )
     .bind(from)
     .bind(to)
     .fetch_all(pool)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows
+        .into_iter()
+        .map(|(date, id, status)| (date, (id, status)))
+        .collect())
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use chrono::NaiveDate;
 use loader::{DayFiles, FilesSummary, LoadError};
 use serde::{Deserialize, Serialize};
@@ -194,9 +194,13 @@ impl Facts {
                 )
             })
             .collect();
-        let last_jobs = queue::latest_status_by_day(pool, from, to).await?;
+        let last_jobs = queue::latest_by_day(pool, from, to)
+            .await?
+            .into_iter()
+            .map(|(date, (_, status))| (date, status))
+            .collect();
         let files = if reprocess == Reprocess::Changed {
-            summarise(available, from, to).await?
+            intake::files_now(available, from, to).await?
         } else {
             HashMap::new()
         };
@@ -218,21 +222,4 @@ impl Facts {
             }),
         }
     }
-}
-
-/// The range's files as they are now, read off the async runtime (a stat per file).
-async fn summarise(
-    available: &BTreeMap<NaiveDate, DayFiles>,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<HashMap<NaiveDate, FilesSummary>, ApiError> {
-    let days: Vec<DayFiles> = available.range(from..=to).map(|(_, d)| d.clone()).collect();
-    web::block(move || {
-        days.iter()
-            .map(|day| day.summary().map(|s| (day.date(), s)))
-            .collect::<std::io::Result<HashMap<_, _>>>()
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("reading the files' metadata: {e}"))?
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading the files' metadata: {e}")))
 }

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource.
 
 pub mod backfill;
+pub mod days;
 pub mod health;
 pub mod jobs;
 pub mod new_jobs;

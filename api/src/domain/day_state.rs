@@ -1,0 +1,105 @@
+//! Where a day stands, from its files, its load record and its latest job: the one word
+//! `GET /days` answers per day.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{DayFacts, JobStatus};
+
+/// A day's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DayState {
+    /// No minute file, never loaded.
+    Empty,
+    /// Some of its 1,440 minute files, not loaded.
+    Arriving,
+    /// All 1,440 minute files, not loaded.
+    Complete,
+    /// Loaded from its files as they are now.
+    Loaded,
+    /// Loaded from fewer than 1,440 files (allowed explicitly), files unchanged since.
+    Partial,
+    /// Loaded, but its files differ from the load (count, size, or modified since).
+    Changed,
+    /// Its latest job failed (an earlier load, if any, is still in place).
+    Failed,
+}
+
+impl DayState {
+    /// The state of a day; `missing_at_load` says whether its load lacked minutes.
+    pub fn of(day: &DayFacts, missing_at_load: bool) -> Self {
+        if day.last_job == Some(JobStatus::Failed) {
+            return Self::Failed;
+        }
+        match day.loaded {
+            Some(loaded) if loaded.differs_from(&day.files) => Self::Changed,
+            Some(_) if missing_at_load => Self::Partial,
+            Some(_) => Self::Loaded,
+            None if day.files.files == 0 => Self::Empty,
+            None if day.files.files >= loader::MINUTES_PER_DAY => Self::Complete,
+            None => Self::Arriving,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use chrono::DateTime;
+    use loader::FilesSummary;
+
+    use super::*;
+    use crate::domain::Loaded;
+
+    fn files(files: usize) -> FilesSummary {
+        FilesSummary {
+            files,
+            bytes: files as u64 * 10,
+            newest: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(10)),
+        }
+    }
+
+    fn day(loaded_files: Option<i32>, last_job: Option<JobStatus>, now: FilesSummary) -> DayFacts {
+        DayFacts {
+            loaded: loaded_files.map(|f| Loaded {
+                files: f,
+                bytes: i64::from(f) * 10,
+                at: DateTime::from(SystemTime::UNIX_EPOCH + Duration::from_secs(100)),
+            }),
+            last_job,
+            files: now,
+        }
+    }
+
+    #[test]
+    fn each_state_from_its_facts() {
+        assert_eq!(
+            DayState::of(&day(None, None, files(0)), false),
+            DayState::Empty
+        );
+        assert_eq!(
+            DayState::of(&day(None, None, files(700)), false),
+            DayState::Arriving
+        );
+        assert_eq!(
+            DayState::of(&day(None, None, files(1440)), false),
+            DayState::Complete
+        );
+        assert_eq!(
+            DayState::of(&day(Some(1440), None, files(1440)), false),
+            DayState::Loaded
+        );
+        assert_eq!(
+            DayState::of(&day(Some(700), None, files(700)), true),
+            DayState::Partial
+        );
+        assert_eq!(
+            DayState::of(&day(Some(700), None, files(1440)), true),
+            DayState::Changed
+        );
+        let failed = day(Some(1440), Some(JobStatus::Failed), files(1440));
+        assert_eq!(DayState::of(&failed, false), DayState::Failed);
+    }
+}

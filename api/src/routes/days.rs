@@ -1,0 +1,129 @@
+//! `GET /days`: where each day of a range stands — its files, its load, its latest job —
+//! in one word per day (`empty`, `arriving`, `complete`, `loaded`, `partial`, `changed`,
+//! `failed`).
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use loader::{FilesSummary, PartitionInfo};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::domain::{DateRange, DayFacts, DayState, JobStatus, LoadDate, Loaded};
+use crate::intake::{self, Intake};
+use crate::problem::{ApiError, Problem};
+use crate::queue;
+
+/// The days to report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DaysQuery {
+    /// First day, `YYYY-MM-DD`.
+    #[param(value_type = String, format = Date, example = "2023-01-01")]
+    from: String,
+    /// Last day, inclusive (at most 366 days in all).
+    #[param(value_type = String, format = Date, example = "2023-01-31")]
+    to: String,
+}
+
+/// One day: its state and what it rests on.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "date": "2023-01-01", "state": "loaded", "minutes_present": 1440, "minutes_loaded": 1440,
+    "rows": 2756160, "loaded_at": "2026-11-25T10:00:02.510000Z",
+    "latest_job": {"id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11", "status": "succeeded"}
+}))]
+pub struct DayStatus {
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    pub state: DayState,
+    /// Minute files in the data directory now (of 1,440).
+    pub minutes_present: usize,
+    /// Minute files the day's current rows were loaded from; null if never loaded.
+    pub minutes_loaded: Option<i32>,
+    /// Rows the day holds; null if never loaded.
+    pub rows: Option<i64>,
+    pub loaded_at: Option<DateTime<Utc>>,
+    /// The day's newest job, whatever its status.
+    pub latest_job: Option<LatestJob>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LatestJob {
+    pub id: Uuid,
+    pub status: JobStatus,
+}
+
+/// The state of each day of a range.
+#[utoipa::path(
+    get,
+    path = "/days",
+    tag = "days",
+    params(DaysQuery),
+    responses(
+        (status = 200, description = "Each day of the range, in order", body = Vec<DayStatus>),
+        (status = 400, description = "A date is malformed or impossible, missing, or the range is reversed or longer than 366 days", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_days(
+    query: web::Query<DaysQuery>,
+    pool: web::Data<PgPool>,
+    intake: web::Data<Intake>,
+) -> Result<HttpResponse, ApiError> {
+    let from = LoadDate::parse("from", &query.from)?;
+    let to = LoadDate::parse("to", &query.to)?;
+    let range = DateRange::new(from, to)?;
+    let (from, to) = (from.get(), to.get());
+    let available = intake.days_with_source().await;
+    let files = intake::files_now(&available, from, to).await?;
+    let loads: HashMap<NaiveDate, PartitionInfo> = loader::list_partitions(&pool)
+        .await?
+        .into_iter()
+        .filter(|p| (from..=to).contains(&p.day))
+        .map(|p| (p.day, p))
+        .collect();
+    let jobs = queue::latest_by_day(&pool, from, to).await?;
+    let days: Vec<DayStatus> = range
+        .days()
+        .map(|date| {
+            let date = date.get();
+            status(date, loads.get(&date), jobs.get(&date), files.get(&date))
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(days))
+}
+
+fn status(
+    date: NaiveDate,
+    load: Option<&PartitionInfo>,
+    job: Option<&(Uuid, JobStatus)>,
+    files: Option<&FilesSummary>,
+) -> DayStatus {
+    let files = files.copied().unwrap_or(FilesSummary {
+        files: 0,
+        bytes: 0,
+        newest: None,
+    });
+    let facts = DayFacts {
+        loaded: load.map(|p| Loaded {
+            files: p.files,
+            bytes: p.source_bytes,
+            at: p.loaded_at,
+        }),
+        last_job: job.map(|&(_, status)| status),
+        files,
+    };
+    DayStatus {
+        date,
+        state: DayState::of(&facts, load.is_some_and(PartitionInfo::is_partial)),
+        minutes_present: files.files,
+        minutes_loaded: load.map(|p| p.files),
+        rows: load.map(|p| p.rows),
+        loaded_at: load.map(|p| p.loaded_at),
+        latest_job: job.map(|&(id, status)| LatestJob { id, status }),
+    }
+}
