@@ -109,6 +109,9 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
     ];
     let mut seen = Vec::new();
     let mut swapped = 0;
+    // The day as it was before the current point's load: the old day at first, the new
+    // one once a kill has landed after a swap (the next point then runs a fresh job).
+    let mut before = old.clone();
     for point in points {
         let id = active_job(&pool).await;
         let attempt = job_row(&pool, id).await.attempt;
@@ -148,20 +151,24 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
             KillPoint::Copied(_) => {
                 assert_eq!(landed.status, "running", "{point:?}");
                 assert!(landed.files_done < total, "{point:?}: landed while copying");
-                assert!(state == old, "{point:?}: the old day is kept");
+                assert!(state == before, "{point:?}: the day is as it was");
             }
             KillPoint::AtSwap => {
                 assert_eq!(landed.status, "running", "{point:?}");
                 assert_eq!(landed.files_done, total, "{point:?}: landed at the swap");
-                assert!(state == old, "{point:?}: the old day is kept");
+                assert!(state == before, "{point:?}: the day is as it was");
             }
             KillPoint::AfterSwapUnblocked(_) if landed.status == "succeeded" => {
                 assert_eq!(state.0, whole_day, "{point:?}: landed after the swap");
                 swapped += 1;
+                before = state.clone();
             }
             KillPoint::AfterSwapUnblocked(_) => {
                 assert_eq!(landed.status, "running", "{point:?}");
-                assert!(state == old, "{point:?}: landed before the swap committed");
+                assert!(
+                    state == before,
+                    "{point:?}: landed before the swap committed"
+                );
             }
         }
         seen.push((point, state));
