@@ -30,8 +30,9 @@ pub struct DayFiles {
     strays: Vec<String>,
 }
 
-/// A day's minute files as they are now (see [`DayFiles::summary`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A day's minute files as they are now (see [`DayFiles::summary`]); the default is a day
+/// without files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FilesSummary {
     pub files: usize,
     pub bytes: u64,

@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use loader::FilesSummary;
+use loader::{FilesSummary, PartitionInfo};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -57,6 +57,16 @@ impl Reprocess {
                 Some(loaded) if loaded.differs_from(&day.files) => Ok(()),
                 Some(_) => Err("its files are as they were when it was loaded"),
             },
+        }
+    }
+}
+
+impl From<&PartitionInfo> for Loaded {
+    fn from(load: &PartitionInfo) -> Self {
+        Self {
+            files: load.files,
+            bytes: load.source_bytes,
+            at: load.loaded_at,
         }
     }
 }

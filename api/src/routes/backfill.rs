@@ -182,17 +182,7 @@ impl Facts {
             .await?
             .into_iter()
             .filter(|p| (from..=to).contains(&p.day))
-            .map(|p| {
-                let at = p.loaded_at;
-                (
-                    p.day,
-                    Loaded {
-                        files: p.files,
-                        bytes: p.source_bytes,
-                        at,
-                    },
-                )
-            })
+            .map(|p| (p.day, Loaded::from(&p)))
             .collect();
         let last_jobs = queue::latest_by_day(pool, from, to)
             .await?
@@ -215,11 +205,7 @@ impl Facts {
         DayFacts {
             loaded: self.loaded.get(&date).copied(),
             last_job: self.last_jobs.get(&date).copied(),
-            files: self.files.get(&date).copied().unwrap_or(FilesSummary {
-                files: 0,
-                bytes: 0,
-                newest: None,
-            }),
+            files: self.files.get(&date).copied().unwrap_or_default(),
         }
     }
 }

@@ -103,17 +103,9 @@ fn status(
     job: Option<&(Uuid, JobStatus)>,
     files: Option<&FilesSummary>,
 ) -> DayStatus {
-    let files = files.copied().unwrap_or(FilesSummary {
-        files: 0,
-        bytes: 0,
-        newest: None,
-    });
+    let files = files.copied().unwrap_or_default();
     let facts = DayFacts {
-        loaded: load.map(|p| Loaded {
-            files: p.files,
-            bytes: p.source_bytes,
-            at: p.loaded_at,
-        }),
+        loaded: load.map(Loaded::from),
         last_job: job.map(|&(_, status)| status),
         files,
     };
