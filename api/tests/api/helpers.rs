@@ -152,6 +152,14 @@ pub async fn wait_until_copied(app: &TestApp, id: uuid::Uuid) -> Job {
     .await
 }
 
+/// Jobs in `ops.jobs`, whatever their status.
+pub async fn job_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM ops.jobs")
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
 pub async fn problem(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let content_type = response

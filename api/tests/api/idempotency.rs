@@ -18,13 +18,6 @@ async fn post_with_key(app: &TestApp, path: &str, key: &str) -> reqwest::Respons
         .expect("POST")
 }
 
-async fn jobs_in_table(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM ops.jobs")
-        .fetch_one(pool)
-        .await
-        .expect("count")
-}
-
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn a_retry_with_the_same_key_answers_the_same_job(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:01");
@@ -44,7 +37,7 @@ async fn a_retry_with_the_same_key_answers_the_same_job(pool: PgPool) {
     assert_eq!(again.headers()["location"], location);
     let again: Value = again.json().await.expect("job");
     assert_eq!(again, first);
-    assert_eq!(jobs_in_table(&pool).await, 1);
+    assert_eq!(job_count(&pool).await, 1);
 
     // Without a key, the same request is a new request: the date is busy.
     let (status, body) = problem(app.post(path).await).await;
@@ -73,7 +66,7 @@ async fn a_key_reused_for_other_parameters_is_refused(pool: PgPool) {
             .is_some_and(|d| d.contains("date=2023-01-01")),
         "{body}"
     );
-    assert_eq!(jobs_in_table(&pool).await, 1);
+    assert_eq!(job_count(&pool).await, 1);
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
@@ -113,7 +106,7 @@ async fn concurrent_requests_with_one_key_queue_one_job(pool: PgPool) {
         "{statuses:?}"
     );
     assert!(statuses.contains(&202));
-    assert_eq!(jobs_in_table(&pool).await, 1);
+    assert_eq!(job_count(&pool).await, 1);
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
@@ -126,5 +119,5 @@ async fn a_malformed_key_is_a_bad_request(pool: PgPool) {
                 .await;
         assert_eq!(status, 400, "{key:?}: {body}");
     }
-    assert_eq!(jobs_in_table(&pool).await, 0);
+    assert_eq!(job_count(&pool).await, 0);
 }

@@ -52,10 +52,7 @@ async fn two_instances_never_run_one_date_twice(pool: PgPool) {
     assert_eq!(done.status, JobStatus::Succeeded);
     assert_eq!(done.attempt, 1);
     assert_eq!(rows_of_day(&pool, DAY).await, 10 * rows_per_file());
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM ops.jobs")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let total = job_count(&pool).await;
     assert_eq!(total, 1);
 }
 

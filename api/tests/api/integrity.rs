@@ -7,13 +7,6 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 
-async fn job_count(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM ops.jobs")
-        .fetch_one(pool)
-        .await
-        .expect("count")
-}
-
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn an_incomplete_day_answers_422_with_its_missing_minutes(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:04");

@@ -31,13 +31,6 @@ fn dates(list: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn jobs(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM ops.jobs")
-        .fetch_one(pool)
-        .await
-        .expect("count")
-}
-
 /// Four days of two minutes each; 01-01 and 01-02 loaded, 01-03's load failed (a corrupt
 /// file, since replaced by a good one), 01-04 never loaded.
 async fn month_so_far(pool: &PgPool) -> (tempfile::TempDir, TestApp) {
@@ -72,7 +65,7 @@ async fn month_so_far(pool: &PgPool) -> (tempfile::TempDir, TestApp) {
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn missing_and_failed_choose_their_days_and_a_dry_run_queues_nothing(pool: PgPool) {
     let (_data, app) = month_so_far(&pool).await;
-    let before = jobs(&pool).await;
+    let before = job_count(&pool).await;
 
     let (status, plan) = backfill(&app, "&reprocess=missing&dry_run=true").await;
     assert_eq!(status, 200);
@@ -80,7 +73,7 @@ async fn missing_and_failed_choose_their_days_and_a_dry_run_queues_nothing(pool:
     assert_eq!(dates(&plan["would_queue"]), ["2023-01-03", "2023-01-04"]);
     assert_eq!(dates(&plan["skipped"]), ["2023-01-01", "2023-01-02"]);
     assert_eq!(plan["skipped"][0]["reason"], "already loaded");
-    assert_eq!(jobs(&pool).await, before, "a dry run queues nothing");
+    assert_eq!(job_count(&pool).await, before, "a dry run queues nothing");
 
     let (status, done) = backfill(&app, "&reprocess=failed").await;
     assert_eq!(status, 202);
@@ -91,7 +84,7 @@ async fn missing_and_failed_choose_their_days_and_a_dry_run_queues_nothing(pool:
         .map(|j| j["date"].as_str().expect("date").to_owned())
         .collect();
     assert_eq!(created, ["2023-01-03"]);
-    assert_eq!(jobs(&pool).await, before + 1);
+    assert_eq!(job_count(&pool).await, before + 1);
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]

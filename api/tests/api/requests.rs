@@ -148,10 +148,7 @@ async fn malformed_requests_get_problem_documents(pool: PgPool) {
             "{body}"
         );
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM ops.jobs")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let count = job_count(&pool).await;
     assert_eq!(count, 0, "no bad request created a job");
 }
 
@@ -311,10 +308,7 @@ async fn a_cross_site_browser_request_cannot_start_or_cancel_a_job(pool: PgPool)
     .await
     .expect("request");
     assert_eq!(cancel.status(), 403);
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM ops.jobs")
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let count = job_count(&pool).await;
     assert_eq!(count, 0, "nothing was queued");
 
     // The page's own origin (Swagger UI at /docs) and same-site requests may.
