@@ -59,6 +59,10 @@ pub async fn spawn_app_with(
         address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // The server closes a keep-alive connection after 5 idle seconds; a client
+            // that reuses one at that moment gets `IncompleteMessage`. Dropping idle
+            // connections well before then avoids the race.
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .expect("client"),
         shutdown,
