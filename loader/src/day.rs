@@ -53,6 +53,29 @@ impl Day {
         self.date.format("%Y%m%d").to_string()
     }
 
+    /// The leaf that live minutes are appended to until the day is loaded whole,
+    /// `data_sample_pYYYYMMDD_live` (unqualified).
+    pub(crate) fn live_leaf_name(&self) -> String {
+        format!("{}_live", self.partition)
+    }
+
+    /// Creates the day's table (partitioned by the same key, for its leaves) and attaches
+    /// it to `dwh.data_sample`. Attaching takes SHARE UPDATE EXCLUSIVE on the parent,
+    /// which readers do not conflict with.
+    pub(crate) fn create_table_statements(&self) -> String {
+        format!(
+            "CREATE TABLE {day_table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+                 PARTITION BY RANGE ({column});
+             ALTER TABLE {parent} ATTACH PARTITION {day_table}
+                 FOR VALUES FROM ('{start}') TO ('{end}');",
+            day_table = self.qualified_partition(),
+            parent = table::NAME,
+            column = table::PARTITION_COLUMN,
+            start = self.range.start(),
+            end = self.range.end(),
+        )
+    }
+
     /// The second key of the day's advisory lock: unique per date.
     pub(crate) fn lock_key(&self) -> i32 {
         self.date.num_days_from_ce()

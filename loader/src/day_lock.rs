@@ -56,3 +56,17 @@ impl DayLock {
         self.conn.close().await
     }
 }
+
+/// Takes the day's lock for the rest of the transaction `conn` is in, or answers `false`
+/// when a load (or another transaction) holds it: a live minute is appended only while
+/// no load of its day runs, and never by two transactions at once.
+pub(crate) async fn try_lock_for_transaction(
+    conn: &mut PgConnection,
+    day: &Day,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
+        .bind(DAY_LOCK_CLASS)
+        .bind(day.lock_key())
+        .fetch_one(conn)
+        .await
+}

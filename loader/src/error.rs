@@ -96,6 +96,11 @@ pub enum LoadError {
     InvalidInput(#[from] InputError),
     #[error("another load of {date} is running; try again when it has finished")]
     DayBusy { date: NaiveDate },
+    #[error(
+        "{date} is loaded: its minutes are not appended live any more (a changed file \
+         is published by a reload of the day)"
+    )]
+    DayLoaded { date: NaiveDate },
     #[error("the load of {date} was cancelled; the day is unchanged")]
     Cancelled { date: NaiveDate },
     /// The load lost its right to write (see [`Fence`](crate::Fence) and

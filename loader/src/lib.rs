@@ -28,7 +28,8 @@
 //! `load` (the whole replace) runs `listing` (finding the day's files and judging whether
 //! they make the day whole), `source` (checking each file's footer), `plan`,
 //! `copy` (streams; `convert` checks and normalises each batch, `names` keeps its distinct
-//! names), `staging`, `day_lock` and `swap`; `fence` asks the caller, before a connection
+//! names), `staging`, `day_lock` and `swap`; `live` appends one minute file to a day not yet loaded
+//! whole (the API's live mode); `fence` asks the caller, before a connection
 //! writes, whether the load may still write. `day` and `table` describe what is loaded into; `partitions` reads back what was
 //! loaded. `ARCHITECTURE.md` at the workspace root follows one load through them.
 
@@ -39,6 +40,7 @@ mod day_lock;
 mod error;
 mod fence;
 mod listing;
+mod live;
 mod load;
 mod names;
 mod partitions;
@@ -52,12 +54,14 @@ mod table;
 pub use day::{MINUTES_PER_DAY, MissingMinutes};
 pub use error::{InputError, LoadError, server_unavailable};
 pub use fence::{Fence, FenceFn, Standing};
-pub use listing::{DayFiles, FilesSummary, list_day, list_days};
+pub use listing::{DayFiles, FilesSummary, list_day, list_days, parse_minute_file};
+pub use live::{AppendedMinute, append_minute};
 pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
 pub use names::NameCounts;
 pub use partitions::{
     DayStats, PartitionInfo, day_stats, get_partition, list_partitions, scan_day_stats,
 };
+pub use source::{Fingerprint, fingerprint_file};
 pub use staging::collect_garbage;
 pub use streams::{Streams, StreamsError};
 pub use swap::{SwapCheck, SwapCheckFn, SwapSummary, SwapVerdict};

@@ -221,6 +221,12 @@ fn add(day: &mut DayFiles, name: &str, entry: &DirEntry) {
     }
 }
 
+/// The day and the minute of the day (0–1439) that a canonical minute file's name stands
+/// for (`2023-01-01 00:03:00.parquet` → 2023-01-01, 3); `None` for any other name.
+pub fn parse_minute_file(name: &str) -> Option<(NaiveDate, u16)> {
+    Some((day_of(name.get(..10)?)?, canonical_minute(name)?))
+}
+
 /// The minute of the day of a canonical name, `YYYY-MM-DD HH:MM:00.parquet` (zero-padded
 /// hour 00–23, minute 00–59, seconds 00). By bytes rather than with chrono's parser and a
 /// format back: it runs for every name of a month's listing (43,201), where that tripled

@@ -2,7 +2,6 @@
 //! before any row is copied.
 
 use std::fs::File;
-use std::hash::{DefaultHasher, Hasher};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -12,6 +11,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit as ParquetTimeUnit};
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
+use sha2::{Digest, Sha256};
 
 use crate::error::InputError;
 use crate::table::{COLUMNS, ColumnType, PARTITION_COLUMN};
@@ -34,22 +34,45 @@ pub(crate) struct SourceFile {
 
 /// A file's size, modification time and a hash of its footer: if any differs between the
 /// check and the COPY, the file changed under the load (a copy or rsync still writing
-/// it, a replacement), and its rows are not what was checked.
+/// it, a replacement), and its rows are not what was checked. The hash is SHA-256, stable
+/// across builds, so that a fingerprint stored in the database (the API's file ledger)
+/// still compares after an upgrade.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Fingerprint {
+pub struct Fingerprint {
     bytes: u64,
     modified: Option<SystemTime>,
-    footer_hash: u64,
+    footer_hash: [u8; 32],
 }
 
-#[cfg(test)]
 impl Fingerprint {
+    /// The file's size in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The file's modification time, where the file system keeps one.
+    pub fn modified(&self) -> Option<SystemTime> {
+        self.modified
+    }
+
+    /// The footer's SHA-256, in hex (of nothing for a file too short to hold a footer).
+    pub fn footer_hex(&self) -> String {
+        use std::fmt::Write;
+        self.footer_hash
+            .iter()
+            .fold(String::with_capacity(64), |mut hex, byte| {
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            })
+    }
+
     /// A fingerprint for plans built in unit tests, which read no file.
+    #[cfg(test)]
     pub(crate) fn of_size(bytes: u64) -> Self {
         Self {
             bytes,
             modified: None,
-            footer_hash: 0,
+            footer_hash: [0; 32],
         }
     }
 }
@@ -62,21 +85,27 @@ pub(crate) fn fingerprint(file: &File) -> std::io::Result<Fingerprint> {
     // The footer is the last `length + 8` bytes: metadata, its 4-byte length, "PAR1". A
     // file too short to hold one hashes as empty; the Parquet reader then says why.
     let mut tail = [0u8; 8];
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = Sha256::new();
     if bytes >= 8 {
         file.read_exact_at(&mut tail, bytes - 8)?;
         let length = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
         if length + 8 <= bytes {
             let mut footer = vec![0u8; usize::try_from(length).unwrap_or(0)];
             file.read_exact_at(&mut footer, bytes - 8 - length)?;
-            hasher.write(&footer);
+            hasher.update(&footer);
         }
     }
     Ok(Fingerprint {
         bytes,
         modified: metadata.modified().ok(),
-        footer_hash: hasher.finish(),
+        footer_hash: hasher.finalize().into(),
     })
+}
+
+/// The fingerprint of the regular file at `path` (see [`Fingerprint`]).
+pub fn fingerprint_file(path: &Path) -> Result<Fingerprint, InputError> {
+    let file = open_regular(path)?;
+    fingerprint(&file).map_err(|e| InputError::file(path, format!("cannot read: {e}")))
 }
 
 /// Opens a listed file for reading without ever blocking: opening a FIFO waits for a

@@ -358,8 +358,7 @@ async fn clear_day_table(
             }
         }
         // First load of the day, or a day loaded as a plain partition by an earlier
-        // version: (re)create the day's table. Attaching it takes SHARE UPDATE EXCLUSIVE
-        // on the parent, which readers do not conflict with.
+        // version: (re)create the day's table.
         other => {
             if other.is_some() {
                 let name = staging.retired_name(0);
@@ -371,17 +370,7 @@ async fn clear_day_table(
                 ));
                 retired.push(name);
             }
-            let range = staging.day().range();
-            sql.push_str(&format!(
-                "CREATE TABLE {day_table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
-                     PARTITION BY RANGE ({column});
-                 ALTER TABLE {parent} ATTACH PARTITION {day_table}
-                     FOR VALUES FROM ('{start}') TO ('{end}');",
-                parent = table::NAME,
-                column = table::PARTITION_COLUMN,
-                start = range.start(),
-                end = range.end(),
-            ));
+            sql.push_str(&staging.day().create_table_statements());
         }
     }
     Ok((sql, retired))

@@ -4,6 +4,7 @@
 mod failures;
 mod helpers;
 mod integrity;
+mod live;
 mod parts;
 mod query_ready;
 mod readers;
