@@ -87,6 +87,25 @@ pub struct Settings {
     #[arg(long, env = "JOB_RETENTION_DAYS", default_value_t = 30)]
     pub job_retention_days: u32,
 
+    /// Watch DATA_DIR and keep the file ledger (instances with workers only): complete
+    /// days then load by themselves, and a loaded day whose files change is reloaded.
+    #[arg(long, env = "WATCH", value_enum, default_value_t = Switch::On)]
+    pub watch: Switch,
+
+    /// A complete day is loaded by itself once none of its files changed for this long.
+    #[arg(long, env = "SETTLE_SECS", default_value_t = 10)]
+    pub settle_secs: u64,
+
+    /// How often the watcher lists the whole directory, as a safety net for missed
+    /// notifications (network file systems send none).
+    #[arg(long, env = "RESCAN_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub rescan_secs: u64,
+
+    /// Append each minute file of a day not yet loaded as soon as it lands (needs WATCH),
+    /// so that the day in progress can be queried within seconds.
+    #[arg(long, env = "LIVE", value_enum, default_value_t = Switch::Off)]
+    pub live: Switch,
+
     /// Size of the database connection pool of the workers (and start-up work). Each running load also holds one connection
     /// outside the pool, for its day's lock (see `loader`'s `DayLock`).
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
@@ -104,6 +123,19 @@ pub enum Role {
     Worker,
 }
 
+/// A feature turned `on` or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    pub fn is_on(self) -> bool {
+        self == Self::On
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -119,6 +151,11 @@ impl Settings {
             Role::Api => 0,
             Role::All | Role::Worker => self.workers,
         }
+    }
+
+    /// The watcher runs where jobs run: in instances with workers, unless `WATCH=off`.
+    pub fn watches(&self) -> bool {
+        self.watch.is_on() && self.worker_count() > 0
     }
 
     pub fn serves_jobs_api(&self) -> bool {
@@ -144,9 +181,11 @@ impl Settings {
     }
 
     /// Connections this process may hold at once: each worker's COPY streams and its
-    /// heartbeat, plus two for HTTP requests and the reaper.
+    /// heartbeat, plus two for HTTP requests and the reaper, and one for the watcher.
     pub fn connections_needed(&self) -> u64 {
-        self.worker_count() as u64 * (self.load_streams.get() as u64 + 1) + 2
+        self.worker_count() as u64 * (self.load_streams.get() as u64 + 1)
+            + 2
+            + u64::from(self.watches())
     }
 
     /// Refuses settings under which loads would wait for connections the pool never has
@@ -174,12 +213,20 @@ impl Settings {
                 self.heartbeat_ms, self.stale_after_secs
             ));
         }
+        if self.live.is_on() && !self.watches() {
+            return Err(
+                "LIVE=on appends the minute files the watcher sees, but this instance does not \
+                 watch (WATCH=off, or no workers): turn WATCH on and give it workers, or set \
+                 LIVE=off"
+                    .into(),
+            );
+        }
         let needed = self.connections_needed();
         if needed > u64::from(self.db_max_connections) {
             return Err(format!(
                 "DB_MAX_CONNECTIONS={} is too few for WORKERS={} with LOAD_STREAMS={}: they need \
-                 up to {needed} connections (WORKERS × (LOAD_STREAMS + 1) + 2); raise \
-                 DB_MAX_CONNECTIONS or lower WORKERS or LOAD_STREAMS",
+                 up to {needed} connections (WORKERS × (LOAD_STREAMS + 1) + 2, and 1 more for \
+                 the watcher); raise DB_MAX_CONNECTIONS or lower WORKERS or LOAD_STREAMS",
                 self.db_max_connections,
                 self.worker_count(),
                 self.load_streams
@@ -218,6 +265,10 @@ impl Settings {
             http_statement_timeout_ms: 30_000,
             job_retention_days: 30,
             db_max_connections: 10,
+            watch: Switch::On,
+            settle_secs: 10,
+            rescan_secs: 60,
+            live: Switch::Off,
         }
     }
 }
@@ -260,20 +311,33 @@ mod tests {
     #[test]
     fn too_few_connections_for_the_workers_are_refused() {
         let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
-        assert_eq!(settings.connections_needed(), 5);
+        assert_eq!(settings.connections_needed(), 6);
         assert_eq!(settings.check(), Ok(()));
         settings.workers = 4;
         assert_eq!(
             settings.check(),
             Err(
                 "DB_MAX_CONNECTIONS=10 is too few for WORKERS=4 with LOAD_STREAMS=2: they need \
-                 up to 14 connections (WORKERS × (LOAD_STREAMS + 1) + 2); raise \
-                 DB_MAX_CONNECTIONS or lower WORKERS or LOAD_STREAMS"
+                 up to 15 connections (WORKERS × (LOAD_STREAMS + 1) + 2, and 1 more for the \
+                 watcher); raise DB_MAX_CONNECTIONS or lower WORKERS or LOAD_STREAMS"
                     .to_owned()
             )
         );
         settings.role = Role::Api; // no workers here: HTTP only
         assert_eq!(settings.check(), Ok(()));
+    }
+
+    #[test]
+    fn live_needs_a_watching_instance() {
+        let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
+        settings.live = Switch::On;
+        assert_eq!(settings.check(), Ok(()));
+        settings.watch = Switch::Off;
+        let refused = settings.check().expect_err("nothing to append from");
+        assert!(refused.starts_with("LIVE=on appends"), "{refused}");
+        settings.watch = Switch::On;
+        settings.role = Role::Api;
+        assert!(settings.check().is_err(), "no workers, no watcher");
     }
 
     #[test]

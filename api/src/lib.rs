@@ -6,7 +6,8 @@
 //! validate on parse), [`intake`] (what accepting a job checks), [`queue`] (the jobs
 //! table; [`queue::lease`] is the workers' side), [`worker`] (claiming and running jobs),
 //! [`problem`] (every error as an RFC 9457 document), [`idempotency`] (`Idempotency-Key`
-//! on `POST /jobs`), [`housekeeping`] (pruning old jobs and keys), [`auth`], [`metrics`],
+//! on `POST /jobs`), [`pipeline`] (watching the data directory: days that load themselves,
+//! live minutes), [`housekeeping`] (pruning old jobs and keys), [`auth`], [`metrics`],
 //! [`openapi`].
 
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod idempotency;
 pub mod intake;
 pub mod metrics;
 pub mod openapi;
+pub mod pipeline;
 pub mod problem;
 pub mod queue;
 pub mod routes;

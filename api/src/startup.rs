@@ -25,6 +25,7 @@ use crate::housekeeping;
 use crate::intake::Intake;
 use crate::metrics::{self, Metrics};
 use crate::openapi;
+use crate::pipeline::{self, Pipeline};
 use crate::problem;
 use crate::routes::{self, days, jobs, new_jobs, partitions};
 use crate::worker::{self, WorkerContext};
@@ -220,6 +221,18 @@ fn spawn_workers(
         .map(|n| tokio::spawn(worker::run(context.clone(), format!("{instance}:{n}"))))
         .collect();
     tasks.extend([reaper, housekeeping]);
+    if settings.watches() {
+        tasks.push(tokio::spawn(pipeline::run(Pipeline {
+            pool: pool.clone(),
+            dir: settings.data_dir.clone(),
+            settle: Duration::from_secs(settings.settle_secs),
+            rescan: Duration::from_secs(settings.rescan_secs),
+            live: settings.live.is_on(),
+            max_attempts: settings.max_attempts,
+            wake: Arc::clone(wake),
+            shutdown: shutdown.clone(),
+        })));
+    }
     tasks
 }
 

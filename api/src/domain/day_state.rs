@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{DayFacts, JobStatus};
+use crate::pipeline::ledger::LiveDay;
 
 /// A day's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -18,17 +19,22 @@ pub enum DayState {
     Complete,
     /// Loaded from its files as they are now.
     Loaded,
+    /// Not loaded whole yet; the minutes that have arrived are queryable, each appended
+    /// as it landed (`LIVE=on`).
+    Live,
     /// Loaded from fewer than 1,440 files (allowed explicitly), files unchanged since.
     Partial,
-    /// Loaded, but its files differ from the load (count, size, or modified since).
+    /// Loaded, but its files differ from the load (count, size, or modified since); or a
+    /// live minute was rewritten with other content (or removed) after it was appended.
     Changed,
     /// Its latest job failed (an earlier load, if any, is still in place).
     Failed,
 }
 
 impl DayState {
-    /// The state of a day; `missing_at_load` says whether its load lacked minutes.
-    pub fn of(day: &DayFacts, missing_at_load: bool) -> Self {
+    /// The state of a day; `missing_at_load` says whether its load lacked minutes, `live`
+    /// what of it was appended live.
+    pub fn of(day: &DayFacts, missing_at_load: bool, live: LiveDay) -> Self {
         if day.last_job == Some(JobStatus::Failed) {
             return Self::Failed;
         }
@@ -36,6 +42,8 @@ impl DayState {
             Some(loaded) if loaded.differs_from(&day.files) => Self::Changed,
             Some(_) if missing_at_load => Self::Partial,
             Some(_) => Self::Loaded,
+            None if live.rewritten => Self::Changed,
+            None if live.minutes > 0 => Self::Live,
             None if day.files.files == 0 => Self::Empty,
             None if day.files.files >= loader::MINUTES_PER_DAY => Self::Complete,
             None => Self::Arriving,
@@ -76,30 +84,54 @@ mod tests {
     #[test]
     fn each_state_from_its_facts() {
         assert_eq!(
-            DayState::of(&day(None, None, files(0)), false),
+            DayState::of(&day(None, None, files(0)), false, LiveDay::default()),
             DayState::Empty
         );
         assert_eq!(
-            DayState::of(&day(None, None, files(700)), false),
+            DayState::of(&day(None, None, files(700)), false, LiveDay::default()),
             DayState::Arriving
         );
         assert_eq!(
-            DayState::of(&day(None, None, files(1440)), false),
+            DayState::of(&day(None, None, files(1440)), false, LiveDay::default()),
             DayState::Complete
         );
         assert_eq!(
-            DayState::of(&day(Some(1440), None, files(1440)), false),
+            DayState::of(
+                &day(Some(1440), None, files(1440)),
+                false,
+                LiveDay::default()
+            ),
             DayState::Loaded
         );
         assert_eq!(
-            DayState::of(&day(Some(700), None, files(700)), true),
+            DayState::of(&day(Some(700), None, files(700)), true, LiveDay::default()),
             DayState::Partial
         );
         assert_eq!(
-            DayState::of(&day(Some(700), None, files(1440)), true),
+            DayState::of(&day(Some(700), None, files(1440)), true, LiveDay::default()),
             DayState::Changed
         );
         let failed = day(Some(1440), Some(JobStatus::Failed), files(1440));
-        assert_eq!(DayState::of(&failed, false), DayState::Failed);
+        assert_eq!(
+            DayState::of(&failed, false, LiveDay::default()),
+            DayState::Failed
+        );
+        let live = LiveDay {
+            minutes: 30,
+            rows: 30 * 1914,
+            rewritten: false,
+        };
+        assert_eq!(
+            DayState::of(&day(None, None, files(30)), false, live),
+            DayState::Live
+        );
+        let rewritten = LiveDay {
+            rewritten: true,
+            ..live
+        };
+        assert_eq!(
+            DayState::of(&day(None, None, files(30)), false, rewritten),
+            DayState::Changed
+        );
     }
 }

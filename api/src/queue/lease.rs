@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{COLUMNS, JobRow, fetch_one_job};
 use crate::domain::{Job, JobError, JobStatus};
+use crate::pipeline::ledger;
 
 /// Takes the oldest runnable queued job, if any, for `worker_id`.
 pub async fn claim(pool: &PgPool, worker_id: &str) -> Result<Option<Job>, sqlx::Error> {
@@ -84,12 +85,19 @@ fn nonzero(n: u64) -> Option<i64> {
 /// The check the worker's load runs in its swap transaction: the job becomes `succeeded`
 /// in the transaction that replaces the day, so one is true if and only if the other is,
 /// whatever happens at COMMIT; and only while the job is still this worker's run (worker
-/// id and attempt) and no cancel was asked for. Otherwise the swap rolls back.
+/// id and attempt) and no cancel was asked for. Otherwise the swap rolls back. The file
+/// ledger records the job as what loaded the day's files in the same transaction.
 pub fn success_in_swap(job: &Job, worker_id: &str) -> SwapCheck {
-    let (id, attempt, worker_id) = (job.id, job.attempt, worker_id.to_owned());
+    let (id, date, attempt, worker_id) = (job.id, job.date, job.attempt, worker_id.to_owned());
     SwapCheck(Arc::new(move |conn, summary| {
         let worker_id = worker_id.clone();
-        Box::pin(async move { succeed(conn, id, &worker_id, attempt, summary).await })
+        Box::pin(async move {
+            let verdict = succeed(conn, id, &worker_id, attempt, summary).await?;
+            if verdict == SwapVerdict::Commit {
+                ledger::loaded_by_job(conn, date, id).await?;
+            }
+            Ok(verdict)
+        })
     }))
 }
 

@@ -149,21 +149,8 @@ pub async fn enqueue(
     job: NewJob,
 ) -> Result<Enqueued, EnqueueError> {
     // The active job may finish between a failed insert and the look-up; then try again.
-    let insert = format!(
-        "INSERT INTO ops.jobs (id, date, max_attempts, allow_partial, force, trigger)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (date) WHERE status IN ('queued', 'running') DO NOTHING
-         RETURNING {COLUMNS}"
-    );
     for _ in 0..5 {
-        let inserted = sqlx::query_as::<_, JobRow>(&insert)
-            .bind(Uuid::new_v4())
-            .bind(date)
-            .bind(job.max_attempts)
-            .bind(job.allow_partial)
-            .bind(job.force)
-            .bind(job.trigger);
-        if let Some(job) = fetch_one_job(inserted, pool).await? {
+        if let Some(job) = try_insert(pool, date, job).await? {
             return Ok(Enqueued::Created(job));
         }
         if let Some(job) = active_for(pool, date).await? {
@@ -171,6 +158,30 @@ pub async fn enqueue(
         }
     }
     Err(EnqueueError::KeptChanging { date })
+}
+
+/// Inserts a queued job for `date`, or nothing (`None`) when the date has an active job.
+pub async fn try_insert<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    date: NaiveDate,
+    job: NewJob,
+) -> Result<Option<Job>, sqlx::Error> {
+    let insert = format!(
+        "INSERT INTO ops.jobs (id, date, max_attempts, allow_partial, force, trigger)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (date) WHERE status IN ('queued', 'running') DO NOTHING
+         RETURNING {COLUMNS}"
+    );
+    let inserted: Option<JobRow> = sqlx::query_as(&insert)
+        .bind(Uuid::new_v4())
+        .bind(date)
+        .bind(job.max_attempts)
+        .bind(job.allow_partial)
+        .bind(job.force)
+        .bind(job.trigger)
+        .fetch_optional(executor)
+        .await?;
+    Ok(inserted.map(Job::from))
 }
 
 /// The date's queued or running job, if it has one.

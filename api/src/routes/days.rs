@@ -1,6 +1,6 @@
 //! `GET /days`: where each day of a range stands — its files, its load, its latest job —
-//! in one word per day (`empty`, `arriving`, `complete`, `loaded`, `partial`, `changed`,
-//! `failed`).
+//! in one word per day (`empty`, `arriving`, `complete`, `loaded`, `live`, `partial`,
+//! `changed`, `failed`).
 
 use std::collections::HashMap;
 
@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::{DateRange, DayFacts, DayState, JobStatus, LoadDate, Loaded};
 use crate::intake::{self, Intake};
+use crate::pipeline::ledger::{self, LiveDay};
 use crate::problem::{ApiError, Problem};
 use crate::queue;
 
@@ -42,9 +43,10 @@ pub struct DayStatus {
     pub state: DayState,
     /// Minute files in the data directory now (of 1,440).
     pub minutes_present: usize,
-    /// Minute files the day's current rows were loaded from; null if never loaded.
-    pub minutes_loaded: Option<i32>,
-    /// Rows the day holds; null if never loaded.
+    /// Minute files the day's current rows were loaded from (by its load, or appended
+    /// live); null if none.
+    pub minutes_loaded: Option<i64>,
+    /// Rows the day holds; null if nothing of it was loaded.
     pub rows: Option<i64>,
     pub loaded_at: Option<DateTime<Utc>>,
     /// The day's newest job, whatever its status.
@@ -87,11 +89,19 @@ pub async fn list_days(
         .map(|p| (p.day, p))
         .collect();
     let jobs = queue::latest_by_day(&pool, from, to).await?;
+    let live = ledger::live_days(&pool, from, to).await?;
     let days: Vec<DayStatus> = range
         .days()
         .map(|date| {
             let date = date.get();
-            status(date, loads.get(&date), jobs.get(&date), files.get(&date))
+            let live = live.get(&date).copied().unwrap_or_default();
+            status(
+                date,
+                loads.get(&date),
+                jobs.get(&date),
+                files.get(&date),
+                live,
+            )
         })
         .collect();
     Ok(HttpResponse::Ok().json(days))
@@ -102,6 +112,7 @@ fn status(
     load: Option<&PartitionInfo>,
     job: Option<&(Uuid, JobStatus)>,
     files: Option<&FilesSummary>,
+    live: LiveDay,
 ) -> DayStatus {
     let files = files.copied().unwrap_or_default();
     let facts = DayFacts {
@@ -111,10 +122,15 @@ fn status(
     };
     DayStatus {
         date,
-        state: DayState::of(&facts, load.is_some_and(PartitionInfo::is_partial)),
+        state: DayState::of(&facts, load.is_some_and(PartitionInfo::is_partial), live),
         minutes_present: files.files,
-        minutes_loaded: load.map(|p| p.files),
-        rows: load.map(|p| p.rows),
+        minutes_loaded: match load {
+            Some(load) => Some(i64::from(load.files)),
+            None => (live.minutes > 0).then_some(live.minutes),
+        },
+        rows: load
+            .map(|p| p.rows)
+            .or((live.minutes > 0).then_some(live.rows)),
         loaded_at: load.map(|p| p.loaded_at),
         latest_job: job.map(|&(id, status)| LatestJob { id, status }),
     }

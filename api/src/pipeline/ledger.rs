@@ -1,0 +1,329 @@
+//! The file ledger, `ops.minute_files`: every minute file the watchers have seen, what it
+//! was when last seen (size, modification time, footer fingerprint), when it last
+//! changed, and what put its rows in the warehouse (a live append or a job).
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use loader::FilesSummary;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// A minute file's place: its day and its minute of the day (0–1439).
+pub type MinuteKey = (NaiveDate, i16);
+
+/// What decides whether a file must be fingerprinted again: its size and modification
+/// time (to the microsecond, as the ledger keeps it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub size: i64,
+    pub mtime: DateTime<Utc>,
+}
+
+impl Stat {
+    /// A size and modification time, the time truncated to what the ledger stores.
+    pub fn new(size: u64, modified: SystemTime) -> Self {
+        let mtime = DateTime::<Utc>::from(modified);
+        Self {
+            size: i64::try_from(size).unwrap_or(i64::MAX),
+            mtime: DateTime::from_timestamp_micros(mtime.timestamp_micros()).unwrap_or(mtime),
+        }
+    }
+
+    /// The stat of a file's metadata.
+    pub fn of(metadata: &std::fs::Metadata) -> std::io::Result<Self> {
+        Ok(Self::new(metadata.len(), metadata.modified()?))
+    }
+}
+
+/// One thing a watcher saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    /// The file is there, new or different from what the watcher knew.
+    Present {
+        key: MinuteKey,
+        name: String,
+        stat: Stat,
+        fingerprint: String,
+    },
+    /// The file is no longer there.
+    Gone { key: MinuteKey },
+}
+
+impl Observation {
+    pub fn day(&self) -> NaiveDate {
+        match self {
+            Self::Present { key, .. } | Self::Gone { key } => key.0,
+        }
+    }
+}
+
+/// What the ledger holds of the files present now, by place: the watcher's starting point.
+pub async fn known(pool: &PgPool) -> Result<HashMap<MinuteKey, Stat>, sqlx::Error> {
+    let rows: Vec<(NaiveDate, i16, i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT day, minute, size, mtime FROM ops.minute_files WHERE gone_at IS NULL",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, minute, size, mtime)| ((day, minute), Stat { size, mtime }))
+        .collect())
+}
+
+/// The days the ledger has files of.
+pub async fn days(pool: &PgPool) -> Result<Vec<NaiveDate>, sqlx::Error> {
+    sqlx::query_scalar("SELECT DISTINCT day FROM ops.minute_files ORDER BY 1")
+        .fetch_all(pool)
+        .await
+}
+
+/// Records what was seen. A row whose file is as recorded is left alone, so that any
+/// number of watchers can record the same file without moving its `changed_at`.
+pub async fn record(pool: &PgPool, seen: &[Observation]) -> Result<(), sqlx::Error> {
+    let mut present = Present::default();
+    let (mut gone_days, mut gone_minutes) = (Vec::new(), Vec::new());
+    for observation in seen {
+        match observation {
+            Observation::Present {
+                key,
+                name,
+                stat,
+                fingerprint,
+            } => present.push(*key, name, *stat, fingerprint),
+            Observation::Gone { key } => {
+                gone_days.push(key.0);
+                gone_minutes.push(key.1);
+            }
+        }
+    }
+    let mut tx = pool.begin().await?;
+    if !present.days.is_empty() {
+        sqlx::query(
+            "INSERT INTO ops.minute_files AS m
+                 (day, minute, name, size, mtime, fingerprint, first_seen, changed_at)
+             SELECT u.*, clock_timestamp(), clock_timestamp()
+             FROM UNNEST($1::date[], $2::int2[], $3::text[], $4::int8[], $5::timestamptz[],
+                         $6::text[]) AS u
+             ON CONFLICT (day, minute) DO UPDATE SET name = EXCLUDED.name,
+                 size = EXCLUDED.size, mtime = EXCLUDED.mtime,
+                 fingerprint = EXCLUDED.fingerprint, gone_at = NULL,
+                 changed_at = clock_timestamp()
+             WHERE m.gone_at IS NOT NULL
+                OR (m.name, m.size, m.mtime, m.fingerprint) IS DISTINCT FROM
+                   (EXCLUDED.name, EXCLUDED.size, EXCLUDED.mtime, EXCLUDED.fingerprint)",
+        )
+        .bind(&present.days)
+        .bind(&present.minutes)
+        .bind(&present.names)
+        .bind(&present.sizes)
+        .bind(&present.mtimes)
+        .bind(&present.fingerprints)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !gone_days.is_empty() {
+        sqlx::query(
+            "UPDATE ops.minute_files SET gone_at = clock_timestamp(),
+                 changed_at = clock_timestamp()
+             WHERE (day, minute) IN (SELECT * FROM UNNEST($1::date[], $2::int2[]))
+               AND gone_at IS NULL",
+        )
+        .bind(&gone_days)
+        .bind(&gone_minutes)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The columns of [`record`]'s insert.
+#[derive(Default)]
+struct Present {
+    days: Vec<NaiveDate>,
+    minutes: Vec<i16>,
+    names: Vec<String>,
+    sizes: Vec<i64>,
+    mtimes: Vec<DateTime<Utc>>,
+    fingerprints: Vec<String>,
+}
+
+impl Present {
+    fn push(&mut self, key: MinuteKey, name: &str, stat: Stat, fingerprint: &str) {
+        self.days.push(key.0);
+        self.minutes.push(key.1);
+        self.names.push(name.to_owned());
+        self.sizes.push(stat.size);
+        self.mtimes.push(stat.mtime);
+        self.fingerprints.push(fingerprint.to_owned());
+    }
+}
+
+/// A day as the ledger sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerDay {
+    /// The files present: how many, their bytes, the newest modification.
+    pub files: FilesSummary,
+    /// When one of its files last changed, and the database's clock now.
+    pub last_change: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+/// The ledger's view of `day`, on `conn` (the settle check's transaction).
+pub async fn day(conn: &mut PgConnection, day: NaiveDate) -> Result<LedgerDay, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        files: i64,
+        bytes: Option<i64>,
+        newest: Option<DateTime<Utc>>,
+        last_change: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    }
+    let row: Row = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE gone_at IS NULL) AS files,
+                (sum(size) FILTER (WHERE gone_at IS NULL))::int8 AS bytes,
+                max(mtime) FILTER (WHERE gone_at IS NULL) AS newest,
+                max(changed_at) AS last_change, clock_timestamp() AS now
+         FROM ops.minute_files WHERE day = $1",
+    )
+    .bind(day)
+    .fetch_one(conn)
+    .await?;
+    Ok(LedgerDay {
+        files: FilesSummary {
+            files: usize::try_from(row.files).unwrap_or(0),
+            bytes: row.bytes.and_then(|b| u64::try_from(b).ok()).unwrap_or(0),
+            newest: row.newest.map(SystemTime::from),
+        },
+        last_change: row.last_change,
+        now: row.now,
+    })
+}
+
+/// A file waiting to be appended live.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Unloaded {
+    pub day: NaiveDate,
+    pub minute: i16,
+    pub name: String,
+}
+
+/// The files present that nothing has loaded, of days not loaded (of `days` only, when
+/// given), in order.
+pub async fn unloaded(
+    pool: &PgPool,
+    days: Option<&[NaiveDate]>,
+) -> Result<Vec<Unloaded>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.day, m.minute, m.name FROM ops.minute_files m
+         WHERE m.loaded_by IS NULL AND m.gone_at IS NULL
+           AND ($1::date[] IS NULL OR m.day = ANY($1))
+           AND NOT EXISTS (SELECT 1 FROM dwh.day_loads d WHERE d.day = m.day)
+         ORDER BY m.day, m.minute",
+    )
+    .bind(days)
+    .fetch_all(pool)
+    .await
+}
+
+/// Locks the ledger row of a file still waiting to be appended, in the append's
+/// transaction; `false` when it is no longer waiting or another instance has it.
+pub async fn claim_for_append(
+    conn: &mut PgConnection,
+    key: MinuteKey,
+) -> Result<bool, sqlx::Error> {
+    let row: Option<i16> = sqlx::query_scalar(
+        "SELECT minute FROM ops.minute_files
+         WHERE day = $1 AND minute = $2 AND loaded_by IS NULL AND gone_at IS NULL
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(key.0)
+    .bind(key.1)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Records a live append, in the transaction that appended the rows.
+pub async fn appended_live(
+    conn: &mut PgConnection,
+    key: MinuteKey,
+    fingerprint: &str,
+    rows: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE ops.minute_files SET loaded_by = 'live', job_id = NULL,
+             loaded_fingerprint = $3, loaded_rows = $4, loaded_at = clock_timestamp()
+         WHERE day = $1 AND minute = $2",
+    )
+    .bind(key.0)
+    .bind(key.1)
+    .bind(fingerprint)
+    .bind(i64::try_from(rows).unwrap_or(i64::MAX))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Records that `job` loaded the day's files, in the swap's transaction: the files
+/// present are now the job's (their live rows, if any, were replaced by the day), and
+/// the rows of files gone are no longer in the table.
+pub async fn loaded_by_job(
+    conn: &mut PgConnection,
+    day: NaiveDate,
+    job: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE ops.minute_files SET
+             loaded_by = CASE WHEN gone_at IS NULL THEN 'job' END,
+             job_id = CASE WHEN gone_at IS NULL THEN $2::uuid END,
+             loaded_fingerprint = CASE WHEN gone_at IS NULL THEN fingerprint END,
+             loaded_rows = NULL,
+             loaded_at = CASE WHEN gone_at IS NULL THEN clock_timestamp() END
+         WHERE day = $1",
+    )
+    .bind(day)
+    .bind(job)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// The live minutes of each day of `from..=to` that has any: how many, and whether one
+/// was rewritten with other content after it was appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LiveDay {
+    pub minutes: i64,
+    pub rows: i64,
+    pub rewritten: bool,
+}
+
+pub async fn live_days(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<NaiveDate, LiveDay>, sqlx::Error> {
+    let rows: Vec<(NaiveDate, i64, i64, bool)> = sqlx::query_as(
+        "SELECT day, count(*), sum(loaded_rows)::int8,
+                bool_or(loaded_fingerprint <> fingerprint OR gone_at IS NOT NULL)
+         FROM ops.minute_files
+         WHERE day BETWEEN $1 AND $2 AND loaded_by = 'live'
+         GROUP BY day",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, minutes, rows, rewritten)| {
+            let live = LiveDay {
+                minutes,
+                rows,
+                rewritten,
+            };
+            (day, live)
+        })
+        .collect())
+}

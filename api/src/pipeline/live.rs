@@ -1,0 +1,102 @@
+//! Live minutes (`LIVE=on`): each minute file of a day not loaded yet is appended to its
+//! day as soon as the watcher has recorded it. The rows and the ledger row that says
+//! "appended" are written in one transaction, so that a crash, a kill or a restart can
+//! neither lose a minute (its row still waits) nor double it (its row says it is done).
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use loader::LoadError;
+use sqlx::PgPool;
+
+use super::ledger::{self, MinuteKey, Unloaded};
+
+/// The live appender of one instance.
+#[derive(Debug, Default)]
+pub struct Appender {
+    /// Files that could not be read as a minute (a bad file, or one still being written
+    /// in place): not tried again until the watcher sees them change.
+    refused: HashSet<MinuteKey>,
+    /// Days whose appends found a load of the day running: tried again on the next tick.
+    busy: BTreeSet<NaiveDate>,
+}
+
+/// How one append ended.
+enum Appended {
+    Done,
+    /// Nothing to do: another instance has it or did it, or the day is loaded.
+    Skipped,
+    /// A load of the day holds it: later.
+    Busy,
+    Refused,
+}
+
+impl Appender {
+    /// The watcher saw these files change: a refused one may be readable now.
+    pub fn seen(&mut self, keys: impl IntoIterator<Item = MinuteKey>) {
+        for key in keys {
+            self.refused.remove(&key);
+        }
+    }
+
+    /// Days to try again because a load held them.
+    pub fn take_busy(&mut self) -> Vec<NaiveDate> {
+        std::mem::take(&mut self.busy).into_iter().collect()
+    }
+
+    /// Appends every waiting file of `days` (of every day when `None`), in order; returns
+    /// how many were appended.
+    pub async fn append_waiting(
+        &mut self,
+        pool: &PgPool,
+        dir: &Path,
+        days: Option<&[NaiveDate]>,
+    ) -> Result<usize, sqlx::Error> {
+        let mut appended = 0;
+        for file in ledger::unloaded(pool, days).await? {
+            let key = (file.day, file.minute);
+            if self.refused.contains(&key) || self.busy.contains(&file.day) {
+                continue;
+            }
+            match append(pool, dir, &file).await? {
+                Appended::Done => appended += 1,
+                Appended::Skipped => {}
+                Appended::Busy => {
+                    self.busy.insert(file.day);
+                }
+                Appended::Refused => {
+                    self.refused.insert(key);
+                }
+            }
+        }
+        Ok(appended)
+    }
+}
+
+/// Appends one file with its ledger row, in one transaction.
+async fn append(pool: &PgPool, dir: &Path, file: &Unloaded) -> Result<Appended, sqlx::Error> {
+    let key = (file.day, file.minute);
+    let mut tx = pool.begin().await?;
+    if !ledger::claim_for_append(&mut tx, key).await? {
+        return Ok(Appended::Skipped);
+    }
+    let path = dir.join(&file.name);
+    match loader::append_minute(&mut tx, &path, file.day).await {
+        Ok(minute) => {
+            let fingerprint = minute.fingerprint.footer_hex();
+            ledger::appended_live(&mut tx, key, &fingerprint, minute.rows).await?;
+            tx.commit().await?;
+            tracing::debug!(file = %file.name, rows = minute.rows, "appended a live minute");
+            Ok(Appended::Done)
+        }
+        Err(LoadError::DayBusy { .. }) => Ok(Appended::Busy),
+        Err(LoadError::DayLoaded { .. }) => Ok(Appended::Skipped),
+        Err(LoadError::Database(error)) => Err(error),
+        Err(error) => {
+            let error = crate::intake::without_data_dir(&error.to_string(), dir);
+            tracing::warn!(%error, "a minute file was not appended live; it is tried again when it changes");
+            Ok(Appended::Refused)
+        }
+    }
+}

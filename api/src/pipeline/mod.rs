@@ -1,0 +1,249 @@
+//! Pipeline mode: days load themselves as their files arrive.
+//!
+//! Every instance with workers watches `DATA_DIR` ([`watch`]) and records each minute file
+//! in the file ledger ([`ledger`]). A day whose 1,440 files are all there and settled is
+//! queued by itself ([`settle`]); with `LIVE=on`, each minute of a day not loaded yet is
+//! appended as soon as it lands ([`live`]), and the day's load later replaces those rows
+//! with the canonical day. Instances watching the same directory agree through the
+//! database: the ledger's rows, a lock per day for the decision to queue, and the ledger
+//! row of a live minute locked while it is appended.
+
+pub mod ledger;
+mod live;
+pub mod settle;
+mod watch;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use sqlx::PgPool;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use ledger::Observation;
+use live::Appender;
+use settle::Verdict;
+use watch::{Observer, Signal};
+
+/// What the watcher of one instance needs.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub pool: PgPool,
+    pub dir: PathBuf,
+    pub settle: Duration,
+    pub rescan: Duration,
+    pub live: bool,
+    pub max_attempts: i32,
+    /// Wakes this process's idle workers when a day is queued.
+    pub wake: Arc<Notify>,
+    pub shutdown: CancellationToken,
+}
+
+/// How often days waiting to settle (and live days a load held up) are looked at.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Watches until shutdown.
+pub async fn run(pipeline: Pipeline) {
+    // Notifications start before the first listing, so that nothing lands unseen between.
+    let (_watcher, mut signals) = match watch::start(&pipeline.dir) {
+        Ok((watcher, signals)) => (Some(watcher), Some(signals)),
+        Err(error) => {
+            tracing::warn!(%error, dir = %pipeline.dir.display(),
+                "cannot watch the data directory; new files are seen by the periodic listing only");
+            (None, None)
+        }
+    };
+    let Some(mut state) = State::start(&pipeline).await else {
+        return;
+    };
+    let mut rescan = tokio::time::interval(pipeline.rescan);
+    rescan.tick().await; // the first listing was just done
+    let mut tick = tokio::time::interval(TICK);
+    tracing::info!(dir = %pipeline.dir.display(), live = pipeline.live, "watching the data directory");
+    loop {
+        tokio::select! {
+            () = pipeline.shutdown.cancelled() => break,
+            signal = next(&mut signals) => match signal {
+                Some(signal) => state.on_signal(&pipeline, signal, signals.as_mut()).await,
+                None => signals = None, // the watcher stopped: listings only
+            },
+            _ = rescan.tick() => state.rescan(&pipeline).await,
+            _ = tick.tick() => state.tick(&pipeline).await,
+        }
+    }
+}
+
+async fn next(signals: &mut Option<mpsc::UnboundedReceiver<Signal>>) -> Option<Signal> {
+    match signals {
+        Some(signals) => signals.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+struct State {
+    observer: Arc<Mutex<Observer>>,
+    appender: Appender,
+    /// Days that changed and may be due for a job, with when to look at them next.
+    pending: BTreeMap<NaiveDate, Instant>,
+}
+
+impl State {
+    /// Starts from the ledger, lists the directory once, and looks at every day the
+    /// ledger knows (one may have settled while no instance watched); `None` on shutdown.
+    async fn start(pipeline: &Pipeline) -> Option<Self> {
+        let (known, days) = loop {
+            let read = async {
+                Ok::<_, sqlx::Error>((
+                    ledger::known(&pipeline.pool).await?,
+                    ledger::days(&pipeline.pool).await?,
+                ))
+            };
+            match read.await {
+                Ok(read) => break read,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the file ledger; trying again");
+                    tokio::select! {
+                        () = pipeline.shutdown.cancelled() => return None,
+                        () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    }
+                }
+            }
+        };
+        let observer = Observer::new(pipeline.dir.clone(), known);
+        let now = Instant::now();
+        let mut state = Self {
+            observer: Arc::new(Mutex::new(observer)),
+            appender: Appender::default(),
+            pending: days.into_iter().map(|day| (day, now)).collect(),
+        };
+        state.rescan(pipeline).await;
+        Some(state)
+    }
+
+    /// Notified paths, with whatever else is queued behind them.
+    async fn on_signal(
+        &mut self,
+        pipeline: &Pipeline,
+        first: Signal,
+        signals: Option<&mut mpsc::UnboundedReceiver<Signal>>,
+    ) {
+        let mut paths = Vec::new();
+        let mut rescan = false;
+        let mut take = |signal| match signal {
+            Signal::Changed(path) => paths.push(path),
+            Signal::Rescan => rescan = true,
+        };
+        take(first);
+        if let Some(signals) = signals {
+            while let Ok(signal) = signals.try_recv() {
+                take(signal);
+            }
+        }
+        if rescan {
+            return self.rescan(pipeline).await;
+        }
+        let observer = Arc::clone(&self.observer);
+        let seen = tokio::task::spawn_blocking(move || lock(&observer).paths(&paths)).await;
+        if let Ok(seen) = seen {
+            self.record(pipeline, seen, false).await;
+        }
+    }
+
+    /// Lists the whole directory.
+    async fn rescan(&mut self, pipeline: &Pipeline) {
+        let observer = Arc::clone(&self.observer);
+        match tokio::task::spawn_blocking(move || lock(&observer).everything()).await {
+            Ok(Ok(seen)) => self.record(pipeline, seen, true).await,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, dir = %pipeline.dir.display(), "cannot list the data directory");
+            }
+            Err(error) => tracing::warn!(%error, "the directory listing failed"),
+        }
+    }
+
+    /// Records what was seen, then appends live what waits (of the days seen, or of all
+    /// days after a full listing).
+    async fn record(&mut self, pipeline: &Pipeline, seen: Vec<Observation>, everything: bool) {
+        if !seen.is_empty() {
+            if let Err(error) = ledger::record(&pipeline.pool, &seen).await {
+                tracing::warn!(%error, "cannot record the files seen; they are looked at again");
+                lock(&self.observer).forget(&seen);
+                return;
+            }
+            let now = Instant::now();
+            for observation in &seen {
+                self.pending
+                    .insert(observation.day(), now + pipeline.settle);
+            }
+            self.appender.seen(seen.iter().filter_map(|o| match o {
+                Observation::Present { key, .. } => Some(*key),
+                Observation::Gone { .. } => None,
+            }));
+        }
+        if !pipeline.live || (seen.is_empty() && !everything) {
+            return;
+        }
+        let mut days: Vec<NaiveDate> = seen.iter().map(Observation::day).collect();
+        days.dedup();
+        let days = (!everything).then_some(days.as_slice());
+        self.append(pipeline, days).await;
+    }
+
+    async fn append(&mut self, pipeline: &Pipeline, days: Option<&[NaiveDate]>) {
+        if let Err(error) = self
+            .appender
+            .append_waiting(&pipeline.pool, &pipeline.dir, days)
+            .await
+        {
+            tracing::warn!(%error, "live minutes could not be appended; trying again");
+        }
+    }
+
+    /// Retries live days a load held up, and decides about the days due.
+    async fn tick(&mut self, pipeline: &Pipeline) {
+        if pipeline.live {
+            let busy = self.appender.take_busy();
+            if !busy.is_empty() {
+                self.append(pipeline, Some(&busy)).await;
+            }
+        }
+        let now = Instant::now();
+        let due: Vec<NaiveDate> = self
+            .pending
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(day, _)| *day)
+            .collect();
+        for day in due {
+            match settle::settle_day(&pipeline.pool, day, pipeline.settle, pipeline.max_attempts)
+                .await
+            {
+                Ok(Verdict::Wait(left)) => {
+                    self.pending.insert(day, now + left);
+                }
+                Ok(verdict) => {
+                    self.pending.remove(&day);
+                    if matches!(verdict, Verdict::Queue(_)) {
+                        pipeline.wake.notify_waiters();
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, %day, "cannot decide whether the day is due; trying again");
+                    self.pending.insert(day, now + pipeline.settle);
+                }
+            }
+        }
+    }
+}
+
+/// The observer, also after a panic of a thread that held it (it holds no invariant a
+/// panic could break: at worst a file is fingerprinted again).
+fn lock(observer: &Mutex<Observer>) -> std::sync::MutexGuard<'_, Observer> {
+    observer
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

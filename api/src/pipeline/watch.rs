@@ -1,0 +1,171 @@
+//! Seeing the data directory change: file-system notifications (inotify, through
+//! `notify`) for speed, and a listing of the whole directory every `RESCAN_SECS` for what
+//! they miss (an overflowed queue, a network file system, changes while no instance ran).
+//!
+//! Both end in [`Observer`], which compares each minute file with what it last saw and
+//! fingerprints only the files that are new or whose size or modification time moved.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+use super::ledger::{MinuteKey, Observation, Stat};
+
+/// What the notifications say.
+#[derive(Debug)]
+pub enum Signal {
+    /// This path was created, written, renamed or removed.
+    Changed(PathBuf),
+    /// Notifications were lost (the kernel's queue overflowed): list the directory.
+    Rescan,
+}
+
+/// Starts watching `dir` (not its subdirectories). The watcher stops when dropped.
+pub fn start(dir: &Path) -> notify::Result<(RecommendedWatcher, mpsc::UnboundedReceiver<Signal>)> {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
+        let event = match event {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(%error, "file notification error; listing the directory");
+                let _ = sender.send(Signal::Rescan);
+                return;
+            }
+        };
+        if event.need_rescan() {
+            let _ = sender.send(Signal::Rescan);
+        }
+        if matters(event.kind) {
+            for path in event.paths {
+                let _ = sender.send(Signal::Changed(path));
+            }
+        }
+    })?;
+    watcher.watch(dir, RecursiveMode::NonRecursive)?;
+    Ok((watcher, receiver))
+}
+
+/// Whether an event can mean new content. Reads (ours included: fingerprints and loads
+/// open every file) cannot, and would otherwise echo back as events.
+fn matters(kind: EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
+/// What one watcher has seen of the directory, by minute file.
+#[derive(Debug)]
+pub struct Observer {
+    dir: PathBuf,
+    known: HashMap<MinuteKey, Stat>,
+}
+
+impl Observer {
+    /// Starts from what the ledger holds, so that a restart fingerprints only what changed.
+    pub fn new(dir: PathBuf, known: HashMap<MinuteKey, Stat>) -> Self {
+        Self { dir, known }
+    }
+
+    /// What changed among `paths` (minute files of the directory; other paths are
+    /// ignored).
+    pub fn paths(&mut self, paths: &[PathBuf]) -> Vec<Observation> {
+        let mut seen = Vec::new();
+        let mut done = HashSet::new();
+        for path in paths {
+            if path.parent() != Some(self.dir.as_path()) {
+                continue;
+            }
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if let Some(key) = key_of(name)
+                && done.insert(key)
+            {
+                seen.extend(self.file(key, name));
+            }
+        }
+        seen
+    }
+
+    /// What changed in the whole directory since it was last looked at, files gone
+    /// included.
+    pub fn everything(&mut self) -> std::io::Result<Vec<Observation>> {
+        let mut seen = Vec::new();
+        let mut present = HashSet::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let name = entry?.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(key) = key_of(name)
+                && present.insert(key)
+            {
+                seen.extend(self.file(key, name));
+            }
+        }
+        let gone: Vec<MinuteKey> = self
+            .known
+            .keys()
+            .filter(|key| !present.contains(key))
+            .copied()
+            .collect();
+        for key in gone {
+            self.known.remove(&key);
+            seen.push(Observation::Gone { key });
+        }
+        Ok(seen)
+    }
+
+    /// Forgets what was seen of these files, so that they are looked at again: what was
+    /// seen could not be recorded.
+    pub fn forget(&mut self, seen: &[Observation]) {
+        for observation in seen {
+            if let Observation::Present { key, .. } = observation {
+                self.known.remove(key);
+            }
+        }
+    }
+
+    /// The file at `key` now, when it differs from what was last seen.
+    fn file(&mut self, key: MinuteKey, name: &str) -> Option<Observation> {
+        let path = self.dir.join(name);
+        let metadata = match std::fs::metadata(&path) {
+            Ok(metadata) if metadata.is_file() => metadata,
+            // Gone (or never a file): its row says so, if it has one.
+            _ => {
+                return self.known.remove(&key).map(|_| Observation::Gone { key });
+            }
+        };
+        let stat = Stat::of(&metadata).ok()?;
+        if self.known.get(&key) == Some(&stat) {
+            return None;
+        }
+        // Read through one handle: the stat recorded is that of the footer hashed.
+        let fingerprint = match loader::fingerprint_file(&path) {
+            Ok(fingerprint) => fingerprint,
+            Err(error) => {
+                tracing::debug!(%error, "cannot fingerprint a minute file yet");
+                return None;
+            }
+        };
+        let stat = fingerprint
+            .modified()
+            .map_or(stat, |modified| Stat::new(fingerprint.bytes(), modified));
+        self.known.insert(key, stat);
+        Some(Observation::Present {
+            key,
+            name: name.to_owned(),
+            stat,
+            fingerprint: fingerprint.footer_hex(),
+        })
+    }
+}
+
+/// The ledger's key of a canonical minute file name.
+fn key_of(name: &str) -> Option<MinuteKey> {
+    let (day, minute) = loader::parse_minute_file(name)?;
+    Some((day, i16::try_from(minute).ok()?))
+}
