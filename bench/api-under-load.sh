@@ -31,7 +31,7 @@ cat "$data/2023-01-01 "*.parquet >/dev/null
 psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null 2>&1
 q() { psql -qAt "$DATABASE_URL" -c "$1"; }
 
-DATA_DIR="$data" BIND="127.0.0.1:$port" WORKERS=1 LOG_FORMAT=json \
+DATA_DIR="$data" BIND="127.0.0.1:$port" WORKERS=1 LOG_FORMAT=json WATCH=off \
     target/release/api >/tmp/dwh-bench-under-load.log 2>&1 &
 api_pid=$!
 trap 'kill $api_pid 2>/dev/null; wait $api_pid 2>/dev/null; psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1' EXIT

@@ -19,7 +19,7 @@ base="http://127.0.0.1:$port"
 cargo build --release --locked -q --bins
 target/release/generator --date 2023-01-01 --out data >/dev/null
 psql "$admin_url" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
-DATABASE_URL="${admin_url%/*}/$database" DATA_DIR=data BIND="127.0.0.1:$port" RUST_LOG=warn \
+DATABASE_URL="${admin_url%/*}/$database" DATA_DIR=data BIND="127.0.0.1:$port" RUST_LOG=warn WATCH=off \
     target/release/api >/tmp/dwh-bench-api.log 2>&1 &
 api_pid=$!
 trap 'kill $api_pid 2>/dev/null; wait $api_pid 2>/dev/null; psql "$admin_url" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)"' EXIT

@@ -46,7 +46,7 @@ q "CHECKPOINT"
 if [[ $via == api ]]; then
     port=18080
     /usr/bin/time -f '%e %M' -o /tmp/dwh-bench-time env DATA_DIR="$data" BIND="127.0.0.1:$port" \
-        WORKERS=1 LOG_FORMAT=json target/release/api >/tmp/dwh-bench-month.log 2>&1 &
+        WORKERS=1 LOG_FORMAT=json WATCH=off target/release/api >/tmp/dwh-bench-month.log 2>&1 &
     time_pid=$!   # /usr/bin/time; the api is its child
     until curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; do sleep 0.2; done
     t0=$(date +%s.%N)

@@ -50,7 +50,7 @@ base="http://127.0.0.1:$port"
 # schemathesis checks that POSTs without it are refused.
 token="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 DATABASE_URL="$database_url" DATA_DIR="$data_dir" BIND="127.0.0.1:$port" API_TOKEN="$token" \
-    LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api.log 2>&1 &
+    WATCH=off LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api.log 2>&1 &
 api_pid=$!
 wait_until_ready "$api_pid" "$base" target/e2e-api.log
 
@@ -69,7 +69,7 @@ echo "==> schemathesis against an instance without a token (no Authorization hea
 psql "$admin_url" -qc "CREATE DATABASE ${database}_open" >/dev/null
 open_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DATABASE_URL="${admin_url%/*}/${database}_open" DATA_DIR="$empty_dir" BIND="127.0.0.1:$open_port" \
-    WORKERS=0 LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api-open.log 2>&1 &
+    WORKERS=0 WATCH=off LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api-open.log 2>&1 &
 open_pid=$!
 wait_until_ready "$open_pid" "http://127.0.0.1:$open_port" target/e2e-api-open.log
 target/e2e-venv/bin/schemathesis run "http://127.0.0.1:$open_port/openapi.json" \

@@ -30,7 +30,7 @@ cargo build --locked -q -p api -p generator --bins
 psql "$EMBEDDED_PG_URL" -qc "CREATE DATABASE dwh"
 target/debug/generator --date 2023-01-01 --out "$data_dir" >/dev/null 2>&1
 port=$(free_port)
-DATABASE_URL="$server/dwh" DATA_DIR="$data_dir" BIND="127.0.0.1:$port" LOG_FORMAT=json \
+DATABASE_URL="$server/dwh" DATA_DIR="$data_dir" BIND="127.0.0.1:$port" LOG_FORMAT=json WATCH=off \
     target/debug/api >target/embedded-pg-api.log 2>&1 &
 api_pid=$!
 base="http://127.0.0.1:$port"

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use api::configuration::{Role, Settings};
+use api::configuration::{Role, Settings, Switch};
 use api::domain::{Job, JobStatus};
 use api::startup::Application;
 use serde_json::Value;
@@ -28,6 +28,8 @@ pub fn test_settings(data_dir: &Path) -> Settings {
     let mut settings = Settings::new("postgres://unused", data_dir.to_path_buf());
     settings.heartbeat_ms = 50;
     settings.poll_ms = 50;
+    // Most tests queue their jobs themselves; the pipeline tests turn the watcher on.
+    settings.watch = Switch::Off;
     settings
 }
 

@@ -14,8 +14,18 @@ pub struct ApiProcess {
 
 impl ApiProcess {
     /// Starts the binary with fast heartbeats, a reaper that takes a job back after 1 s of
-    /// silence and many attempts; it writes its JSON log to `log`.
+    /// silence and many attempts, and no watcher; it writes its JSON log to `log`.
     pub fn start(database_url: &str, data_dir: &Path, log: &Path) -> Self {
+        Self::start_with(database_url, data_dir, log, &[])
+    }
+
+    /// [`ApiProcess::start`] with more environment variables (`WATCH`, `LIVE`, …).
+    pub fn start_with(
+        database_url: &str,
+        data_dir: &Path,
+        log: &Path,
+        env: &[(&str, &str)],
+    ) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -30,6 +40,8 @@ impl ApiProcess {
             .env("STALE_AFTER_SECS", "1")
             .env("MAX_ATTEMPTS", "50")
             .env("LOG_FORMAT", "json")
+            .env("WATCH", "off")
+            .envs(env.iter().copied())
             .env_remove("API_TOKEN")
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
