@@ -43,6 +43,9 @@ cat <<MSG
     Load a day:  curl -X POST 'http://$BIND/jobs?date=2023-01-01'
     Follow it:   curl 'http://$BIND/jobs/<id from the answer>'
     The day:     curl 'http://$BIND/partitions/2023-01-01'
+    Every day:   curl 'http://$BIND/days?from=2023-01-01&to=2023-01-31'
+    Complete days in $DATA_DIR/ load by themselves 10 s after their last file lands
+    (WATCH=off turns that off; LIVE=on also appends each minute of a day as it lands).
     Stop with Ctrl-C.
 
 MSG

@@ -43,9 +43,9 @@ impl JobStatus {
     }
 }
 
-/// What queued the job: `api` (`POST /jobs?date=`), `backfill` (`POST /jobs?from=&to=`);
-/// `auto` and `changed` are kept for pipeline mode (a day whose files became complete,
-/// or changed after their load).
+/// What queued the job: `api` (`POST /jobs?date=`), `backfill` (`POST /jobs?from=&to=`),
+/// or the watcher of pipeline mode: `auto` (the day's 1,440 files are all there and
+/// settled), `changed` (a loaded day's files differ from its load).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type,
 )]

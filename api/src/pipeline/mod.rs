@@ -188,6 +188,7 @@ impl State {
             return;
         }
         let mut days: Vec<NaiveDate> = seen.iter().map(Observation::day).collect();
+        days.sort_unstable();
         days.dedup();
         let days = (!everything).then_some(days.as_slice());
         self.append(pipeline, days).await;

@@ -71,15 +71,12 @@ impl Observer {
         Self { dir, known }
     }
 
-    /// What changed among `paths` (minute files of the directory; other paths are
-    /// ignored).
+    /// What changed among `paths`: notified paths of the directory (the watch is not
+    /// recursive, so only their names matter); names of no minute file are ignored.
     pub fn paths(&mut self, paths: &[PathBuf]) -> Vec<Observation> {
         let mut seen = Vec::new();
         let mut done = HashSet::new();
         for path in paths {
-            if path.parent() != Some(self.dir.as_path()) {
-                continue;
-            }
             let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
