@@ -8,11 +8,12 @@
 //! [`problem`] (every error as an RFC 9457 document), [`idempotency`] (`Idempotency-Key`
 //! on `POST /jobs`), [`pipeline`] (watching the data directory: days that load themselves,
 //! live minutes), [`housekeeping`] (pruning old jobs and keys), [`auth`], [`metrics`],
-//! [`openapi`].
+//! [`openapi`]; [`ui`] (the dashboard's pages) and [`events`] (`GET /events`, live).
 
 pub mod auth;
 pub mod configuration;
 pub mod domain;
+pub mod events;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod intake;
@@ -24,4 +25,5 @@ pub mod queue;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod ui;
 pub mod worker;

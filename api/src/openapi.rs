@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::domain::{DayState, Job, JobAttempt, JobError, JobProgress, JobStatus};
 use crate::problem::Problem;
-use crate::routes::{backfill, days, health, jobs, new_jobs, partitions};
+use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -28,6 +28,7 @@ use crate::routes::{backfill, days, health, jobs, new_jobs, partitions};
         partitions::list_partitions,
         partitions::get_partition,
         days::list_days,
+        events::events,
         health::healthz,
         health::readyz,
         health::metrics,
@@ -43,6 +44,7 @@ use crate::routes::{backfill, days, health, jobs, new_jobs, partitions};
         (name = "jobs", description = "Queue day loads, follow them, cancel them"),
         (name = "partitions", description = "What each loaded day holds"),
         (name = "days", description = "Where each day stands: its files, its load, its latest job"),
+        (name = "events", description = "Live events (Server-Sent Events): jobs created, moving, finishing; days whose state changed"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]

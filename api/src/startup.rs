@@ -21,6 +21,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::ApiToken;
 use crate::configuration::Settings;
+use crate::events::{self, EventBus};
 use crate::housekeeping;
 use crate::intake::Intake;
 use crate::metrics::{self, Metrics};
@@ -28,6 +29,7 @@ use crate::openapi;
 use crate::pipeline::{self, Pipeline};
 use crate::problem;
 use crate::routes::{self, days, jobs, new_jobs, partitions};
+use crate::ui;
 use crate::worker::{self, WorkerContext};
 
 /// A built application: listening, with its workers running.
@@ -70,8 +72,18 @@ impl Application {
         let wake = Arc::new(Notify::new());
         let shutdown = CancellationToken::new();
         let http_pool = http_pool(&settings, &pool);
-        let server = http_server(listener, &settings, &http_pool, &metrics, &wake)?;
-        let background = spawn_workers(&settings, &pool, &metrics, &wake, &shutdown);
+        let events = Arc::new(EventBus::default());
+        let server = http_server(
+            listener, &settings, &http_pool, &metrics, &wake, &events, &shutdown,
+        )?;
+        let mut background = spawn_workers(&settings, &pool, &metrics, &wake, &shutdown);
+        if settings.serves_jobs_api() {
+            background.push(tokio::spawn(events::relay(
+                pool.clone(),
+                events,
+                shutdown.clone(),
+            )));
+        }
         tracing::info!(
             address = %format!("{}:{port}", settings.bind.ip()), workers = settings.worker_count(),
             data_dir = %settings.data_dir.display(), "listening"
@@ -250,8 +262,12 @@ fn http_server(
     pool: &PgPool,
     metrics: &Metrics,
     wake: &Arc<Notify>,
+    events: &Arc<EventBus>,
+    shutdown: &CancellationToken,
 ) -> anyhow::Result<Server> {
     let pool = web::Data::new(pool.clone());
+    let events = web::Data::from(Arc::clone(events));
+    let shutdown = web::Data::new(shutdown.clone());
     let metrics = web::Data::new(metrics.clone());
     let token = web::Data::new(ApiToken(settings.api_token().cloned()));
     let intake = web::Data::new(Intake::new(
@@ -271,6 +287,8 @@ fn http_server(
             .app_data(metrics.clone())
             .app_data(token.clone())
             .app_data(intake.clone())
+            .app_data(events.clone())
+            .app_data(shutdown.clone())
             .service(resource("/healthz", "GET").route(web::get().to(routes::healthz)))
             .service(resource("/readyz", "GET").route(web::get().to(routes::readyz)))
             .service(resource("/metrics", "GET").route(web::get().to(routes::metrics)));
@@ -293,7 +311,20 @@ fn http_server(
                     resource("/partitions/{date}", "GET")
                         .route(web::get().to(partitions::get_partition)),
                 )
-                .service(resource("/days", "GET").route(web::get().to(days::list_days)));
+                .service(resource("/days", "GET").route(web::get().to(days::list_days)))
+                .service(resource("/events", "GET").route(web::get().to(routes::events::events)))
+                .service(resource("/", "GET").route(web::get().to(ui::month::month_page)))
+                .service(resource("/days/{date}", "GET").route(web::get().to(ui::day::day_page)))
+                .service(resource("/ui/jobs", "GET").route(web::get().to(ui::jobs::jobs_page)))
+                .service(resource("/ui/assets/{name}", "GET").route(web::get().to(ui::asset)))
+                .service(
+                    resource("/ui/fragments/day-cell/{date}", "GET")
+                        .route(web::get().to(ui::month::day_cell_fragment)),
+                )
+                .service(
+                    resource("/ui/fragments/active-job/{date}", "GET")
+                        .route(web::get().to(ui::day::active_job_fragment)),
+                );
         }
         app.route(
             "/docs",

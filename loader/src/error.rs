@@ -137,7 +137,7 @@ pub enum LoadError {
 type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `2756160` as `2,756,160`. (By hand: ten lines for messages, not worth a dependency.)
-pub(crate) fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

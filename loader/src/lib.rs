@@ -52,7 +52,7 @@ mod swap;
 mod table;
 
 pub use day::{MINUTES_PER_DAY, MissingMinutes};
-pub use error::{InputError, LoadError, server_unavailable};
+pub use error::{InputError, LoadError, server_unavailable, thousands};
 pub use fence::{Fence, FenceFn, Standing};
 pub use listing::{DayFiles, FilesSummary, list_day, list_days, parse_minute_file};
 pub use live::{AppendedMinute, append_minute};

@@ -327,3 +327,39 @@ pub async fn live_days(
         })
         .collect())
 }
+
+/// A minute of a day, as the ledger has it (for the day's page).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MinuteRow {
+    pub minute: i16,
+    pub loaded_by: Option<String>,
+    pub fingerprint: String,
+    pub loaded_fingerprint: Option<String>,
+    pub gone: bool,
+}
+
+impl MinuteRow {
+    /// Appended live, then rewritten with other content or removed.
+    pub fn live_rewritten(&self) -> bool {
+        self.loaded_by.as_deref() == Some("live")
+            && (self.gone || self.loaded_fingerprint.as_deref() != Some(self.fingerprint.as_str()))
+    }
+}
+
+/// The ledger's rows of `day`, by minute of the day.
+pub async fn minutes_of_day(
+    pool: &PgPool,
+    day: NaiveDate,
+) -> Result<HashMap<u16, MinuteRow>, sqlx::Error> {
+    let rows: Vec<MinuteRow> = sqlx::query_as(
+        "SELECT minute, loaded_by, fingerprint, loaded_fingerprint, gone_at IS NOT NULL AS gone
+         FROM ops.minute_files WHERE day = $1",
+    )
+    .bind(day)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some((u16::try_from(row.minute).ok()?, row)))
+        .collect())
+}

@@ -293,6 +293,55 @@ pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<(Vec<Job>, bool)
     ))
 }
 
+/// Every queued or running job.
+pub async fn active(pool: &PgPool) -> Result<Vec<Job>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM ops.jobs WHERE status IN ('queued', 'running') ORDER BY date"
+    );
+    let rows = sqlx::query_as::<_, JobRow>(&sql).fetch_all(pool).await?;
+    Ok(rows.into_iter().map(Job::from).collect())
+}
+
+/// The `limit` jobs that finished last, newest first.
+pub async fn recent_finished(pool: &PgPool, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM ops.jobs WHERE finished_at IS NOT NULL
+         ORDER BY finished_at DESC LIMIT $1"
+    );
+    let rows = sqlx::query_as::<_, JobRow>(&sql)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(Job::from).collect())
+}
+
+/// The days that have jobs.
+pub async fn job_dates(pool: &PgPool) -> Result<Vec<NaiveDate>, sqlx::Error> {
+    sqlx::query_scalar("SELECT DISTINCT date FROM ops.jobs ORDER BY 1")
+        .fetch_all(pool)
+        .await
+}
+
+/// A day's jobs, newest first, each with its attempts.
+pub async fn of_day(pool: &PgPool, date: NaiveDate, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM ops.jobs WHERE date = $1 ORDER BY created_at DESC LIMIT $2");
+    let rows = sqlx::query_as::<_, JobRow>(&sql)
+        .bind(date)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    let mut jobs = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = row.id;
+        match get_with_attempts(pool, id).await? {
+            Some(job) => jobs.push(job),
+            None => jobs.push(Job::from(row)), // pruned meanwhile: without its attempts
+        }
+    }
+    Ok(jobs)
+}
+
 pub async fn exists(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT FROM ops.jobs WHERE id = $1)")
         .bind(id)

@@ -2,11 +2,11 @@
 //! in one word per day (`empty`, `arriving`, `complete`, `loaded`, `live`, `partial`,
 //! `changed`, `failed`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use loader::{FilesSummary, PartitionInfo};
+use loader::{DayFiles, FilesSummary, PartitionInfo};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
@@ -79,18 +79,29 @@ pub async fn list_days(
     let from = LoadDate::parse("from", &query.from)?;
     let to = LoadDate::parse("to", &query.to)?;
     let range = DateRange::new(from, to)?;
-    let (from, to) = (from.get(), to.get());
     let available = intake.days_with_source().await;
-    let files = intake::files_now(&available, from, to).await?;
-    let loads: HashMap<NaiveDate, PartitionInfo> = loader::list_partitions(&pool)
+    let days = statuses(&pool, &available, range).await?;
+    Ok(HttpResponse::Ok().json(days))
+}
+
+/// The status of each day of `range`, from the files of `available` (one listing of the
+/// data directory), the load records, the latest jobs and the live minutes.
+pub async fn statuses(
+    pool: &PgPool,
+    available: &BTreeMap<NaiveDate, DayFiles>,
+    range: DateRange,
+) -> Result<Vec<DayStatus>, ApiError> {
+    let (from, to) = (range.from().get(), range.to().get());
+    let files = intake::files_now(available, from, to).await?;
+    let loads: HashMap<NaiveDate, PartitionInfo> = loader::list_partitions(pool)
         .await?
         .into_iter()
         .filter(|p| (from..=to).contains(&p.day))
         .map(|p| (p.day, p))
         .collect();
-    let jobs = queue::latest_by_day(&pool, from, to).await?;
-    let live = ledger::live_days(&pool, from, to).await?;
-    let days: Vec<DayStatus> = range
+    let jobs = queue::latest_by_day(pool, from, to).await?;
+    let live = ledger::live_days(pool, from, to).await?;
+    Ok(range
         .days()
         .map(|date| {
             let date = date.get();
@@ -103,8 +114,7 @@ pub async fn list_days(
                 live,
             )
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(days))
+        .collect())
 }
 
 fn status(

@@ -1,34 +1,35 @@
 //! `/jobs`: follow loads and cancel them (queueing them is `new_jobs`).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Authorized;
+use crate::auth::{ApiToken, Authorized};
 use crate::domain::{Job, JobStatus, LoadDate};
 use crate::problem::{ApiError, Problem};
 use crate::queue::{self, CancelOutcome, ListFilter};
+use crate::ui;
 
 /// Filters and paging of the job list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListJobsQuery {
     /// Only jobs in this status.
-    status: Option<JobStatus>,
+    pub status: Option<JobStatus>,
     /// Only jobs for days on or after this one (`YYYY-MM-DD`).
     #[param(value_type = Option<String>, format = Date)]
-    from: Option<String>,
+    pub from: Option<String>,
     /// Only jobs for days on or before this one (`YYYY-MM-DD`).
     #[param(value_type = Option<String>, format = Date)]
-    to: Option<String>,
+    pub to: Option<String>,
     /// Jobs per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
-    limit: Option<i64>,
+    pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
-    cursor: Option<Uuid>,
+    pub cursor: Option<Uuid>,
 }
 
 /// A page of jobs, newest first.
@@ -40,22 +41,37 @@ pub struct JobPage {
 }
 
 /// List jobs, newest first.
+///
+/// A browser (`Accept: text/html` before any JSON type) gets the job list page of the
+/// dashboard instead.
 #[utoipa::path(
     get,
     path = "/jobs",
     tag = "jobs",
     params(ListJobsQuery),
     responses(
-        (status = 200, description = "A page of jobs", body = JobPage),
+        (status = 200, description = "A page of jobs (JSON), or the job list page (HTML, for a browser)",
+         content((JobPage = "application/json"), (String = "text/html"))),
         (status = 400, description = "A filter or the cursor is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_jobs(
+    request: HttpRequest,
     query: web::Query<ListJobsQuery>,
     pool: web::Data<PgPool>,
+    token: web::Data<ApiToken>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    if ui::wants_html(&request) {
+        return Ok(ui::jobs::render(query.into_inner(), &pool, ui::Page::of(&token)).await);
+    }
+    let filter = filter_of(query.into_inner(), &pool).await?;
+    let (jobs, next_cursor) = page_of(&pool, &filter).await?;
+    Ok(HttpResponse::Ok().json(JobPage { jobs, next_cursor }))
+}
+
+/// The filter a query asks for, checked.
+pub async fn filter_of(query: ListJobsQuery, pool: &PgPool) -> Result<ListFilter, ApiError> {
     let date = |name, value: Option<String>| -> Result<Option<NaiveDate>, ApiError> {
         Ok(value
             .map(|v| LoadDate::parse(name, &v).map(LoadDate::get))
@@ -68,26 +84,33 @@ pub async fn list_jobs(
         )));
     }
     if let Some(cursor) = query.cursor
-        && !queue::exists(&pool, cursor).await?
+        && !queue::exists(pool, cursor).await?
     {
         return Err(ApiError::InvalidParameter(format!(
             "cursor {cursor} is not a job; pass the next_cursor of the previous page"
         )));
     }
-    let filter = ListFilter {
+    Ok(ListFilter {
         status: query.status,
         from: date("from", query.from)?,
         to: date("to", query.to)?,
         after: query.cursor,
         limit,
-    };
-    let (jobs, more) = queue::list(&pool, &filter).await?;
+    })
+}
+
+/// One page of jobs and the cursor of the next one (`None` on the last page).
+pub async fn page_of(
+    pool: &PgPool,
+    filter: &ListFilter,
+) -> Result<(Vec<Job>, Option<Uuid>), ApiError> {
+    let (jobs, more) = queue::list(pool, filter).await?;
     let next_cursor = if more {
         jobs.last().map(|j| j.id)
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(JobPage { jobs, next_cursor }))
+    Ok((jobs, next_cursor))
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {

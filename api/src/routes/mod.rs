@@ -2,6 +2,7 @@
 
 pub mod backfill;
 pub mod days;
+pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod new_jobs;

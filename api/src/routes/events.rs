@@ -1,0 +1,97 @@
+//! `GET /events`: Server-Sent Events for the dashboard — jobs created, moving and
+//! finishing, days whose state changed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use futures::stream;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{Event, EventBus};
+
+/// How often an idle stream sends a comment, so that proxies keep it open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// What the stream of one client holds: bounded whatever the client's pace (a client
+/// that falls behind by the broadcast channel's capacity is sent `resync`).
+struct Client {
+    missed: std::vec::IntoIter<Arc<Event>>,
+    receiver: broadcast::Receiver<Arc<Event>>,
+    /// The prefix of this instance's event ids.
+    instance: String,
+    shutdown: CancellationToken,
+}
+
+/// Live events, as Server-Sent Events.
+///
+/// Each event has an `id` (`<instance>.<n>`, increasing), a name and a JSON `data` line:
+/// - `job`: `{"event": "job", "kind": "created" | "status" | "progress" |
+///   "finished", "job_id", "date", "status", "trigger", "files_done", "files_total",
+///   "rows_done"}`;
+/// - `day`: `{"event": "day", "date"}`: the day's state may have changed (read it
+///   from `GET /days`);
+/// - `resync` (no id): events were missed; reload what is shown.
+///
+/// A client that reconnects with `Last-Event-ID` is first sent the events it missed (or
+/// `resync`, when they are no longer kept or the id is another instance's).
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "events",
+    params(
+        ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: the events after it are sent first"),
+    ),
+    responses(
+        (status = 200, description = "An endless stream of events", content_type = "text/event-stream", body = String,
+         example = json!("id: 3f9c2a1b.42\nevent: job\ndata: {\"event\":\"job\",\"kind\":\"progress\",\"job_id\":\"0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11\",\"date\":\"2023-01-01\",\"status\":\"running\",\"trigger\":\"api\",\"files_done\":700,\"files_total\":1440,\"rows_done\":1339800}\n\n")),
+    )
+)]
+pub async fn events(
+    request: HttpRequest,
+    bus: web::Data<EventBus>,
+    shutdown: web::Data<CancellationToken>,
+) -> HttpResponse {
+    let last_event_id = request
+        .headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok());
+    let (missed, receiver) = bus.subscribe(last_event_id);
+    let client = Client {
+        missed: missed.into_iter(),
+        receiver,
+        instance: bus.instance().to_owned(),
+        shutdown: shutdown.get_ref().clone(),
+    };
+    // The first chunk tells the browser how long to wait before reconnecting.
+    let opening = stream::once(async { Ok::<_, actix_web::Error>(Bytes::from("retry: 2000\n\n")) });
+    let events = stream::unfold(client, |mut client| async move {
+        let chunk = next_chunk(&mut client).await?;
+        Some((Ok::<_, actix_web::Error>(Bytes::from(chunk)), client))
+    });
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(futures::StreamExt::chain(opening, events))
+}
+
+/// The next lines to send, or `None` to end the stream (at shutdown).
+async fn next_chunk(client: &mut Client) -> Option<String> {
+    if let Some(event) = client.missed.next() {
+        return Some(event.to_sse(&client.instance));
+    }
+    let received = tokio::select! {
+        () = client.shutdown.cancelled() => return None,
+        () = tokio::time::sleep(KEEP_ALIVE) => return Some(": keep-alive\n\n".into()),
+        received = client.receiver.recv() => received,
+    };
+    match received {
+        Ok(event) => Some(event.to_sse(&client.instance)),
+        Err(RecvError::Lagged(_)) => Some(Event::resync().to_sse(&client.instance)),
+        Err(RecvError::Closed) => None,
+    }
+}

@@ -1,0 +1,166 @@
+// The dashboard's script: live updates from GET /events, and the actions (load, cancel,
+// backfill) through the JSON API. The pages are whole without it; it only adds.
+//
+// The bearer token is typed once per tab and kept in sessionStorage, never in a cookie:
+// the API's cross-site rule then still holds, and the token leaves with the tab.
+"use strict";
+
+const TOKEN_KEY = "dwh-loader-token";
+const tokenRequired = document.body.dataset.tokenRequired === "true";
+const notice = document.getElementById("notice");
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function canAct() {
+  return !tokenRequired || Boolean(token());
+}
+
+/** Shows the actions when they can work, the token form when a token is needed. */
+function showActions() {
+  document.querySelectorAll("[data-action]").forEach((el) => { el.hidden = !canAct(); });
+  document.querySelectorAll(".actions-off").forEach((el) => { el.hidden = canAct(); });
+  document.getElementById("token-form").hidden = !tokenRequired || Boolean(token());
+  document.getElementById("token-forget").hidden = !tokenRequired || !token();
+}
+
+function say(text) {
+  notice.textContent = text;
+}
+
+/** Calls the JSON API; answers [status, body]. */
+async function call(method, path) {
+  const headers = { Accept: "application/json" };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const response = await fetch(path, { method, headers });
+  let body = {};
+  try { body = await response.json(); } catch (_) { /* no body */ }
+  if (response.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showActions();
+  }
+  return [response.status, body];
+}
+
+function problemText(status, body) {
+  return body.detail || body.title || `the server answered ${status}`;
+}
+
+/** Replaces `element` with the HTML fragment at `path` (a server-rendered piece). */
+async function refresh(element, path) {
+  const response = await fetch(path, { headers: { Accept: "text/html" } });
+  if (!response.ok) return;
+  const html = await response.text();
+  const template = document.createElement("template");
+  template.innerHTML = html.trim();
+  const fresh = template.content.firstElementChild;
+  if (fresh) element.replaceWith(fresh); else element.innerHTML = "";
+  showActions();
+}
+
+function refreshDay(date) {
+  document.querySelectorAll(`a.cell[data-date="${date}"]`).forEach((cell) => {
+    refresh(cell, `/ui/fragments/day-cell/${date}`);
+  });
+  const panel = document.querySelector(`#active-job[data-date="${date}"]`);
+  if (panel) refresh(panel, `/ui/fragments/active-job/${date}`);
+}
+
+function onJobEvent(event) {
+  const job = JSON.parse(event.data);
+  if (job.kind === "progress") {
+    document.querySelectorAll(`progress[data-job="${job.job_id}"]`).forEach((bar) => {
+      const total = Math.max(job.files_total || 0, job.files_done, 1);
+      bar.max = total;
+      bar.value = job.files_done;
+      bar.setAttribute("aria-label", `Load of ${job.date}: ${job.files_done} of ${total} files`);
+      bar.textContent = `${job.files_done} of ${total} files`;
+    });
+    return;
+  }
+  refreshDay(job.date);
+  document.querySelectorAll(`tr[data-job="${job.job_id}"] .job-status`).forEach((cell) => {
+    cell.textContent = job.status;
+  });
+}
+
+function listen() {
+  if (!("EventSource" in window)) return;
+  const source = new EventSource("/events");
+  source.addEventListener("job", onJobEvent);
+  source.addEventListener("day", (event) => refreshDay(JSON.parse(event.data).date));
+  source.addEventListener("resync", () => {
+    const dates = new Set();
+    document.querySelectorAll("[data-date]").forEach((el) => dates.add(el.dataset.date));
+    dates.forEach(refreshDay);
+  });
+}
+
+async function load(form) {
+  const date = form.dataset.date;
+  const partial = form.querySelector("[name=allow_partial]");
+  const query = partial && partial.checked ? "&allow_partial=true" : "";
+  const [status, body] = await call("POST", `/jobs?date=${date}${query}`);
+  if (status === 202) {
+    say(`Load of ${date} queued (job ${body.id}).`);
+    refreshDay(date);
+  } else {
+    say(`Not queued: ${problemText(status, body)}`);
+  }
+}
+
+async function cancel(button) {
+  const [status, body] = await call("POST", `/jobs/${button.dataset.job}/cancel`);
+  if (status === 200 || status === 202) {
+    say(status === 200 ? "Job cancelled." : "The load was asked to stop; the day keeps its rows.");
+    refreshDay(body.date);
+  } else {
+    say(`Not cancelled: ${problemText(status, body)}`);
+  }
+}
+
+async function backfill(form) {
+  const data = new FormData(form);
+  const query = new URLSearchParams({
+    from: data.get("from"), to: data.get("to"), reprocess: data.get("reprocess"),
+  });
+  const [status, body] = await call("POST", `/jobs?${query}`);
+  if (status === 202 || status === 200) {
+    const created = (body.created || []).length;
+    const skipped = (body.skipped || []).length + (body.busy || []).length
+      + (body.missing || []).length + (body.incomplete || []).length + (body.ambiguous || []).length;
+    say(`Backfill: ${created} days queued, ${skipped} left out.`);
+  } else {
+    say(`Backfill refused: ${problemText(status, body)}`);
+  }
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.id === "token-form") {
+    event.preventDefault();
+    const value = form.querySelector("input").value.trim();
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    form.reset();
+    showActions();
+    say(value ? "Token kept for this tab." : "");
+    return;
+  }
+  const action = form.dataset.action;
+  if (action === "load") { event.preventDefault(); load(form); }
+  if (action === "backfill") { event.preventDefault(); backfill(form); }
+});
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-action=cancel]");
+  if (button) cancel(button);
+  if (event.target.id === "token-forget") {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showActions();
+    say("Token forgotten.");
+  }
+});
+
+showActions();
+listen();

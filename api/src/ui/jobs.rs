@@ -1,0 +1,100 @@
+//! The job list page: `/ui/jobs`, and `GET /jobs` for a browser. Filters and cursor
+//! paging are the JSON endpoint's own (same parameters, same checks).
+
+use actix_web::{HttpResponse, web};
+use maud::html;
+use sqlx::PgPool;
+
+use super::{Page, page_response, status_label, thousands};
+use crate::auth::ApiToken;
+use crate::domain::JobStatus;
+use crate::routes::jobs::{ListJobsQuery, filter_of, page_of};
+
+pub async fn jobs_page(
+    query: web::Query<ListJobsQuery>,
+    pool: web::Data<PgPool>,
+    token: web::Data<ApiToken>,
+) -> HttpResponse {
+    render(query.into_inner(), &pool, Page::of(&token)).await
+}
+
+/// The page for `query`; a bad filter or cursor is a 400 page.
+pub async fn render(query: ListJobsQuery, pool: &PgPool, page: Page) -> HttpResponse {
+    let filter = match filter_of(query.clone(), pool).await {
+        Ok(filter) => filter,
+        Err(error) => return super::error_page(page, &error),
+    };
+    let (jobs, next) = match page_of(pool, &filter).await {
+        Ok(found) => found,
+        Err(error) => return super::error_page(page, &error),
+    };
+    let statuses = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+    let next_link = next.map(|cursor| {
+        let mut link = format!("/ui/jobs?cursor={cursor}");
+        if let Some(status) = query.status {
+            link.push_str(&format!("&status={}", status.as_str()));
+        }
+        for (name, value) in [("from", &query.from), ("to", &query.to)] {
+            if let Some(value) = value {
+                link.push_str(&format!("&{name}={value}"));
+            }
+        }
+        link
+    });
+    let body = html! {
+        form.inline method="get" action="/ui/jobs" aria-label="Filter jobs" {
+            label { "Status"
+                select name="status" {
+                    option value="" { "any" }
+                    @for status in statuses {
+                        option value=(status.as_str()) selected[query.status == Some(status)] { (status.as_str()) }
+                    }
+                }
+            }
+            label { "Days from" input type="date" name="from" value=[query.from.as_deref()]; }
+            label { "to" input type="date" name="to" value=[query.to.as_deref()]; }
+            button type="submit" { "Filter" }
+        }
+        @if jobs.is_empty() {
+            p { "No jobs match." }
+        } @else {
+            div.scroll { table.list {
+                caption.visually-hidden { "Jobs, newest first" }
+                thead { tr {
+                    th scope="col" { "Day" } th scope="col" { "Status" } th scope="col" { "Trigger" }
+                    th scope="col" { "Progress" } th scope="col" { "Rows" } th scope="col" { "Created" }
+                    th scope="col" { "Duration" } th scope="col" { "Error" } th scope="col" { span.visually-hidden { "Actions" } }
+                } }
+                tbody {
+                    @for job in &jobs {
+                        @let (word, icon) = status_label(job.status);
+                        tr data-job=(job.id) {
+                            td { a href={ "/days/" (job.date) } { (job.date) } }
+                            td { span.job-status data-job=(job.id) { span aria-hidden="true" { (icon) } " " (word) } }
+                            td { (format!("{:?}", job.trigger).to_lowercase()) }
+                            td { (job.progress.files_done) " / " (job.progress.files_total.map_or("?".to_owned(), |t| t.to_string())) " files" }
+                            td { @if let Some(rows) = job.rows_loaded { (thousands(rows)) } }
+                            td { a href={ "/jobs/" (job.id) } { (job.created_at.format("%Y-%m-%d %H:%M:%S")) } }
+                            td { @if let Some(ms) = job.duration_ms { (format!("{:.1} s", ms as f64 / 1000.0)) } }
+                            td { @if let Some(error) = &job.error { (error.message) } }
+                            td { @if !job.status.is_final() {
+                                button.secondary type="button" data-action="cancel" data-job=(job.id) hidden
+                                    aria-label={ "Cancel the load of " (job.date) } { "Cancel" }
+                            } }
+                        }
+                    }
+                }
+            } }
+        }
+        @if let Some(link) = next_link {
+            p { a href=(link) rel="next" { "Older jobs →" } }
+        }
+    };
+    page_response(page.render("Jobs", body))
+}

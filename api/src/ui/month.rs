@@ -1,0 +1,231 @@
+//! `GET /`: the months as calendars, one cell per day with its state, its rows and, while
+//! a load of it runs, a progress bar; the charts of recent loads; a backfill form.
+
+use std::collections::{BTreeSet, HashMap};
+
+use actix_web::{HttpResponse, web};
+use chrono::{Datelike, Months, NaiveDate};
+use maud::{Markup, html};
+use sqlx::PgPool;
+
+use super::{Page, charts, legend, page_response, state_label, thousands};
+use crate::auth::ApiToken;
+use crate::domain::{DateRange, DayState, Job, JobStatus, LoadDate};
+use crate::intake::Intake;
+use crate::problem::ApiError;
+use crate::queue;
+use crate::routes::days::{self, DayStatus};
+
+/// At most this many months are drawn, the latest ones.
+const MAX_MONTHS: usize = 12;
+
+pub async fn month_page(
+    pool: web::Data<PgPool>,
+    intake: web::Data<Intake>,
+    token: web::Data<ApiToken>,
+) -> HttpResponse {
+    let page = Page::of(&token);
+    match month_body(&pool, &intake, page).await {
+        Ok(body) => page_response(page.render("The warehouse by day", body)),
+        Err(error) => super::error_page(page, &error),
+    }
+}
+
+async fn month_body(pool: &PgPool, intake: &Intake, page: Page) -> Result<Markup, ApiError> {
+    let available = intake.days_with_source().await;
+    let mut known: BTreeSet<NaiveDate> = available.keys().copied().collect();
+    known.extend(loader::list_partitions(pool).await?.iter().map(|p| p.day));
+    known.extend(queue::job_dates(pool).await?);
+    let months = months_of(&known);
+    let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
+        return Ok(empty_body(intake));
+    };
+    let end = last + Months::new(1) - chrono::Days::new(1);
+    let range = DateRange::new(LoadDate::from(first), LoadDate::from(end))
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("month range: {e}")))?;
+    let statuses: HashMap<NaiveDate, DayStatus> = days::statuses(pool, &available, range)
+        .await?
+        .into_iter()
+        .map(|s| (s.date, s))
+        .collect();
+    let active: HashMap<NaiveDate, Job> = queue::active(pool)
+        .await?
+        .into_iter()
+        .map(|job| (job.date, job))
+        .collect();
+    let recent = queue::recent_finished(pool, 200).await?;
+    Ok(html! {
+        (legend())
+        div.months {
+            @for month in &months {
+                (calendar(*month, &statuses, &active))
+            }
+        }
+        section aria-labelledby="backfill-title" {
+            h2 #backfill-title { "Backfill" }
+            p.muted { "Queue one load per day of a range (days without files are listed, not queued)." }
+            form.inline #backfill data-action="backfill" hidden {
+                label { "From" input type="date" name="from" required value=(first); }
+                label { "To" input type="date" name="to" required value=(end); }
+                label { "Days"
+                    select name="reprocess" {
+                        option value="missing" { "not loaded yet" }
+                        option value="failed" { "whose last job failed" }
+                        option value="changed" { "whose files changed" }
+                        option value="all" { "all (reload)" }
+                    }
+                }
+                button type="submit" { "Backfill" }
+            }
+            p.muted.actions-off { "Actions need JavaScript" @if page.token_required { " and the API token" } "." }
+        }
+        section aria-labelledby="charts-title" {
+            h2 #charts-title { "Recent loads" }
+            (charts::load_charts(&recent))
+            (charts::backfill_timeline(&recent))
+        }
+    })
+}
+
+fn empty_body(intake: &Intake) -> Markup {
+    html! {
+        p { "Nothing yet: no minute files in the data directory, no loads, no jobs." }
+        p.muted {
+            "Put files named " code { "YYYY-MM-DD HH:MM:00.parquet" } " in "
+            code { (intake.data_dir.display()) } ", e.g. "
+            code { "generator --date 2023-01-01 --out " (intake.data_dir.display()) } "."
+        }
+    }
+}
+
+/// The first day of each month with a known day, the latest [`MAX_MONTHS`].
+fn months_of(days: &BTreeSet<NaiveDate>) -> Vec<NaiveDate> {
+    let mut months: Vec<NaiveDate> = days
+        .iter()
+        .filter_map(|d| d.with_day(1))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let skip = months.len().saturating_sub(MAX_MONTHS);
+    months.drain(..skip);
+    months
+}
+
+fn calendar(
+    first: NaiveDate,
+    statuses: &HashMap<NaiveDate, DayStatus>,
+    active: &HashMap<NaiveDate, Job>,
+) -> Markup {
+    let lead = first.weekday().num_days_from_monday() as usize;
+    let days: Vec<NaiveDate> = first
+        .iter_days()
+        .take_while(|d| d.month() == first.month())
+        .collect();
+    let mut cells: Vec<Option<NaiveDate>> = vec![None; lead];
+    cells.extend(days.into_iter().map(Some));
+    while !cells.len().is_multiple_of(7) {
+        cells.push(None);
+    }
+    html! {
+        table.calendar {
+            caption { (first.format("%B %Y")) }
+            thead { tr {
+                @for (short, long) in [("Mon", "Monday"), ("Tue", "Tuesday"), ("Wed", "Wednesday"), ("Thu", "Thursday"), ("Fri", "Friday"), ("Sat", "Saturday"), ("Sun", "Sunday")] {
+                    th scope="col" { abbr title=(long) { (short) } }
+                }
+            } }
+            tbody {
+                @for week in cells.chunks(7) {
+                    tr {
+                        @for cell in week {
+                            @match cell {
+                                Some(day) => td { (day_cell(*day, statuses.get(day), active.get(day))) },
+                                None => td.outside {},
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One day: a link to its page, its state as icon and word, its rows, and a progress bar
+/// while a load of it is queued or running.
+pub fn day_cell(date: NaiveDate, status: Option<&DayStatus>, active: Option<&Job>) -> Markup {
+    let state = status.map_or(DayState::Empty, |s| s.state);
+    let (mut word, mut icon, mut class) = state_label(state);
+    if let Some(job) = active {
+        (word, icon, class) = match job.status {
+            JobStatus::Queued => ("Load queued", "…", "running"),
+            _ => ("Loading", "▶", "running"),
+        };
+    }
+    let rows = status.and_then(|s| s.rows);
+    html! {
+        a class={ "cell state-" (class) } href={ "/days/" (date) } data-date=(date) data-state=(class) {
+            span.visually-hidden { (date.format("%A %-d %B %Y")) ": " }
+            span.num { (date.day()) }
+            span.state { span aria-hidden="true" { (icon) } " " span.state-word { (word) } }
+            @if let Some(job) = active {
+                (progress(job))
+            } @else if let Some(rows) = rows {
+                span.rows { (thousands(rows)) " rows" }
+            }
+        }
+    }
+}
+
+/// A job's progress bar, in files (what the heartbeats report).
+pub fn progress(job: &Job) -> Markup {
+    let done = job.progress.files_done;
+    let total = job.progress.files_total.unwrap_or(0).max(done).max(1);
+    html! {
+        progress data-job=(job.id) data-date=(job.date) value=(done) max=(total)
+            aria-label={ "Load of " (job.date) ": " (done) " of " (total) " files" } {
+            (done) " of " (total) " files"
+        }
+    }
+}
+
+/// `GET /ui/fragments/day-cell/{date}`: one day's cell as it is now, for the script to
+/// swap in when the day changes.
+pub async fn day_cell_fragment(
+    date: web::Path<String>,
+    pool: web::Data<PgPool>,
+    intake: web::Data<Intake>,
+    token: web::Data<ApiToken>,
+) -> HttpResponse {
+    let page = Page::of(&token);
+    let cell = async {
+        let date = LoadDate::parse("date", &date)?;
+        let available = intake.days_with_source().await;
+        let range = DateRange::new(date, date)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("one day: {e}")))?;
+        let status = days::statuses(&pool, &available, range).await?.pop();
+        let active = queue::active_for(&pool, date.get()).await?;
+        Ok::<_, ApiError>(day_cell(date.get(), status.as_ref(), active.as_ref()))
+    };
+    match cell.await {
+        Ok(cell) => super::fragment_response(cell),
+        Err(error) => super::error_page(page, &error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_shows_its_state_by_colour_icon_and_word() {
+        let date = NaiveDate::from_ymd_opt(2023, 1, 3).expect("date");
+        let html = day_cell(date, None, None).into_string();
+        assert_eq!(
+            html,
+            "<a class=\"cell state-empty\" href=\"/days/2023-01-03\" data-date=\"2023-01-03\" \
+             data-state=\"empty\"><span class=\"visually-hidden\">Tuesday 3 January 2023: </span>\
+             <span class=\"num\">3</span><span class=\"state\"><span aria-hidden=\"true\">–</span> \
+             <span class=\"state-word\">No files</span></span></a>"
+        );
+    }
+}
