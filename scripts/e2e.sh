@@ -2,10 +2,15 @@
 # End-to-end checks against the real `api` binary on a fresh database:
 #   1. Swagger UI in headless Chromium: POST /jobs?date=2023-01-01 → 202 → GET /jobs/{id}
 #      until succeeded (screenshot in target/swagger-e2e.png);
-#   2. schemathesis fuzzes every operation from the served /openapi.json: no 5xx, every
-#      response conforms to the spec; once with a token, and once against a second
-#      instance without one (its spec declares no bearer scheme), with another seed;
-#   3. PostgreSQL is stopped in the middle of a load and started again: the API stays up,
+#   2. schemathesis fuzzes every operation from the served /openapi.json (but /events, a
+#      stream without end): no 5xx, every response conforms to the spec; once with a
+#      token, and once against a second instance without one (its spec declares no
+#      bearer scheme), with another seed;
+#   3. the dashboard in headless Chromium (api/tests/e2e/dashboard.mjs): a load started
+#      with the keyboard moves its bar to the end, the month shows a loaded, a failed, a
+#      running and a missing day (screenshots in target/dashboard-month-*.png), a cancel
+#      from the page, axe-core on every page;
+#   4. PostgreSQL is stopped in the middle of a load and started again: the API stays up,
 #      /readyz reports the outage and recovers, the job is retried and succeeds, the day
 #      is whole and no staging table is left. (Only against a server this script may
 #      stop: the embedded one the test command started, or the local cluster; skipped
@@ -50,7 +55,7 @@ base="http://127.0.0.1:$port"
 # schemathesis checks that POSTs without it are refused.
 token="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 DATABASE_URL="$database_url" DATA_DIR="$data_dir" BIND="127.0.0.1:$port" API_TOKEN="$token" \
-    WATCH=off LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api.log 2>&1 &
+    WATCH=off WORKERS=2 HEARTBEAT_MS=200 LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api.log 2>&1 &
 api_pid=$!
 wait_until_ready "$api_pid" "$base" target/e2e-api.log
 
@@ -61,7 +66,7 @@ echo "==> schemathesis against $base/openapi.json"
 # positive_data_acceptance is left out: a valid date without source files is a documented
 # 422, not a 2xx. Every other check runs.
 target/e2e-venv/bin/schemathesis run "$base/openapi.json" -H "Authorization: Bearer $token" \
-    --checks all --exclude-checks positive_data_acceptance \
+    --checks all --exclude-checks positive_data_acceptance --exclude-path /events \
     --max-examples 50 --seed 1 --workers 2 --warnings off \
     --report junit --report-dir target/schemathesis
 echo "==> schemathesis against an instance without a token (no Authorization header)"
@@ -73,7 +78,7 @@ DATABASE_URL="${admin_url%/*}/${database}_open" DATA_DIR="$empty_dir" BIND="127.
 open_pid=$!
 wait_until_ready "$open_pid" "http://127.0.0.1:$open_port" target/e2e-api-open.log
 target/e2e-venv/bin/schemathesis run "http://127.0.0.1:$open_port/openapi.json" \
-    --checks all --exclude-checks positive_data_acceptance \
+    --checks all --exclude-checks positive_data_acceptance --exclude-path /events \
     --max-examples 30 --seed 2 --workers 2 --warnings off \
     --report junit --report-dir target/schemathesis-open
 for log in target/e2e-api.log target/e2e-api-open.log; do
@@ -83,6 +88,30 @@ for log in target/e2e-api.log target/e2e-api-open.log; do
         exit 1
     fi
 done
+
+echo "==> the dashboard in headless Chromium"
+# A failed day (a corrupt minute), a day whose first load is held at its swap (attaching a
+# new day to dwh.data_sample waits for this lock on the parent alone; reloading a loaded
+# day does not), and 2023-01-04 without files; 2023-01-01 is loaded.
+post() { curl -fsS -X POST -H "Authorization: Bearer $token" "$base/jobs?$1" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+status_of() { curl -fsS "$base/jobs/$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
+target/debug/generator --from "2023-01-03 00:00" --to "2023-01-03 00:01" --out "$data_dir" >/dev/null
+printf 'not parquet' >"$data_dir/2023-01-03 00:02:00.parquet"
+failed_id=$(post "date=2023-01-03&allow_partial=true")
+target/debug/generator --date 2023-01-05 --out "$data_dir" >/dev/null
+psql -q "$database_url" -c "BEGIN" -c "LOCK TABLE ONLY dwh.data_sample IN SHARE MODE" \
+    -c "SELECT pg_sleep(900)" >/dev/null 2>&1 &
+lock_pid=$!
+held_id=$(post "date=2023-01-05")
+for _ in $(seq 1 120); do
+    [[ $(status_of "$failed_id") == failed && $(status_of "$held_id") == running ]] && break
+    sleep 0.5
+done
+(cd api/tests/e2e && API_TOKEN="$token" node dashboard.mjs "$base" 2023-01-01 2023-01-05 2023-01-03 2023-01-04) \
+    || { kill "$lock_pid" 2>/dev/null; echo "the dashboard check failed (target/dashboard-failure.png)" >&2; exit 1; }
+kill "$lock_pid" 2>/dev/null || true
+wait "$lock_pid" 2>/dev/null || true
 
 # The server this script may stop and start: the embedded one the test command started,
 # or the local Debian cluster.

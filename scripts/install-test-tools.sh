@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end checks need, when it is missing: Debian's Chromium (never a
-# downloaded browser), playwright-core from npm, schemathesis from PyPI (in a virtualenv
+# downloaded browser), playwright-core and axe-core from npm, schemathesis from PyPI (in a virtualenv
 # under target/). Idempotent; quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +13,8 @@ if [[ ! -x /usr/bin/chromium ]]; then
         || { "${sudo_cmd[@]}" apt-get update -q >/dev/null && "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >/dev/null; }
 fi
 
-if [[ ! -d api/tests/e2e/node_modules/playwright-core ]]; then
-    echo "installing playwright-core (npm ci) ..." >&2
+if [[ ! -d api/tests/e2e/node_modules/playwright-core || ! -d api/tests/e2e/node_modules/@axe-core/playwright ]]; then
+    echo "installing playwright-core and axe-core (npm ci) ..." >&2
     # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: playwright-core downloads nothing, but be explicit.
     (cd api/tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi

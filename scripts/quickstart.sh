@@ -39,6 +39,7 @@ target/release/generator --date 2023-01-01 --out "$DATA_DIR"
 cat <<MSG
 
 ==> serving on http://$BIND
+    Dashboard:   http://$BIND/
     Swagger UI:  http://$BIND/docs
     Load a day:  curl -X POST 'http://$BIND/jobs?date=2023-01-01'
     Follow it:   curl 'http://$BIND/jobs/<id from the answer>'

@@ -1,0 +1,133 @@
+// The dashboard in headless Chromium, against a running API that has a token:
+//   1. the token is typed once into the page's form (kept in sessionStorage);
+//   2. on /days/<LOAD_DAY>, the Load button is reached with the keyboard (Tab) and pressed
+//      with Enter; the progress bar takes at least 3 distinct values and the panel ends
+//      "Succeeded", with no page reload;
+//   3. the month page shows a loaded, a failed, a running (a load of <RUNNING_DAY>, held at
+//      its swap by the caller) and a missing day; screenshots at 1280 × 800 and 390 × 844;
+//   4. the running load is cancelled from its day's page and ends "Cancelled";
+//   5. axe-core on every page: no serious or critical violation.
+//
+//   API_TOKEN=… node dashboard.mjs <base url> <load day> <running day> <failed day> <missing day>
+import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+
+const [base, loadDay, runningDay, failedDay, missingDay] = process.argv.slice(2);
+const token = process.env.API_TOKEN;
+if (!missingDay || !token) {
+  console.error('usage: API_TOKEN=… node dashboard.mjs <base> <load day> <running day> <failed day> <missing day>');
+  process.exit(2);
+}
+const shots = new URL('../../../target/', import.meta.url).pathname;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await context.newPage();
+const problems = [];
+page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+page.on('console', (message) => {
+  if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+});
+
+function check(ok, what) {
+  if (!ok) throw new Error(what);
+  console.log(`    ok: ${what}`);
+}
+
+async function axe(label) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
+  for (const v of bad) console.error(`    axe ${label}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target).join(', ')}`);
+  check(bad.length === 0, `axe: no serious or critical violation on ${label} (${results.violations.length} minor)`);
+}
+
+try {
+  // 1. The token, through the page's own form.
+  await page.goto(`${base}/days/${loadDay}`);
+  check(await page.locator('#load').isHidden(), 'without a token the page is read-only');
+  await page.fill('#token', token);
+  await page.click('#token-form button[type=submit]');
+  await page.locator('#load').waitFor({ state: 'visible' });
+  check(await page.evaluate(() => sessionStorage.getItem('dwh-loader-token') !== null)
+    && (await context.cookies()).length === 0, 'the token is kept in sessionStorage, no cookie');
+  await axe(`/days/${loadDay}`);
+
+  // 2. Load with the keyboard; watch the new job's bar move without a reload.
+  await page.evaluate(() => { window.notReloaded = true; });
+  const before = await page.locator('#active-job .job-status').getAttribute('data-job').catch(() => null);
+  const loadButton = page.locator('#load button[type=submit]');
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i += 1) {
+    await page.keyboard.press('Tab');
+    reached = await loadButton.evaluate((el) => el === document.activeElement);
+  }
+  check(reached, 'the Load button is reached with Tab');
+  await page.keyboard.press('Enter');
+  const values = new Set();
+  const deadline = Date.now() + 120000;
+  let status = '';
+  while (Date.now() < deadline) {
+    const shown = page.locator('#active-job .job-status');
+    const job = (await shown.count()) ? await shown.getAttribute('data-job') : null;
+    if (job && job !== before) {
+      const bar = page.locator(`#active-job progress[data-job="${job}"]`);
+      if (await bar.count()) values.add(await bar.getAttribute('value'));
+      status = (await shown.textContent()) ?? '';
+      if (/Succeeded|Failed|Cancelled/.test(status)) break;
+    }
+    await page.waitForTimeout(50);
+  }
+  check(/Succeeded/.test(status), `the load ends Succeeded on the page (${status.trim()})`);
+  check(values.size >= 3, `the progress bar took ${values.size} distinct values: ${[...values].join(', ')}`);
+  check(await page.evaluate(() => window.notReloaded === true), 'without a page reload');
+
+  // 3. The month: loaded, failed, running, missing.
+  await page.goto(`${base}/`);
+  const label = async (day) => {
+    const cell = page.locator(`a.cell[data-date="${day}"]`);
+    return `${await cell.getAttribute('data-state')}: ${(await cell.locator('.state-word').textContent()).trim()}`;
+  };
+  check(await label(loadDay) === 'loaded: Loaded', `${loadDay} is Loaded`);
+  check(await label(failedDay) === 'failed: Failed', `${failedDay} is Failed`);
+  check(await label(missingDay) === 'empty: No files', `${missingDay} has no files`);
+  check(/^running: (Loading|Load queued)$/.test(await label(runningDay)), `${runningDay} is loading`);
+  check(await page.locator(`a.cell[data-date="${runningDay}"] progress`).count() === 1, 'with its progress bar');
+  check((await page.locator(`a.cell[data-date="${failedDay}"]`).getAttribute('href')) === `/days/${failedDay}`,
+    'the failed day links to its page (and its error)');
+  check((await page.title()).includes('The warehouse by day'), 'the page title says what it is');
+  await page.screenshot({ path: `${shots}dashboard-month-1280.png`, fullPage: true });
+  await axe('/');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: `${shots}dashboard-month-390.png`, fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, `readable at 390 px: no sideways scrolling (${overflow} px)`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // 4. Cancel the running load from its page.
+  await page.goto(`${base}/days/${runningDay}`);
+  await page.locator('#active-job button[data-action=cancel]').click();
+  await page.locator('#active-job .job-status', { hasText: 'Cancelled' }).waitFor({ timeout: 60000 });
+  check(true, 'the running load is cancelled from the page and ends Cancelled');
+
+  // 5. The other pages.
+  await page.goto(`${base}/days/${failedDay}`);
+  check((await page.locator('#jobs-title + div table').textContent()).includes('file'),
+    'the failed day shows its error with the file');
+  await axe(`/days/${failedDay}`);
+  await page.goto(`${base}/ui/jobs`);
+  await axe('/ui/jobs');
+  check(problems.length === 0, `no script errors (${problems.join('; ')})`);
+  // (The browser logs the 400 of this page itself as a console error.)
+  await page.goto(`${base}/days/2023-02-30`);
+  check((await page.title()).startsWith('Bad Request'), 'an impossible date is a 400 page');
+} catch (error) {
+  console.error(`dashboard e2e failed: ${error.message}`);
+  await page.screenshot({ path: `${shots}dashboard-failure.png`, fullPage: true }).catch(() => {});
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
