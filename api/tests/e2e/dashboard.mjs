@@ -1,11 +1,13 @@
 // The dashboard in headless Chromium, against a running API that has a token:
-//   1. the token is typed once into the page's form (kept in sessionStorage);
+//   1. the token is typed once into the page's form (kept in sessionStorage); every
+//      action below is reached with Tab and pressed with Enter;
 //   2. on /days/<LOAD_DAY>, the Load button is reached with the keyboard (Tab) and pressed
 //      with Enter; the progress bar takes at least 3 distinct values and the panel ends
 //      "Succeeded", with no page reload;
 //   3. the month page shows a loaded, a failed, a running (a load of <RUNNING_DAY>, held at
 //      its swap by the caller) and a missing day; screenshots at 1280 × 800 and 390 × 844;
-//   4. the running load is cancelled from its day's page and ends "Cancelled";
+//   4. a backfill from the month's form answers on the page; the running load is cancelled
+//      from its day's page and ends "Cancelled";
 //   5. axe-core on every page: no serious or critical violation.
 //
 //   API_TOKEN=… node dashboard.mjs <base url> <load day> <running day> <failed day> <missing day>
@@ -38,6 +40,18 @@ function check(ok, what) {
   console.log(`    ok: ${what}`);
 }
 
+/** Moves the focus with Tab until `locator` has it (as a keyboard user would). */
+async function tabTo(locator, what) {
+  for (let i = 0; i < 80; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await locator.evaluate((el) => el === document.activeElement)) {
+      check(true, `${what} is reached with Tab`);
+      return;
+    }
+  }
+  check(false, `${what} is reached with Tab`);
+}
+
 async function axe(label) {
   const results = await new AxeBuilder({ page }).analyze();
   const bad = results.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
@@ -59,13 +73,7 @@ try {
   // 2. Load with the keyboard; watch the new job's bar move without a reload.
   await page.evaluate(() => { window.notReloaded = true; });
   const before = await page.locator('#active-job .job-status').getAttribute('data-job').catch(() => null);
-  const loadButton = page.locator('#load button[type=submit]');
-  let reached = false;
-  for (let i = 0; i < 40 && !reached; i += 1) {
-    await page.keyboard.press('Tab');
-    reached = await loadButton.evaluate((el) => el === document.activeElement);
-  }
-  check(reached, 'the Load button is reached with Tab');
+  await tabTo(page.locator('#load button[type=submit]'), 'the Load button');
   await page.keyboard.press('Enter');
   const values = new Set();
   const deadline = Date.now() + 120000;
@@ -107,9 +115,21 @@ try {
   check(overflow <= 0, `readable at 390 px: no sideways scrolling (${overflow} px)`);
   await page.setViewportSize({ width: 1280, height: 800 });
 
-  // 4. Cancel the running load from its page.
+  // Backfill from the form, with the keyboard: of the failed day (incomplete) and the
+  // missing one (no files), nothing is queued, and the page says so.
+  await page.fill('#backfill [name=from]', failedDay);
+  await page.fill('#backfill [name=to]', missingDay);
+  await page.locator('#backfill [name=from]').focus();
+  await tabTo(page.locator('#backfill button[type=submit]'), 'the Backfill button');
+  await page.keyboard.press('Enter');
+  await page.locator('#notice', { hasText: 'Backfill: 0 days queued, 2 left out.' }).waitFor({ timeout: 10000 });
+  check(true, 'the backfill answer is shown');
+
+  // 4. Cancel the running load from its page, with the keyboard.
   await page.goto(`${base}/days/${runningDay}`);
-  await page.locator('#active-job button[data-action=cancel]').click();
+  await page.locator('#active-job button[data-action=cancel]').waitFor({ state: 'visible' });
+  await tabTo(page.locator('#active-job button[data-action=cancel]'), 'the Cancel button');
+  await page.keyboard.press('Enter');
   await page.locator('#active-job .job-status', { hasText: 'Cancelled' }).waitFor({ timeout: 60000 });
   check(true, 'the running load is cancelled from the page and ends Cancelled');
 
