@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use loader::Streams;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -12,6 +12,10 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Clone, Debug, Parser)]
 #[command(name = "api", version, about)]
 pub struct Settings {
+    /// Without a command: serve the API and run the workers, until stopped.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// PostgreSQL connection URL. It may hold a password: it is never printed.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: SecretString,
@@ -112,6 +116,22 @@ pub struct Settings {
     pub db_max_connections: u32,
 }
 
+/// A one-off task instead of the service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Claim one queued job, run it as a long-lived worker would (heartbeat, fencing,
+    /// retries), and exit; for a worker started for the work (a Kubernetes or Cloud Run
+    /// job, a cron). Exit code: 0 the job succeeded, 3 no job was queued, 4 it failed,
+    /// 5 it was cancelled, 6 it did not finish here (requeued to be retried, handed back
+    /// at SIGTERM, or taken over); 1 the worker could not start.
+    RunOnce {
+        /// Run jobs until none is queued; exit 0 if all succeeded (or there was none),
+        /// else the code of the worst.
+        #[arg(long)]
+        until_empty: bool,
+    },
+}
+
 /// What this process does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Role {
@@ -191,6 +211,7 @@ impl Settings {
     /// Refuses settings under which loads would wait for connections the pool never has
     /// (and fail after the acquire timeout, over and over).
     pub fn check(&self) -> Result<(), String> {
+        self.check_worker()?;
         if self.serves_jobs_api()
             && !self.bind.ip().is_loopback()
             && self.api_token().is_none()
@@ -203,6 +224,19 @@ impl Settings {
                 self.bind
             ));
         }
+        if self.live.is_on() && !self.watches() {
+            return Err(
+                "LIVE=on appends the minute files the watcher sees, but this instance does not \
+                 watch (WATCH=off, or no workers): turn WATCH on and give it workers, or set \
+                 LIVE=off"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// What a process that runs jobs needs, with or without HTTP (`run-once` too).
+    pub fn check_worker(&self) -> Result<(), String> {
         // A worker is declared dead after STALE_AFTER_SECS without a heartbeat: a live one
         // must beat several times in that span, or a slow beat gets its job taken away.
         if self.heartbeat_ms.saturating_mul(3) > self.stale_after_secs.saturating_mul(1000) {
@@ -212,14 +246,6 @@ impl Settings {
                  STALE_AFTER_SECS × 1000",
                 self.heartbeat_ms, self.stale_after_secs
             ));
-        }
-        if self.live.is_on() && !self.watches() {
-            return Err(
-                "LIVE=on appends the minute files the watcher sees, but this instance does not \
-                 watch (WATCH=off, or no workers): turn WATCH on and give it workers, or set \
-                 LIVE=off"
-                    .into(),
-            );
         }
         let needed = self.connections_needed();
         if needed > u64::from(self.db_max_connections) {
@@ -247,6 +273,7 @@ impl Settings {
     /// that variables of the caller's environment cannot leak in.)
     pub fn new(database_url: &str, data_dir: PathBuf) -> Self {
         Self {
+            command: None,
             database_url: database_url.into(),
             data_dir,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),

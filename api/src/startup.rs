@@ -30,7 +30,7 @@ use crate::pipeline::{self, Pipeline};
 use crate::problem;
 use crate::routes::{self, days, jobs, new_jobs, partitions};
 use crate::ui;
-use crate::worker::{self, WorkerContext};
+use crate::worker::{self, RunOutcome, WorkerContext};
 
 /// A built application: listening, with its workers running.
 #[allow(missing_debug_implementations)] // actix's Server is not Debug
@@ -44,15 +44,7 @@ pub struct Application {
 impl Application {
     /// Connects to `settings.database_url` and builds the application.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let options: PgConnectOptions = settings
-            .database_url
-            .expose_secret()
-            .parse()
-            .context("DATABASE_URL is not a valid PostgreSQL URL")?;
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.db_max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(options);
+        let pool = workers_pool(&settings)?;
         Self::build_with_pool(settings, pool).await
     }
 
@@ -156,9 +148,6 @@ async fn stop_signal() {
     }
 }
 
-/// Applies the migrations, waiting up to a minute for the database to come up (a
-/// container may start before PostgreSQL accepts connections). Several instances starting
-/// at once are serialised by sqlx's migration lock.
 /// The HTTP side's pool: separate from the workers' (HTTP traffic cannot starve a load of
 /// connections), and every statement on it limited to `HTTP_STATEMENT_TIMEOUT_MS`.
 fn http_pool(settings: &Settings, workers: &PgPool) -> PgPool {
@@ -175,6 +164,9 @@ fn http_pool(settings: &Settings, workers: &PgPool) -> PgPool {
         .connect_lazy_with(options)
 }
 
+/// Applies the migrations, waiting up to a minute for the database to come up (a
+/// container may start before PostgreSQL accepts connections). Several instances starting
+/// at once are serialised by sqlx's migration lock.
 async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -216,18 +208,7 @@ fn spawn_workers(
         shutdown.clone(),
     ));
     let count = settings.worker_count();
-    let context = WorkerContext {
-        pool: pool.clone(),
-        data_dir: settings.data_dir.clone(),
-        metrics: metrics.clone(),
-        wake: Arc::clone(wake),
-        poll_interval: settings.poll_interval(),
-        heartbeat_interval: settings.heartbeat_interval(),
-        stale_after: settings.stale_after(),
-        load_streams: settings.load_streams,
-        shrink_guard_percent: settings.shrink_guard_percent,
-        shutdown: shutdown.clone(),
-    };
+    let context = worker_context(settings, pool, metrics, wake, shutdown);
     let instance = instance_id();
     let mut tasks: Vec<JoinHandle<()>> = (0..count)
         .map(|n| tokio::spawn(worker::run(context.clone(), format!("{instance}:{n}"))))
@@ -246,6 +227,72 @@ fn spawn_workers(
         })));
     }
     tasks
+}
+
+/// The workers' pool: `DB_MAX_CONNECTIONS`, connecting when first needed.
+fn workers_pool(settings: &Settings) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = settings
+        .database_url
+        .expose_secret()
+        .parse()
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options))
+}
+
+fn worker_context(
+    settings: &Settings,
+    pool: &PgPool,
+    metrics: &Metrics,
+    wake: &Arc<Notify>,
+    shutdown: &CancellationToken,
+) -> WorkerContext {
+    WorkerContext {
+        pool: pool.clone(),
+        data_dir: settings.data_dir.clone(),
+        metrics: metrics.clone(),
+        wake: Arc::clone(wake),
+        poll_interval: settings.poll_interval(),
+        heartbeat_interval: settings.heartbeat_interval(),
+        stale_after: settings.stale_after(),
+        load_streams: settings.load_streams,
+        shrink_guard_percent: settings.shrink_guard_percent,
+        shutdown: shutdown.clone(),
+    }
+}
+
+/// `api run-once`: no HTTP, no watcher, no reaper (the always-on instances keep those);
+/// claims and runs queued jobs (one, or until none is queued) as a long-lived worker
+/// would, and returns how each ended. SIGTERM stops the running load and hands its job
+/// back, as in the service.
+pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<Vec<RunOutcome>> {
+    settings.check_worker().map_err(anyhow::Error::msg)?;
+    let pool = workers_pool(&settings)?;
+    migrate(&pool).await?;
+    if let Err(error) = loader::collect_garbage(&pool).await {
+        tracing::warn!(%error, "could not look for leftover staging tables");
+    }
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        stop_signal().await;
+        tracing::info!("stopping: the running load is handed back");
+        stop.cancel();
+    });
+    let metrics = Metrics::new().context("metrics registry")?;
+    let context = worker_context(
+        &settings,
+        &pool,
+        &metrics,
+        &Arc::new(Notify::new()),
+        &shutdown,
+    );
+    let worker_id = format!("{}:once", instance_id());
+    let outcomes = worker::run_once(context, worker_id, until_empty).await?;
+    pool.close().await;
+    Ok(outcomes)
 }
 
 /// Names this process in `worker_id`s: host (container id in Docker), pid and a random

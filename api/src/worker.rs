@@ -36,6 +36,32 @@ pub struct WorkerContext {
     pub shutdown: CancellationToken,
 }
 
+/// How a run of a job ended, for the worker that ran it; ordered from best to worst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RunOutcome {
+    Succeeded,
+    Cancelled,
+    /// Not finished here: requeued to be retried, handed back at shutdown, or taken over
+    /// by another worker.
+    Unfinished,
+    Failed,
+}
+
+impl RunOutcome {
+    /// The exit code of `api run-once` for a run that ended so (see its `--help`).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Succeeded => 0,
+            Self::Failed => 4,
+            Self::Cancelled => 5,
+            Self::Unfinished => 6,
+        }
+    }
+}
+
+/// Exit code of `api run-once` when no job was queued.
+pub const NOTHING_QUEUED: u8 = 3;
+
 /// Why a running load was asked to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum StopReason {
@@ -63,6 +89,28 @@ pub async fn run(context: WorkerContext, worker_id: String) {
     tracing::info!(worker = %worker_id, "worker stopped");
 }
 
+/// Claims one queued job and runs it — with `until_empty`, again until none is queued —
+/// for a worker process started for the work; returns how each run ended.
+pub async fn run_once(
+    context: WorkerContext,
+    worker_id: String,
+    until_empty: bool,
+) -> Result<Vec<RunOutcome>, sqlx::Error> {
+    let mut outcomes = Vec::new();
+    while !context.shutdown.is_cancelled() {
+        let Some(job) = lease::claim(&context.pool, &worker_id).await? else {
+            break;
+        };
+        let span =
+            tracing::info_span!("job", job_id = %job.id, date = %job.date, attempt = job.attempt);
+        outcomes.push(run_job(&context, &worker_id, job).instrument(span).await);
+        if !until_empty {
+            break;
+        }
+    }
+    Ok(outcomes)
+}
+
 async fn idle(context: &WorkerContext, duration: Duration) {
     tokio::select! {
         () = tokio::time::sleep(duration) => {}
@@ -71,7 +119,7 @@ async fn idle(context: &WorkerContext, duration: Duration) {
     }
 }
 
-async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
+async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutcome {
     tracing::info!("job started");
     let started = Instant::now();
     let (result, stop) = run_load_with_heartbeat(context, worker_id, &job).await;
@@ -87,14 +135,14 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
             context
                 .metrics
                 .run_finished("succeeded", elapsed, Some(report.rows));
-            return;
+            return RunOutcome::Succeeded;
         }
         (Err(_), Some(StopReason::Lost)) | (Err(LoadError::Fenced { .. }), _) => {
             tracing::warn!(
                 "the job was taken back while it ran; leaving it to its new owner, writing nothing"
             );
             context.metrics.run_finished("lost", elapsed, None);
-            return;
+            return RunOutcome::Unfinished;
         }
         // Whatever the interrupted load reported, the job was not at fault: hand it back.
         (Err(_), Some(StopReason::Shutdown)) => (Finish::Release, "released"),
@@ -115,7 +163,15 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) {
         tracing::warn!(%error, outcome, "job ended");
     }
     context.metrics.run_finished(outcome, elapsed, None);
+    let ended = match finish {
+        Finish::Failed(_) => RunOutcome::Failed,
+        Finish::Cancelled(_) => RunOutcome::Cancelled,
+        // The last attempt's transient error fails the job.
+        Finish::Retry { .. } if job.attempt >= job.max_attempts => RunOutcome::Failed,
+        Finish::Release | Finish::Retry { .. } => RunOutcome::Unfinished,
+    };
     record_finish(context, worker_id, &job, finish).await;
+    ended
 }
 
 /// Records how the run ended. A database that is briefly away (a restart) is waited for,

@@ -19,4 +19,5 @@ mod pipeline;
 mod process;
 mod reprocess;
 mod requests;
+mod run_once;
 mod under_load;
