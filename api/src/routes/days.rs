@@ -117,6 +117,20 @@ pub async fn statuses(
         .collect())
 }
 
+/// The status of one day (see [`statuses`]).
+pub async fn status_of(
+    pool: &PgPool,
+    available: &BTreeMap<NaiveDate, DayFiles>,
+    date: LoadDate,
+) -> Result<DayStatus, ApiError> {
+    let range = DateRange::new(date, date)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("one day is a range: {e}")))?;
+    statuses(pool, available, range)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no status for {date}")))
+}
+
 fn status(
     date: NaiveDate,
     load: Option<&PartitionInfo>,

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use super::{Page, month, page_response, state_label, status_label, thousands};
 use crate::auth::ApiToken;
-use crate::domain::{DateRange, Job, LoadDate};
+use crate::domain::{Job, LoadDate};
 use crate::intake::Intake;
 use crate::pipeline::ledger;
 use crate::problem::ApiError;
@@ -74,12 +74,7 @@ pub async fn day_page(
 
 async fn day_body(pool: &PgPool, intake: &Intake, date: LoadDate) -> Result<Markup, ApiError> {
     let available = intake.days_with_source().await;
-    let range = DateRange::new(date, date)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("one day: {e}")))?;
-    let status = days::statuses(pool, &available, range)
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no status for {date}")))?;
+    let status = days::status_of(pool, &available, date).await?;
     let date = date.get();
     let present: BTreeSet<u16> = available.get(&date).map_or_else(BTreeSet::new, |day| {
         let missing: BTreeSet<u16> = day.missing().times().iter().map(minute_of).collect();

@@ -200,11 +200,9 @@ pub async fn day_cell_fragment(
     let cell = async {
         let date = LoadDate::parse("date", &date)?;
         let available = intake.days_with_source().await;
-        let range = DateRange::new(date, date)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("one day: {e}")))?;
-        let status = days::statuses(&pool, &available, range).await?.pop();
+        let status = days::status_of(&pool, &available, date).await?;
         let active = queue::active_for(&pool, date.get()).await?;
-        Ok::<_, ApiError>(day_cell(date.get(), status.as_ref(), active.as_ref()))
+        Ok::<_, ApiError>(day_cell(date.get(), Some(&status), active.as_ref()))
     };
     match cell.await {
         Ok(cell) => super::fragment_response(cell),
