@@ -201,11 +201,13 @@ impl Settings {
     }
 
     /// Connections this process may hold at once: each worker's COPY streams and its
-    /// heartbeat, plus two for HTTP requests and the reaper, and one for the watcher.
+    /// heartbeat, plus two for HTTP requests and the reaper, one for the watcher and one
+    /// for the event relay's `LISTEN`.
     pub fn connections_needed(&self) -> u64 {
         self.worker_count() as u64 * (self.load_streams.get() as u64 + 1)
             + 2
             + u64::from(self.watches())
+            + u64::from(self.serves_jobs_api())
     }
 
     /// Refuses settings under which loads would wait for connections the pool never has
@@ -251,8 +253,9 @@ impl Settings {
         if needed > u64::from(self.db_max_connections) {
             return Err(format!(
                 "DB_MAX_CONNECTIONS={} is too few for WORKERS={} with LOAD_STREAMS={}: they need \
-                 up to {needed} connections (WORKERS × (LOAD_STREAMS + 1) + 2, and 1 more for \
-                 the watcher); raise DB_MAX_CONNECTIONS or lower WORKERS or LOAD_STREAMS",
+                 up to {needed} connections (WORKERS × (LOAD_STREAMS + 1) + 2, one more for \
+                 the watcher and one for the event relay); raise DB_MAX_CONNECTIONS or lower \
+                 WORKERS or LOAD_STREAMS",
                 self.db_max_connections,
                 self.worker_count(),
                 self.load_streams
@@ -338,15 +341,16 @@ mod tests {
     #[test]
     fn too_few_connections_for_the_workers_are_refused() {
         let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
-        assert_eq!(settings.connections_needed(), 6);
+        assert_eq!(settings.connections_needed(), 7);
         assert_eq!(settings.check(), Ok(()));
         settings.workers = 4;
         assert_eq!(
             settings.check(),
             Err(
                 "DB_MAX_CONNECTIONS=10 is too few for WORKERS=4 with LOAD_STREAMS=2: they need \
-                 up to 15 connections (WORKERS × (LOAD_STREAMS + 1) + 2, and 1 more for the \
-                 watcher); raise DB_MAX_CONNECTIONS or lower WORKERS or LOAD_STREAMS"
+                 up to 16 connections (WORKERS × (LOAD_STREAMS + 1) + 2, one more for the \
+                 watcher and one for the event relay); raise DB_MAX_CONNECTIONS or lower \
+                 WORKERS or LOAD_STREAMS"
                     .to_owned()
             )
         );
