@@ -5,7 +5,8 @@
 //      with Enter; the progress bar takes at least 3 distinct values and the panel ends
 //      "Succeeded", with no page reload;
 //   3. the month page shows a loaded, a failed, a running (a load of <RUNNING_DAY>, held at
-//      its swap by the caller) and a missing day; screenshots at 1280 × 800 and 390 × 844;
+//      its swap by the caller) and a missing day; screenshots at 1280 × 800 and 390 × 844,
+//      no sideways scrolling at 390 and 1,440 px;
 //   4. a backfill from the month's form answers on the page; the running load is cancelled
 //      from its day's page and ends "Cancelled";
 //   5. axe-core on every page: no serious or critical violation.
@@ -113,6 +114,9 @@ try {
   await page.screenshot({ path: `${shots}dashboard-month-390.png`, fullPage: true });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `readable at 390 px: no sideways scrolling (${overflow} px)`);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 0, `readable at 1,440 px: no sideways scrolling (${wide} px)`);
   await page.setViewportSize({ width: 1280, height: 800 });
 
   // Backfill from the form, with the keyboard: of the failed day (incomplete) and the
