@@ -9,6 +9,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use loader::LoadError;
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 
 use super::ledger::{self, MinuteKey, Unloaded};
 
@@ -45,16 +46,21 @@ impl Appender {
         std::mem::take(&mut self.busy).into_iter().collect()
     }
 
-    /// Appends every waiting file of `days` (of every day when `None`), in order; returns
-    /// how many were appended.
+    /// Appends every waiting file of `days` (of every day when `None`), in order, until
+    /// `stop` (a shutdown: what is left waits in the ledger); returns how many were
+    /// appended.
     pub async fn append_waiting(
         &mut self,
         pool: &PgPool,
         dir: &Path,
         days: Option<&[NaiveDate]>,
+        stop: &CancellationToken,
     ) -> Result<usize, sqlx::Error> {
         let mut appended = 0;
         for file in ledger::unloaded(pool, days).await? {
+            if stop.is_cancelled() {
+                break;
+            }
             let key = (file.day, file.minute);
             if self.refused.contains(&key) || self.busy.contains(&file.day) {
                 continue;

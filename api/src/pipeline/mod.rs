@@ -197,7 +197,7 @@ impl State {
     async fn append(&mut self, pipeline: &Pipeline, days: Option<&[NaiveDate]>) {
         if let Err(error) = self
             .appender
-            .append_waiting(&pipeline.pool, &pipeline.dir, days)
+            .append_waiting(&pipeline.pool, &pipeline.dir, days, &pipeline.shutdown)
             .await
         {
             tracing::warn!(%error, "live minutes could not be appended; trying again");
