@@ -44,7 +44,10 @@ pub async fn prune(
 }
 
 /// Deletes the jobs that ended more than `keep` ago, but never the job that loaded a
-/// day's current rows (`dwh.day_loads.job_id`): the lineage of the data stays readable.
+/// day's current rows (`dwh.day_loads.job_id`: the lineage of the data stays readable),
+/// nor a day's latest job (what `GET /days` reports, and what tells the watcher that a
+/// day's files were already acted on: without it, a day whose `auto` job failed would be
+/// queued again once that job was pruned).
 async fn prune_jobs(pool: &PgPool, keep: Duration) -> Result<u64, sqlx::Error> {
     let mut deleted = 0;
     loop {
@@ -53,6 +56,8 @@ async fn prune_jobs(pool: &PgPool, keep: Duration) -> Result<u64, sqlx::Error> {
                  SELECT j.id FROM ops.jobs j
                  WHERE j.finished_at < clock_timestamp() - make_interval(secs => $1)
                    AND NOT EXISTS (SELECT 1 FROM dwh.day_loads d WHERE d.job_id = j.id)
+                   AND EXISTS (SELECT 1 FROM ops.jobs later
+                               WHERE later.date = j.date AND later.created_at > j.created_at)
                  LIMIT $2
              )",
         )

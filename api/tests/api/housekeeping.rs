@@ -1,6 +1,6 @@
 //! Pruning: finished jobs past their retention go, with their attempts; the job that
-//! loaded a day's current rows stays, as do recent and active jobs; idempotency keys go
-//! after 24 hours.
+//! loaded a day's current rows stays, as do each day's latest job and recent and active
+//! jobs; idempotency keys go after 24 hours.
 
 use std::time::Duration;
 
@@ -38,10 +38,12 @@ async fn remaining(pool: &PgPool) -> Vec<Uuid> {
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
-async fn old_finished_jobs_go_but_a_days_loader_and_active_jobs_stay(pool: PgPool) {
+async fn old_finished_jobs_go_but_a_days_loader_its_latest_and_active_jobs_stay(pool: PgPool) {
     let old_failed = job(&pool, "2023-01-01", "failed", 40).await;
     let old_loader = job(&pool, "2023-01-02", "succeeded", 40).await;
     let old_running = job(&pool, "2023-01-03", "running", 40).await;
+    let old_latest = job(&pool, "2023-01-06", "failed", 39).await;
+    let later_of_the_first = job(&pool, "2023-01-01", "cancelled", 35).await;
     let recent = job(&pool, "2023-01-04", "succeeded", 2).await;
     sqlx::query(
         "INSERT INTO dwh.day_loads (day, partition, rows, files, bytes, job_id)
@@ -69,7 +71,17 @@ async fn old_finished_jobs_go_but_a_days_loader_and_active_jobs_stay(pool: PgPoo
         prune(&pool, Some(thirty_days)).await.expect("prune"),
         (1, 1)
     );
-    assert_eq!(remaining(&pool).await, [old_loader, old_running, recent]);
+    assert_eq!(
+        remaining(&pool).await,
+        [
+            old_loader,
+            old_running,
+            old_latest,
+            later_of_the_first,
+            recent
+        ],
+        "the old failed job of 2023-01-01 goes: a later one is its day's latest"
+    );
     let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM ops.job_attempts")
         .fetch_one(&pool)
         .await
@@ -84,5 +96,5 @@ async fn old_finished_jobs_go_but_a_days_loader_and_active_jobs_stay(pool: PgPoo
     // JOB_RETENTION_DAYS=0 keeps every job.
     job(&pool, "2023-01-05", "cancelled", 400).await;
     assert_eq!(prune(&pool, None).await.expect("prune").0, 0);
-    assert_eq!(remaining(&pool).await.len(), 4);
+    assert_eq!(remaining(&pool).await.len(), 6);
 }
