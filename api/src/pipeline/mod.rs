@@ -49,11 +49,12 @@ const TICK: Duration = Duration::from_secs(1);
 /// Watches until shutdown.
 pub async fn run(pipeline: Pipeline) {
     // Notifications start before the first listing, so that nothing lands unseen between.
-    let (_watcher, mut signals) = match watch::start(&pipeline.dir) {
+    let (mut watcher, mut signals) = match watch::start(&pipeline.dir) {
         Ok((watcher, signals)) => (Some(watcher), Some(signals)),
         Err(error) => {
             tracing::warn!(%error, dir = %pipeline.dir.display(),
-                "cannot watch the data directory; new files are seen by the periodic listing only");
+                "cannot watch the data directory yet; new files are seen by the periodic \
+                 listing, and watching is tried again with each");
             (None, None)
         }
     };
@@ -69,9 +70,19 @@ pub async fn run(pipeline: Pipeline) {
             () = pipeline.shutdown.cancelled() => break,
             signal = next(&mut signals) => match signal {
                 Some(signal) => state.on_signal(&pipeline, signal, signals.as_mut()).await,
-                None => signals = None, // the watcher stopped: listings only
+                // The watcher stopped: listings only, until one starts it again.
+                None => (watcher, signals) = (None, None),
             },
-            _ = rescan.tick() => state.rescan(&pipeline).await,
+            _ = rescan.tick() => {
+                // The directory may exist by now (it is created after the instance starts).
+                if watcher.is_none()
+                    && let Ok((started, receiver)) = watch::start(&pipeline.dir)
+                {
+                    tracing::info!(dir = %pipeline.dir.display(), "watching the data directory");
+                    (watcher, signals) = (Some(started), Some(receiver));
+                }
+                state.rescan(&pipeline).await;
+            }
             _ = tick.tick() => state.tick(&pipeline).await,
         }
     }
