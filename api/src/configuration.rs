@@ -119,11 +119,13 @@ pub struct Settings {
 /// A one-off task instead of the service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Subcommand)]
 pub enum Command {
-    /// Claim one queued job, run it as a long-lived worker would (heartbeat, fencing,
-    /// retries), and exit; for a worker started for the work (a Kubernetes or Cloud Run
-    /// job, a cron). Exit code: 0 the job succeeded, 3 no job was queued, 4 it failed,
-    /// 5 it was cancelled, 6 it did not finish here (requeued to be retried, handed back
-    /// at SIGTERM, or taken over); 1 the worker could not start.
+    /// Claim one queued job, run it, and exit (a worker started for the work).
+    ///
+    /// Runs the job as a long-lived worker would (heartbeat, fencing, retries), without
+    /// HTTP; for a Kubernetes or Cloud Run job, or a cron. Exit code: 0 the job
+    /// succeeded, 3 no job was queued, 4 it failed, 5 it was cancelled, 6 it did not
+    /// finish here (requeued to be retried, handed back at SIGTERM, or taken over); 1 the
+    /// worker could not start.
     RunOnce {
         /// Run jobs until none is queued; exit 0 if all succeeded (or there was none),
         /// else the code of the worst.
