@@ -105,8 +105,8 @@ pub struct Settings {
     #[arg(long, env = "RESCAN_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub rescan_secs: u64,
 
-    /// Append each minute file of a day not yet loaded as soon as it lands (needs WATCH),
-    /// so that the day in progress can be queried within seconds.
+    /// Append each minute file of a day neither complete nor loaded as soon as it lands
+    /// (needs WATCH), so that the day in progress can be queried within seconds.
     #[arg(long, env = "LIVE", value_enum, default_value_t = Switch::Off)]
     pub live: Switch,
 

@@ -209,8 +209,9 @@ pub struct Unloaded {
     pub name: String,
 }
 
-/// The files present that nothing has loaded, of days not loaded (of `days` only, when
-/// given), in order.
+/// The files present that nothing has loaded, of days neither loaded nor complete (of
+/// `days` only, when given), in order. A complete day is left to its load: appending a
+/// whole day minute by minute (a day copied in at once) would only delay it.
 pub async fn unloaded(
     pool: &PgPool,
     days: Option<&[NaiveDate]>,
@@ -220,6 +221,10 @@ pub async fn unloaded(
          WHERE m.loaded_by IS NULL AND m.gone_at IS NULL
            AND ($1::date[] IS NULL OR m.day = ANY($1))
            AND NOT EXISTS (SELECT 1 FROM dwh.day_loads d WHERE d.day = m.day)
+           AND m.day NOT IN (
+               SELECT c.day FROM ops.minute_files c
+               WHERE c.gone_at IS NULL AND ($1::date[] IS NULL OR c.day = ANY($1))
+               GROUP BY c.day HAVING count(*) >= 1440)
          ORDER BY m.day, m.minute",
     )
     .bind(days)

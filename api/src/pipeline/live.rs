@@ -1,5 +1,6 @@
-//! Live minutes (`LIVE=on`): each minute file of a day not loaded yet is appended to its
-//! day as soon as the watcher has recorded it. The rows and the ledger row that says
+//! Live minutes (`LIVE=on`): each minute file of a day neither loaded nor complete is
+//! appended to its day as soon as the watcher has recorded it (a complete day is loaded
+//! whole). The rows and the ledger row that says
 //! "appended" are written in one transaction, so that a crash, a kill or a restart can
 //! neither lose a minute (its row still waits) nor double it (its row says it is done).
 

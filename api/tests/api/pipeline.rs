@@ -67,7 +67,8 @@ async fn day_status(app: &TestApp) -> Value {
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn a_complete_day_loads_by_itself_once_and_a_touched_file_reloads_it(pool: PgPool) {
     let data = tempfile::tempdir().expect("data dir");
-    let app = spawn_app_with(&pool, data.path(), watching).await;
+    // LIVE=on too: a day complete when first seen is loaded whole, not appended live.
+    let app = spawn_app_with(&pool, data.path(), watching_live).await;
     let copy = minutes_dir("2023-01-01 00:00", "2023-01-01 23:59");
     move_all(copy.path(), data.path());
     let arrived = Instant::now();
@@ -76,6 +77,7 @@ async fn a_complete_day_loads_by_itself_once_and_a_touched_file_reloads_it(pool:
     let deadline = arrived + Duration::from_secs(6);
     let auto = loop {
         if let Some(&(id, ..)) = jobs_of_day(&pool).await.first() {
+            assert_eq!(rows_of_day(&pool, DAY).await, 0, "nothing appended live");
             break id;
         }
         assert!(Instant::now() < deadline, "no job was queued for the day");
