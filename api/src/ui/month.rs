@@ -40,14 +40,15 @@ async fn month_body(pool: &PgPool, intake: &Intake, page: Page) -> Result<Markup
     let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
         return Ok(empty_body(intake));
     };
-    let end = last + Months::new(1) - chrono::Days::new(1);
-    let range = DateRange::new(LoadDate::from(first), LoadDate::from(end))
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("month range: {e}")))?;
-    let statuses: HashMap<NaiveDate, DayStatus> = days::statuses(pool, &available, range)
-        .await?
-        .into_iter()
-        .map(|s| (s.date, s))
-        .collect();
+    let end = last_day(last);
+    // Month by month: the months shown need not be consecutive.
+    let mut statuses: HashMap<NaiveDate, DayStatus> = HashMap::new();
+    for &month in &months {
+        let range = DateRange::new(LoadDate::from(month), LoadDate::from(last_day(month)))
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("a month is a range: {e}")))?;
+        let shown = days::statuses(pool, &available, range).await?;
+        statuses.extend(shown.into_iter().map(|s| (s.date, s)));
+    }
     let active: HashMap<NaiveDate, Job> = queue::active(pool)
         .await?
         .into_iter()
@@ -96,6 +97,11 @@ fn empty_body(intake: &Intake) -> Markup {
             code { "generator --date 2023-01-01 --out " (intake.data_dir.display()) } "."
         }
     }
+}
+
+/// The last day of the month that starts on `first`.
+fn last_day(first: NaiveDate) -> NaiveDate {
+    first + Months::new(1) - chrono::Days::new(1)
 }
 
 /// The first day of each month with a known day, the latest [`MAX_MONTHS`].
@@ -213,6 +219,21 @@ pub async fn day_cell_fragment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_are_the_latest_twelve_with_a_known_day_gaps_allowed() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        let known: BTreeSet<NaiveDate> = [day(2021, 3, 9), day(2022, 1, 31), day(2023, 6, 1)]
+            .into_iter()
+            .chain((1..=12).map(|m| day(2024, m, 2)))
+            .collect();
+        let months = months_of(&known);
+        assert_eq!(months.len(), MAX_MONTHS);
+        assert_eq!(months.first(), Some(&day(2024, 1, 1)));
+        let sparse = months_of(&[day(2022, 1, 31), day(2023, 6, 1)].into_iter().collect());
+        assert_eq!(sparse, [day(2022, 1, 1), day(2023, 6, 1)]);
+        assert_eq!(last_day(day(2024, 2, 1)), day(2024, 2, 29));
+    }
 
     #[test]
     fn a_cell_shows_its_state_by_colour_icon_and_word() {
