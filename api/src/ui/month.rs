@@ -168,8 +168,14 @@ pub fn day_cell(date: NaiveDate, status: Option<&DayStatus>, active: Option<&Job
         };
     }
     let rows = status.and_then(|s| s.rows);
+    // A failed day links straight to its jobs, where the error is.
+    let anchor = if state == DayState::Failed && active.is_none() {
+        "#jobs-title"
+    } else {
+        ""
+    };
     html! {
-        a class={ "cell state-" (class) } href={ "/days/" (date) } data-date=(date) data-state=(class) {
+        a class={ "cell state-" (class) } href={ "/days/" (date) (anchor) } data-date=(date) data-state=(class) {
             span.visually-hidden { (date.format("%A %-d %B %Y")) ": " }
             span.num { (date.day()) }
             span.state { span aria-hidden="true" { (icon) } " " span.state-word { (word) } }
