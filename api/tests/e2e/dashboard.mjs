@@ -3,7 +3,8 @@
 //      action below is reached with Tab and pressed with Enter;
 //   2. on /days/<LOAD_DAY>, the Load button is reached with the keyboard (Tab) and pressed
 //      with Enter; the progress bar takes at least 3 distinct values and the panel ends
-//      "Succeeded", with no page reload;
+//      "Succeeded", with no page reload; meanwhile the day's cell on the month page, open
+//      in another tab, turns to Loading and back to Loaded, with no reload either;
 //   3. the month page shows a loaded, a failed, a running (a load of <RUNNING_DAY>, held at
 //      its swap by the caller) and a missing day; screenshots at 1280 × 800 and 390 × 844,
 //      no sideways scrolling at 390 and 1,440 px;
@@ -71,7 +72,13 @@ try {
     && (await context.cookies()).length === 0, 'the token is kept in sessionStorage, no cookie');
   await axe(`/days/${loadDay}`);
 
-  // 2. Load with the keyboard; watch the new job's bar move without a reload.
+  // 2. Load with the keyboard; watch the new job's bar move without a reload, and the
+  //    day's cell on the month page (another tab) turn to Loading and back to Loaded.
+  const month = await context.newPage();
+  await month.goto(`${base}/`);
+  await month.evaluate(() => { window.notReloaded = true; });
+  const cellStates = [];
+  await page.bringToFront();
   await page.evaluate(() => { window.notReloaded = true; });
   const before = await page.locator('#active-job .job-status').getAttribute('data-job').catch(() => null);
   await tabTo(page.locator('#load button[type=submit]'), 'the Load button');
@@ -86,6 +93,8 @@ try {
       const bar = page.locator(`#active-job progress[data-job="${job}"]`);
       if (await bar.count()) values.add(await bar.getAttribute('value'));
       status = (await shown.textContent()) ?? '';
+      const cell = await month.locator(`a.cell[data-date="${loadDay}"]`).getAttribute('data-state');
+      if (cellStates.at(-1) !== cell) cellStates.push(cell);
       if (/Succeeded|Failed|Cancelled/.test(status)) break;
     }
     await page.waitForTimeout(50);
@@ -93,6 +102,10 @@ try {
   check(/Succeeded/.test(status), `the load ends Succeeded on the page (${status.trim()})`);
   check(values.size >= 3, `the progress bar took ${values.size} distinct values: ${[...values].join(', ')}`);
   check(await page.evaluate(() => window.notReloaded === true), 'without a page reload');
+  await month.locator(`a.cell[data-date="${loadDay}"][data-state="loaded"]`).waitFor({ timeout: 15000 });
+  check(cellStates.includes('running') && await month.evaluate(() => window.notReloaded === true),
+    `the month's cell changed colour as the load ran and ended, without a reload (${cellStates.join(' → ')})`);
+  await month.close();
 
   // 3. The month: loaded, failed, running, missing.
   await page.goto(`${base}/`);
