@@ -54,7 +54,7 @@ mod table;
 pub use day::{MINUTES_PER_DAY, MissingMinutes};
 pub use error::{InputError, LoadError, server_unavailable, thousands};
 pub use fence::{Fence, FenceFn, Standing};
-pub use listing::{DayFiles, FilesSummary, list_day, list_days, parse_minute_file};
+pub use listing::{DayFiles, FilesSummary, list_day, list_days, parse_minute_file, stray_day};
 pub use live::{AppendedMinute, append_minute};
 pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
 pub use names::NameCounts;

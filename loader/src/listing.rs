@@ -227,6 +227,16 @@ pub fn parse_minute_file(name: &str) -> Option<(NaiveDate, u16)> {
     Some((day_of(name.get(..10)?)?, canonical_minute(name)?))
 }
 
+/// The day a name that is not a minute file belongs to, when it starts with one
+/// (`2023-01-01 00:00:00 (1).parquet` → 2023-01-01): such a name makes its day ambiguous.
+/// Names starting with a dot (writers' temporary files) belong to no day.
+pub fn stray_day(name: &str) -> Option<NaiveDate> {
+    if name.starts_with('.') || parse_minute_file(name).is_some() {
+        return None;
+    }
+    day_of(name.get(..10)?)
+}
+
 /// The minute of the day of a canonical name, `YYYY-MM-DD HH:MM:00.parquet` (zero-padded
 /// hour 00–23, minute 00–59, seconds 00). By bytes rather than with chrono's parser and a
 /// format back: it runs for every name of a month's listing (43,201), where that tripled
@@ -304,6 +314,33 @@ mod tests {
         assert_eq!(paths.len(), MINUTES_PER_DAY);
         assert!(paths[0].ends_with("2023-01-01 00:00:00.parquet"));
         assert!(paths[1439].ends_with("2023-01-01 23:59:00.parquet"));
+    }
+
+    #[test]
+    fn names_say_their_minute_or_the_day_they_make_ambiguous() {
+        let date = day("2023-01-01");
+        assert_eq!(
+            parse_minute_file("2023-01-01 00:03:00.parquet"),
+            Some((date, 3))
+        );
+        assert_eq!(
+            stray_day("2023-01-01 00:03:00.parquet"),
+            None,
+            "a minute file"
+        );
+        assert_eq!(stray_day("2023-01-01 00:03:00 (1).parquet"), Some(date));
+        assert_eq!(stray_day("2023-01-01.bak"), Some(date));
+        assert_eq!(
+            stray_day(".2023-01-01 00:03:00.parquet.tmp"),
+            None,
+            "a writer's"
+        );
+        assert_eq!(
+            stray_day("2023-02-30 00:00:00.parquet"),
+            None,
+            "no such day"
+        );
+        assert_eq!(stray_day("notes.txt"), None);
     }
 
     #[test]

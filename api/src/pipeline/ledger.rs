@@ -49,12 +49,16 @@ pub enum Observation {
     },
     /// The file is no longer there.
     Gone { key: MinuteKey },
+    /// The names of the day that are not its minute files are now these (none: the last
+    /// went away).
+    Strays { day: NaiveDate, names: Vec<String> },
 }
 
 impl Observation {
     pub fn day(&self) -> NaiveDate {
         match self {
             Self::Present { key, .. } | Self::Gone { key } => key.0,
+            Self::Strays { day, .. } => *day,
         }
     }
 }
@@ -69,6 +73,20 @@ pub async fn known(pool: &PgPool) -> Result<HashMap<MinuteKey, Stat>, sqlx::Erro
     Ok(rows
         .into_iter()
         .map(|(day, minute, size, mtime)| ((day, minute), Stat { size, mtime }))
+        .collect())
+}
+
+/// The stray names of each day that has some, as last recorded.
+pub async fn known_strays(
+    pool: &PgPool,
+) -> Result<HashMap<NaiveDate, std::collections::BTreeSet<String>>, sqlx::Error> {
+    let rows: Vec<(NaiveDate, Vec<String>)> =
+        sqlx::query_as("SELECT day, names FROM ops.day_strays WHERE names <> '{}'")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, names)| (day, names.into_iter().collect()))
         .collect())
 }
 
@@ -96,9 +114,24 @@ pub async fn record(pool: &PgPool, seen: &[Observation]) -> Result<(), sqlx::Err
                 gone_days.push(key.0);
                 gone_minutes.push(key.1);
             }
+            Observation::Strays { .. } => {}
         }
     }
     let mut tx = pool.begin().await?;
+    for observation in seen {
+        if let Observation::Strays { day, names } = observation {
+            sqlx::query(
+                "INSERT INTO ops.day_strays AS s (day, names) VALUES ($1, $2)
+                 ON CONFLICT (day) DO UPDATE SET names = EXCLUDED.names,
+                     changed_at = clock_timestamp()
+                 WHERE s.names IS DISTINCT FROM EXCLUDED.names",
+            )
+            .bind(day)
+            .bind(names)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     if !present.days.is_empty() {
         sqlx::query(
             "INSERT INTO ops.minute_files AS m
@@ -165,9 +198,12 @@ impl Present {
 pub struct LedgerDay {
     /// The files present: how many, their bytes, the newest modification.
     pub files: FilesSummary,
-    /// When one of its files last changed, and the database's clock now.
+    /// When one of its files (or its stray names) last changed, and the database's clock
+    /// now.
     pub last_change: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
+    /// Names of the day that are not its minute files: its load would be refused.
+    pub strays: usize,
 }
 
 /// The ledger's view of `day`, on `conn` (the settle check's transaction).
@@ -179,13 +215,18 @@ pub async fn day(conn: &mut PgConnection, day: NaiveDate) -> Result<LedgerDay, s
         newest: Option<DateTime<Utc>>,
         last_change: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
+        strays: i32,
     }
     let row: Row = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE gone_at IS NULL) AS files,
-                (sum(size) FILTER (WHERE gone_at IS NULL))::int8 AS bytes,
-                max(mtime) FILTER (WHERE gone_at IS NULL) AS newest,
-                max(changed_at) AS last_change, clock_timestamp() AS now
-         FROM ops.minute_files WHERE day = $1",
+        "SELECT count(*) FILTER (WHERE m.gone_at IS NULL) AS files,
+                (sum(m.size) FILTER (WHERE m.gone_at IS NULL))::int8 AS bytes,
+                max(m.mtime) FILTER (WHERE m.gone_at IS NULL) AS newest,
+                greatest(max(m.changed_at), (SELECT s.changed_at FROM ops.day_strays s
+                                              WHERE s.day = $1)) AS last_change,
+                clock_timestamp() AS now,
+                coalesce((SELECT cardinality(s.names) FROM ops.day_strays s
+                          WHERE s.day = $1), 0) AS strays
+         FROM ops.minute_files m WHERE m.day = $1",
     )
     .bind(day)
     .fetch_one(conn)
@@ -198,6 +239,7 @@ pub async fn day(conn: &mut PgConnection, day: NaiveDate) -> Result<LedgerDay, s
         },
         last_change: row.last_change,
         now: row.now,
+        strays: usize::try_from(row.strays).unwrap_or(0),
     })
 }
 

@@ -106,10 +106,11 @@ impl State {
     /// Starts from the ledger, lists the directory once, and looks at every day the
     /// ledger knows (one may have settled while no instance watched); `None` on shutdown.
     async fn start(pipeline: &Pipeline) -> Option<Self> {
-        let (known, days) = loop {
+        let (known, strays, days) = loop {
             let read = async {
                 Ok::<_, sqlx::Error>((
                     ledger::known(&pipeline.pool).await?,
+                    ledger::known_strays(&pipeline.pool).await?,
                     ledger::days(&pipeline.pool).await?,
                 ))
             };
@@ -124,7 +125,7 @@ impl State {
                 }
             }
         };
-        let observer = Observer::new(pipeline.dir.clone(), known);
+        let observer = Observer::new(pipeline.dir.clone(), known, strays);
         let now = Instant::now();
         let mut state = Self {
             observer: Arc::new(Mutex::new(observer)),
@@ -192,7 +193,7 @@ impl State {
             }
             self.appender.seen(seen.iter().filter_map(|o| match o {
                 Observation::Present { key, .. } => Some(*key),
-                Observation::Gone { .. } => None,
+                Observation::Gone { .. } | Observation::Strays { .. } => None,
             }));
         }
         if !pipeline.live || (seen.is_empty() && !everything) {

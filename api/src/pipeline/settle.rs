@@ -33,7 +33,8 @@ pub fn verdict(
     job_since_last_change: bool,
     settle: Duration,
 ) -> Verdict {
-    if job_since_last_change || day.files.files < loader::MINUTES_PER_DAY {
+    // A day with stray names would be refused as ambiguous: it waits until they go.
+    if job_since_last_change || day.files.files < loader::MINUTES_PER_DAY || day.strays > 0 {
         return Verdict::Nothing;
     }
     let trigger = match loaded {
@@ -120,6 +121,7 @@ mod tests {
             },
             last_change: Some(now - TimeDelta::seconds(quiet_secs)),
             now,
+            strays: 0,
         }
     }
 
@@ -144,7 +146,12 @@ mod tests {
     }
 
     #[test]
-    fn an_incomplete_day_or_one_with_a_job_since_its_change_gets_nothing() {
+    fn an_incomplete_or_ambiguous_day_or_one_with_a_job_since_its_change_gets_nothing() {
+        let ambiguous = LedgerDay {
+            strays: 1,
+            ..day(1440, 60)
+        };
+        assert_eq!(verdict(&ambiguous, None, false, SETTLE), Verdict::Nothing);
         assert_eq!(
             verdict(&day(1439, 60), None, false, SETTLE),
             Verdict::Nothing

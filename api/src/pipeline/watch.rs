@@ -5,9 +5,10 @@
 //! Both end in [`Observer`], which compares each minute file with what it last saw and
 //! fingerprints only the files that are new or whose size or modification time moved.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use notify::event::{AccessKind, AccessMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
@@ -58,17 +59,21 @@ fn matters(kind: EventKind) -> bool {
     }
 }
 
-/// What one watcher has seen of the directory, by minute file.
+/// Names of a day that are not its minute files, by day.
+pub type Strays = HashMap<NaiveDate, BTreeSet<String>>;
+
+/// What one watcher has seen of the directory: each minute file, and each day's strays.
 #[derive(Debug)]
 pub struct Observer {
     dir: PathBuf,
     known: HashMap<MinuteKey, Stat>,
+    strays: Strays,
 }
 
 impl Observer {
     /// Starts from what the ledger holds, so that a restart fingerprints only what changed.
-    pub fn new(dir: PathBuf, known: HashMap<MinuteKey, Stat>) -> Self {
-        Self { dir, known }
+    pub fn new(dir: PathBuf, known: HashMap<MinuteKey, Stat>, strays: Strays) -> Self {
+        Self { dir, known, strays }
     }
 
     /// What changed among `paths`: notified paths of the directory (the watch is not
@@ -76,6 +81,7 @@ impl Observer {
     pub fn paths(&mut self, paths: &[PathBuf]) -> Vec<Observation> {
         let mut seen = Vec::new();
         let mut done = HashSet::new();
+        let mut stray_days = BTreeMap::new();
         for path in paths {
             let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
@@ -84,6 +90,40 @@ impl Observer {
                 && done.insert(key)
             {
                 seen.extend(self.file(key, name));
+            } else if let Some(day) = loader::stray_day(name) {
+                let names = stray_days
+                    .entry(day)
+                    .or_insert_with(|| self.strays.get(&day).cloned().unwrap_or_default());
+                if std::fs::symlink_metadata(self.dir.join(name)).is_ok() {
+                    names.insert(name.to_owned());
+                } else {
+                    names.remove(name);
+                }
+            }
+        }
+        seen.extend(self.strays_now(stray_days));
+        seen
+    }
+
+    /// Records the days' stray names as they are now; what changed, as observations.
+    fn strays_now(&mut self, now: BTreeMap<NaiveDate, BTreeSet<String>>) -> Vec<Observation> {
+        let mut seen = Vec::new();
+        for (day, names) in now {
+            if self
+                .strays
+                .get(&day)
+                .map_or(names.is_empty(), |old| *old == names)
+            {
+                continue;
+            }
+            seen.push(Observation::Strays {
+                day,
+                names: names.iter().cloned().collect(),
+            });
+            if names.is_empty() {
+                self.strays.remove(&day);
+            } else {
+                self.strays.insert(day, names);
             }
         }
         seen
@@ -94,6 +134,12 @@ impl Observer {
     pub fn everything(&mut self) -> std::io::Result<Vec<Observation>> {
         let mut seen = Vec::new();
         let mut present = HashSet::new();
+        // Every day that had strays is looked at: one whose strays are all gone says so.
+        let mut strays: BTreeMap<NaiveDate, BTreeSet<String>> = self
+            .strays
+            .keys()
+            .map(|&day| (day, BTreeSet::new()))
+            .collect();
         for entry in std::fs::read_dir(&self.dir)? {
             let name = entry?.file_name();
             let Some(name) = name.to_str() else { continue };
@@ -101,8 +147,11 @@ impl Observer {
                 && present.insert(key)
             {
                 seen.extend(self.file(key, name));
+            } else if let Some(day) = loader::stray_day(name) {
+                strays.entry(day).or_default().insert(name.to_owned());
             }
         }
+        seen.extend(self.strays_now(strays));
         let gone: Vec<MinuteKey> = self
             .known
             .keys()
@@ -120,8 +169,14 @@ impl Observer {
     /// seen could not be recorded.
     pub fn forget(&mut self, seen: &[Observation]) {
         for observation in seen {
-            if let Observation::Present { key, .. } = observation {
-                self.known.remove(key);
+            match observation {
+                Observation::Present { key, .. } => {
+                    self.known.remove(key);
+                }
+                Observation::Strays { day, .. } => {
+                    self.strays.remove(day);
+                }
+                Observation::Gone { .. } => {}
             }
         }
     }

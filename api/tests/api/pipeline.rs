@@ -174,3 +174,43 @@ async fn live_minutes_are_queryable_as_they_land_each_once(pool: PgPool) {
     assert_eq!(rows_per_minute(&pool).await, expected, "not appended twice");
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_complete_day_with_a_stray_file_waits_until_the_stray_goes(pool: PgPool) {
+    let data = tempfile::tempdir().expect("data dir");
+    let app = spawn_app_with(&pool, data.path(), watching).await;
+    let copy = minutes_dir("2023-01-01 00:00", "2023-01-01 23:59");
+    let stray = "2023-01-01 00:00:00 (1).parquet";
+    std::fs::copy(
+        copy.path().join("2023-01-01 00:00:00.parquet"),
+        copy.path().join(stray),
+    )
+    .expect("a second copy of a minute");
+    move_all(copy.path(), data.path());
+
+    // Its load would be refused as ambiguous: no job, settle period after settle period.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        jobs_of_day(&pool).await.is_empty(),
+        "an ambiguous day is not queued"
+    );
+    let recorded: Vec<String> =
+        sqlx::query_scalar("SELECT unnest(names) FROM ops.day_strays WHERE day = $1")
+            .bind(day(DAY))
+            .fetch_all(&pool)
+            .await
+            .expect("strays");
+    assert_eq!(recorded, [stray]);
+
+    std::fs::remove_file(data.path().join(stray)).expect("the stray goes");
+    wait_until("the day is queued once the stray is gone", async || {
+        !jobs_of_day(&pool).await.is_empty()
+    })
+    .await;
+    let (id, trigger, _) = jobs_of_day(&pool).await[0];
+    assert_eq!(trigger, JobTrigger::Auto);
+    let done = app.wait_until_final(id).await;
+    assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
+    assert_eq!(rows_of_day(&pool, DAY).await, 1440 * rows_per_file());
+    app.stop().await;
+}
