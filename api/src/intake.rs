@@ -49,8 +49,27 @@ impl Intake {
     /// The days the data directory has files for, with their files, from one listing of
     /// it; empty (with a warning) when it cannot be listed.
     pub async fn days_with_source(&self) -> BTreeMap<NaiveDate, DayFiles> {
+        self.listed(loader::list_days).await
+    }
+
+    /// [`Intake::days_with_source`] for `date` alone: a page or a cell of one day (asked
+    /// for again at every event of the day) need not sort a month of files into days.
+    pub async fn day_with_source(&self, date: NaiveDate) -> BTreeMap<NaiveDate, DayFiles> {
+        self.listed(move |dir| {
+            let day = loader::list_day(dir, date)?;
+            Ok(BTreeMap::from([(date, day)]))
+        })
+        .await
+    }
+
+    /// One listing of the data directory, off the async runtime; empty (with a warning)
+    /// when it cannot be listed.
+    async fn listed(
+        &self,
+        list: impl FnOnce(&Path) -> Result<BTreeMap<NaiveDate, DayFiles>, LoadError> + Send + 'static,
+    ) -> BTreeMap<NaiveDate, DayFiles> {
         let dir = self.data_dir.clone();
-        let listed = web::block(move || loader::list_days(&dir)).await;
+        let listed = web::block(move || list(&dir)).await;
         let error = match listed {
             Ok(Ok(days)) => return days,
             Ok(Err(error)) => error.to_string(),

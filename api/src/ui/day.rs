@@ -73,7 +73,7 @@ pub async fn day_page(
 }
 
 async fn day_body(pool: &PgPool, intake: &Intake, date: LoadDate) -> Result<Markup, ApiError> {
-    let available = intake.days_with_source().await;
+    let available = intake.day_with_source(date.get()).await;
     let status = days::status_of(pool, &available, date).await?;
     let date = date.get();
     let present: BTreeSet<u16> = available.get(&date).map_or_else(BTreeSet::new, |day| {

@@ -211,7 +211,7 @@ pub async fn day_cell_fragment(
     let page = Page::of(&token);
     let cell = async {
         let date = LoadDate::parse("date", &date)?;
-        let available = intake.days_with_source().await;
+        let available = intake.day_with_source(date.get()).await;
         let status = days::status_of(&pool, &available, date).await?;
         let active = queue::active_for(&pool, date.get()).await?;
         Ok::<_, ApiError>(day_cell(date.get(), Some(&status), active.as_ref()))
