@@ -1,14 +1,16 @@
 //! Pipeline mode: days load themselves as their files arrive.
 //!
 //! Every instance with workers watches `DATA_DIR` ([`watch`]) and records each minute file
-//! in the file ledger ([`ledger`]). A day whose 1,440 files are all there and settled is
-//! queued by itself ([`settle`]); with `LIVE=on`, each minute of a day not loaded yet is
-//! appended as soon as it lands ([`live`]), and the day's load later replaces those rows
-//! with the canonical day. Instances watching the same directory agree through the
-//! database: the ledger's rows, a lock per day for the decision to queue, and the ledger
-//! row of a live minute locked while it is appended.
+//! in the file ledger ([`ledger`]; what the pages read of it is [`ledger_view`]). A day
+//! whose 1,440 files are all there and settled is queued by itself ([`settle`]); with
+//! `LIVE=on`, each minute of a day neither complete nor loaded is appended as soon as it
+//! lands ([`live`]), and the day's load later replaces those rows with the canonical day.
+//! Instances watching the same directory agree through the database: the ledger's rows,
+//! a lock per day for the decision to queue, and the ledger row of a live minute locked
+//! while it is appended.
 
 pub mod ledger;
+pub mod ledger_view;
 mod live;
 pub mod settle;
 mod watch;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::{DateRange, DayFacts, DayState, JobStatus, LoadDate, Loaded};
 use crate::intake::{self, Intake};
-use crate::pipeline::ledger::{self, LiveDay};
+use crate::pipeline::ledger_view::{self, LiveDay};
 use crate::problem::{ApiError, Problem};
 use crate::queue;
 
@@ -100,7 +100,7 @@ pub async fn statuses(
         .map(|p| (p.day, p))
         .collect();
     let jobs = queue::latest_by_day(pool, from, to).await?;
-    let live = ledger::live_days(pool, from, to).await?;
+    let live = ledger_view::live_days(pool, from, to).await?;
     Ok(range
         .days()
         .map(|date| {

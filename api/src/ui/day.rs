@@ -13,7 +13,7 @@ use super::{Page, month, page_response, state_label, status_label, thousands};
 use crate::auth::ApiToken;
 use crate::domain::{Job, LoadDate};
 use crate::intake::Intake;
-use crate::pipeline::ledger;
+use crate::pipeline::ledger_view;
 use crate::problem::ApiError;
 use crate::queue;
 use crate::routes::days::{self, DayStatus};
@@ -85,7 +85,7 @@ async fn day_body(pool: &PgPool, intake: &Intake, date: LoadDate) -> Result<Mark
         Some(load) => Some(loader::day_stats(pool, load).await?),
         None => None,
     };
-    let ledger = ledger::minutes_of_day(pool, date).await?;
+    let ledger = ledger_view::minutes_of_day(pool, date).await?;
     let minutes = minute_kinds(&present, load.as_ref(), &ledger);
     let jobs = queue::of_day(pool, date, 20).await?;
     let latest = jobs.first();
@@ -128,7 +128,7 @@ fn minute_of(time: &chrono::NaiveTime) -> u16 {
 pub fn minute_kinds(
     present: &BTreeSet<u16>,
     load: Option<&loader::PartitionInfo>,
-    ledger: &HashMap<u16, ledger::MinuteRow>,
+    ledger: &HashMap<u16, ledger_view::MinuteRow>,
 ) -> Vec<MinuteKind> {
     let missing_at_load: BTreeSet<u16> = load
         .map(|l| l.missing_minutes.iter().map(minute_of).collect())

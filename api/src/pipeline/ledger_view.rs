@@ -1,0 +1,81 @@
+//! What the pages read of the file ledger: each day's live minutes (`GET /days`) and
+//! each minute of one day (its page's strip).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sqlx::PgPool;
+
+/// The live minutes of each day of `from..=to` that has any: how many, and whether one
+/// was rewritten with other content after it was appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LiveDay {
+    pub minutes: i64,
+    pub rows: i64,
+    pub rewritten: bool,
+}
+
+pub async fn live_days(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<NaiveDate, LiveDay>, sqlx::Error> {
+    let rows: Vec<(NaiveDate, i64, i64, bool)> = sqlx::query_as(
+        "SELECT day, count(*), sum(loaded_rows)::int8,
+                bool_or(loaded_fingerprint <> fingerprint OR gone_at IS NOT NULL)
+         FROM ops.minute_files
+         WHERE day BETWEEN $1 AND $2 AND loaded_by = 'live'
+         GROUP BY day",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, minutes, rows, rewritten)| {
+            let live = LiveDay {
+                minutes,
+                rows,
+                rewritten,
+            };
+            (day, live)
+        })
+        .collect())
+}
+
+/// A minute of a day, as the ledger has it (for the day's page).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MinuteRow {
+    pub minute: i16,
+    pub loaded_by: Option<String>,
+    pub fingerprint: String,
+    pub loaded_fingerprint: Option<String>,
+    pub gone: bool,
+}
+
+impl MinuteRow {
+    /// Appended live, then rewritten with other content or removed.
+    pub fn live_rewritten(&self) -> bool {
+        self.loaded_by.as_deref() == Some("live")
+            && (self.gone || self.loaded_fingerprint.as_deref() != Some(self.fingerprint.as_str()))
+    }
+}
+
+/// The ledger's rows of `day`, by minute of the day.
+pub async fn minutes_of_day(
+    pool: &PgPool,
+    day: NaiveDate,
+) -> Result<HashMap<u16, MinuteRow>, sqlx::Error> {
+    let rows: Vec<MinuteRow> = sqlx::query_as(
+        "SELECT minute, loaded_by, fingerprint, loaded_fingerprint, gone_at IS NOT NULL AS gone
+         FROM ops.minute_files WHERE day = $1",
+    )
+    .bind(day)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some((u16::try_from(row.minute).ok()?, row)))
+        .collect())
+}
