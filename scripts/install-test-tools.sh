@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end checks need, when it is missing: Debian's Chromium (never a
-# downloaded browser), playwright-core and axe-core from npm, schemathesis from PyPI (in a virtualenv
-# under target/). Idempotent; quick when everything is there.
+# downloaded browser) and FUSE (for a test's file system whose reads hang), playwright-core
+# and axe-core from npm, schemathesis and fusepy from PyPI (in a virtualenv under target/).
+# Idempotent; quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+apt_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    local sudo_cmd=(); [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get install -y -q "$@" >/dev/null \
+        || { "${sudo_cmd[@]}" apt-get update -q >/dev/null && "${sudo_cmd[@]}" apt-get install -y -q "$@" >/dev/null; }
+}
+
 if [[ ! -x /usr/bin/chromium ]]; then
     echo "installing Debian's chromium ..." >&2
-    export DEBIAN_FRONTEND=noninteractive
-    sudo_cmd=(); [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >/dev/null \
-        || { "${sudo_cmd[@]}" apt-get update -q >/dev/null && "${sudo_cmd[@]}" apt-get install -y -q chromium chromium-driver >/dev/null; }
+    apt_install chromium chromium-driver
+fi
+
+# fusermount (fuse3) and the libfuse that fusepy loads (libfuse2).
+if ! command -v fusermount >/dev/null || ! /sbin/ldconfig -p | grep -q 'libfuse\.so\.2'; then
+    echo "installing Debian's fuse3 and libfuse2 ..." >&2
+    apt_install fuse3 libfuse2
 fi
 
 if [[ ! -d api/tests/e2e/node_modules/playwright-core || ! -d api/tests/e2e/node_modules/@axe-core/playwright ]]; then
@@ -25,4 +36,9 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis_ver
     echo "installing schemathesis $schemathesis_version ..." >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$schemathesis_version"
+fi
+fusepy_version=3.0.1
+if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('fusepy') != '$fusepy_version')" 2>/dev/null; then
+    echo "installing fusepy $fusepy_version ..." >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check "fusepy==$fusepy_version"
 fi

@@ -30,7 +30,7 @@ enum KillPoint {
 
 /// Queues the day's job straight in the table (the process may not be listening yet), or
 /// returns the active one.
-async fn active_job(pool: &PgPool) -> Uuid {
+pub(crate) async fn active_job(pool: &PgPool) -> Uuid {
     let existing: Option<Uuid> = sqlx::query_scalar(
         "SELECT id FROM ops.jobs WHERE date = $1::date AND status IN ('queued', 'running')",
     )
@@ -61,7 +61,7 @@ async fn running_with(pool: &PgPool, id: Uuid, after_attempt: i32, share: f64) -
             .is_some_and(|total| job.files_done as f64 >= share * total as f64)
 }
 
-async fn day_state(pool: &PgPool) -> (i64, String) {
+pub(crate) async fn day_state(pool: &PgPool) -> (i64, String) {
     (
         rows_of_day(pool, DAY).await,
         checksum_of_day(pool, DAY).await,
@@ -69,7 +69,7 @@ async fn day_state(pool: &PgPool) -> (i64, String) {
 }
 
 /// Loads the day from its first minutes up to `last` (the "old" rows); returns its state.
-async fn load_old_day(pool: &PgPool, last: &str) -> (i64, String) {
+pub(crate) async fn load_old_day(pool: &PgPool, last: &str) -> (i64, String) {
     let old_data = minutes_dir("2023-01-01 00:00", last);
     let options = LoadOptions {
         allow_partial: true, // a few hours of the day

@@ -20,4 +20,5 @@ mod process;
 mod reprocess;
 mod requests;
 mod run_once;
+mod stuck_read;
 mod under_load;

@@ -60,6 +60,20 @@ impl ApiProcess {
         self.child.wait().expect("wait")
     }
 
+    /// SIGTERM, then waits at most `limit` for the process to exit: `None` if it did not
+    /// (it is then killed).
+    pub fn terminate_within(mut self, limit: Duration) -> Option<ExitStatus> {
+        self.signal("TERM");
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// SIGSTOP: the process stops where it is, its connections stay open.
     pub fn pause(&self) {
         self.signal("STOP");
