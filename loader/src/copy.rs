@@ -6,7 +6,8 @@
 
 use arrow_schema::SchemaRef;
 use bytes::{Bytes, BytesMut};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::file::reader::ChunkReader;
 use pgpq::ArrowToPostgresBinaryEncoder;
 use sqlx::{Connection, Executor, PgPool};
 use tokio::sync::mpsc;
@@ -217,6 +218,34 @@ pub(crate) fn encode_whole_file(
     Ok((buffer.freeze(), rows))
 }
 
+/// The file, opened, after checking that it is still what was checked.
+fn checked_file(file: &SourceFile) -> Result<std::fs::File, InputError> {
+    let handle = open_regular(&file.path)?;
+    let now = fingerprint(&handle)
+        .map_err(|e| InputError::file(&file.path, format!("cannot read: {e}")))?;
+    if now != file.fingerprint {
+        return Err(changed_during_the_load(&file.path));
+    }
+    Ok(handle)
+}
+
+fn changed_during_the_load(path: &std::path::Path) -> InputError {
+    InputError::file(
+        path,
+        "changed during the load: its size, modification time or footer differ from when it \
+         was checked; nothing of it was copied",
+    )
+}
+
+fn batch_reader<T: ChunkReader + 'static>(
+    path: &std::path::Path,
+    input: T,
+) -> Result<ParquetRecordBatchReader, InputError> {
+    ParquetRecordBatchReaderBuilder::try_new(input)
+        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+        .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))
+}
+
 /// Appends the COPY rows of one file to `buffer` and its names to `names`; returns the
 /// file's row count.
 fn encode_file(
@@ -226,21 +255,18 @@ fn encode_file(
     encoder: &mut ArrowToPostgresBinaryEncoder,
     buffer: &mut BytesMut,
     names: &mut DistinctNames,
-) -> Result<u64, InputError> {
+) -> Result<u64, LoadError> {
     let path = &file.path;
-    let handle = open_regular(path)?;
-    let now =
-        fingerprint(&handle).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
-    if now != file.fingerprint {
-        return Err(InputError::file(
-            path,
-            "changed during the load: its size, modification time or footer differ from when \
-             it was checked; nothing of it was copied",
-        ));
-    }
-    let reader = ParquetRecordBatchReaderBuilder::try_new(handle)
-        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-        .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))?;
+    let reader = match &file.object {
+        None => batch_reader(path, checked_file(file)?)?,
+        Some(object) => {
+            let whole = object.read_blocking(path)?;
+            if !file.fingerprint.matches_bytes(&whole) {
+                return Err(changed_during_the_load(path).into());
+            }
+            batch_reader(path, whole)?
+        }
+    };
     let mut rows = 0u64;
     for batch in reader {
         let batch = batch
@@ -264,7 +290,8 @@ fn encode_file(
                 "the footer promises {} rows but {rows} were read",
                 file.rows
             ),
-        ));
+        )
+        .into());
     }
     Ok(rows)
 }

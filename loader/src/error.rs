@@ -92,6 +92,14 @@ pub enum LoadError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    /// A bucket, or an object in it, could not be read: the store refused (credentials,
+    /// permissions), or failed even after retries (`transient`: a later run may succeed).
+    #[error("cannot read {url}: {reason}")]
+    Storage {
+        url: String,
+        reason: String,
+        transient: bool,
+    },
     #[error("invalid input: {0}")]
     InvalidInput(#[from] InputError),
     #[error("another load of {date} is running; try again when it has finished")]
@@ -188,6 +196,7 @@ impl LoadError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::DayBusy { .. } | Self::SwapLockTimeout { .. } => true,
+            Self::Storage { transient, .. } => *transient,
             Self::Database(error) => {
                 matches!(
                     error,

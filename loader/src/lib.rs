@@ -33,8 +33,10 @@
 //! writes, whether the load may still write. `day` and `table` describe what is loaded into; `partitions` reads back what was
 //! loaded. `ARCHITECTURE.md` at the workspace root follows one load through them.
 
+mod bucket;
 mod convert;
 mod copy;
+mod data_source;
 mod day;
 mod day_lock;
 mod error;
@@ -51,12 +53,14 @@ mod streams;
 mod swap;
 mod table;
 
+pub use bucket::{Bucket, StorageSettings};
+pub use data_source::DataSource;
 pub use day::{MINUTES_PER_DAY, MissingMinutes};
 pub use error::{InputError, LoadError, server_unavailable, thousands};
 pub use fence::{Fence, FenceFn, Standing};
 pub use listing::{DayFiles, FilesSummary, list_day, list_days, parse_minute_file, stray_day};
 pub use live::{AppendedMinute, append_minute};
-pub use load::{LoadOptions, LoadProgress, LoadReport, load_day};
+pub use load::{LoadOptions, LoadProgress, LoadReport, load_day, load_day_from};
 pub use names::NameCounts;
 pub use partitions::{
     DayStats, PartitionInfo, day_stats, get_partition, list_partitions, scan_day_stats,

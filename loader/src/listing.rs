@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use chrono::NaiveDate;
+use object_store::ObjectMeta;
 
 use crate::day::{MINUTES_PER_DAY, MissingMinutes, minute_time};
 use crate::error::{InputError, LoadError};
@@ -41,11 +42,37 @@ pub struct FilesSummary {
 
 #[derive(Debug, Clone)]
 struct DirEntryInfo {
+    /// The file's path, or how an object is named in messages (`s3://bucket/prefix/name`).
     path: PathBuf,
     file_type: Option<std::fs::FileType>,
+    /// Set for an object in a bucket (which is never a FIFO or a directory).
+    object: Option<ObjectMeta>,
 }
 
 impl DayFiles {
+    /// An empty listing of a day in a bucket, named `url` in messages.
+    pub(crate) fn in_bucket(date: NaiveDate, url: PathBuf) -> Self {
+        Self::new(date, &url)
+    }
+
+    /// Adds an object of the day found in a bucket (`name` under the prefix).
+    pub(crate) fn add_object(&mut self, name: &str, display: PathBuf, meta: ObjectMeta) {
+        let entry = DirEntryInfo {
+            path: display,
+            file_type: None,
+            object: Some(meta),
+        };
+        insert(self, name, entry);
+    }
+
+    /// The day's objects in minute order, with how each is named in messages.
+    pub(crate) fn objects(&self) -> Vec<(PathBuf, ObjectMeta)> {
+        self.minutes
+            .values()
+            .filter_map(|e| Some((e.path.clone(), e.object.clone()?)))
+            .collect()
+    }
+
     fn new(date: NaiveDate, dir: &Path) -> Self {
         Self {
             date,
@@ -73,6 +100,12 @@ impl DayFiles {
             newest: None,
         };
         for entry in self.minutes.values() {
+            if let Some(object) = &entry.object {
+                summary.bytes += object.size;
+                let modified = SystemTime::from(object.last_modified);
+                summary.newest = Some(summary.newest.map_or(modified, |n| n.max(modified)));
+                continue;
+            }
             let metadata = match std::fs::metadata(&entry.path) {
                 Ok(metadata) => metadata,
                 // Gone since the listing (a move in progress): not one of the files now.
@@ -136,6 +169,7 @@ impl DayFiles {
             .values()
             .map(|entry| {
                 let is_file = match entry.file_type {
+                    _ if entry.object.is_some() => true,
                     Some(t) if t.is_file() => true,
                     Some(t) if t.is_symlink() => std::fs::metadata(&entry.path)
                         .map(|m| m.is_file())
@@ -201,21 +235,24 @@ pub fn list_days(dir: &Path) -> Result<BTreeMap<NaiveDate, DayFiles>, LoadError>
 
 /// The day `prefix` (a name's first ten characters) spells, when it spells one as
 /// `YYYY-MM-DD`.
-fn day_of(prefix: &str) -> Option<NaiveDate> {
+pub(crate) fn day_of(prefix: &str) -> Option<NaiveDate> {
     let date = NaiveDate::parse_from_str(prefix, "%Y-%m-%d").ok()?;
     (date.format("%Y-%m-%d").to_string() == prefix).then_some(date)
 }
 
 fn add(day: &mut DayFiles, name: &str, entry: &DirEntry) {
+    let info = DirEntryInfo {
+        path: entry.path(),
+        file_type: entry.file_type().ok(),
+        object: None,
+    };
+    insert(day, name, info);
+}
+
+fn insert(day: &mut DayFiles, name: &str, entry: DirEntryInfo) {
     match canonical_minute(name) {
         Some(minute) if !day.minutes.contains_key(&minute) => {
-            day.minutes.insert(
-                minute,
-                DirEntryInfo {
-                    path: entry.path(),
-                    file_type: entry.file_type().ok(),
-                },
-            );
+            day.minutes.insert(minute, entry);
         }
         _ => day.strays.push(name.to_owned()),
     }

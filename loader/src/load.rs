@@ -10,7 +10,9 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::bucket::Bucket;
 use crate::copy::{FileDone, StreamSettings, copy_stream};
+use crate::data_source::DataSource;
 use crate::day::{Day, MissingMinutes};
 use crate::day_lock::DayLock;
 use crate::error::LoadError;
@@ -137,9 +139,27 @@ pub async fn load_day(
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<LoadReport, LoadError> {
+    let source = DataSource::Dir(source_dir.to_path_buf());
+    load_day_from(pool, &source, date, options, progress, cancel).await
+}
+
+/// [`load_day`] from a directory or a bucket.
+pub async fn load_day_from(
+    pool: &PgPool,
+    source: &DataSource,
+    date: NaiveDate,
+    options: &LoadOptions,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
     let day = Day::new(date);
-    let (files, missing) = inspect_day(source_dir, date, options.allow_partial, cancel).await?;
+    let (files, missing) = match source {
+        DataSource::Dir(dir) => inspect_day(dir, date, options.allow_partial, cancel).await?,
+        DataSource::Bucket(bucket) => {
+            inspect_objects(bucket, date, options.allow_partial, cancel).await?
+        }
+    };
     let totals = LoadProgress {
         files_total: files.len() as u64,
         rows_total: files.iter().map(|f| f.rows).sum(),
@@ -232,6 +252,23 @@ async fn inspect_day(
             inspected.map_err(|e| LoadError::internal("inspecting the files failed", e))?
         }
     }
+}
+
+/// [`inspect_day`] for a bucket: the listing and the footers' ranged reads are requests,
+/// awaited here; a cancel stops them.
+async fn inspect_objects(
+    bucket: &Bucket,
+    date: NaiveDate,
+    allow_partial: bool,
+    cancel: &CancellationToken,
+) -> Result<(Vec<SourceFile>, MissingMinutes), LoadError> {
+    let listed = tokio::select! {
+        () = cancel.cancelled() => return Err(LoadError::Cancelled { date }),
+        listed = bucket.list_day(date) => listed?,
+    };
+    let missing = listed.judge(allow_partial)?;
+    let files = bucket.inspect_day(&listed, cancel).await?;
+    Ok((files, missing))
 }
 
 #[allow(clippy::too_many_arguments)]

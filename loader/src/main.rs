@@ -1,7 +1,6 @@
 //! `loader`: replaces days of `dwh.data_sample` from Parquet files, and manages the schema.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,7 +8,9 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use loader::{LoadOptions, LoadProgress, LoadReport, Streams, load_day};
+use loader::{
+    DataSource, LoadOptions, LoadProgress, LoadReport, StorageSettings, Streams, load_day_from,
+};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio_util::sync::CancellationToken;
@@ -48,9 +49,21 @@ struct LoadArgs {
     /// Last day of the range, included.
     #[arg(long, env = "LOAD_TO", value_parser = parse_date, requires = "from")]
     to: Option<NaiveDate>,
-    /// Directory holding the `YYYY-MM-DD HH:MM:SS.parquet` files.
-    #[arg(long, env = "DATA_DIR", default_value = "data")]
-    data_dir: PathBuf,
+    /// Where the `YYYY-MM-DD HH:MM:SS.parquet` files are: a directory (a path or
+    /// `file:///path`), or a bucket: `s3://bucket/prefix`, `gs://…`, `az://container/…`,
+    /// with the platform's standard credential variables (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL`, …).
+    #[arg(
+        long,
+        env = "DATA_DIR",
+        visible_alias = "data-url",
+        default_value = "data"
+    )]
+    data_dir: String,
+    /// How long a request to a bucket is retried on transient errors (5xx, throttling,
+    /// timeouts) before the load fails, in seconds.
+    #[arg(long, env = "STORAGE_RETRY_SECS", default_value_t = StorageSettings::default().retry_timeout.as_secs())]
+    storage_retry_secs: u64,
     /// Parallel COPY connections; each fills its own part of the day when the files'
     /// footers allow. More than the server's cores only adds contention.
     #[arg(long, env = "LOAD_STREAMS", default_value_t = Streams::default())]
@@ -92,6 +105,14 @@ impl LoadArgs {
             (None, Some(from), Some(to)) => anyhow::bail!("--from {from} is after --to {to}"),
             _ => anyhow::bail!("give --date, or --from and --to"),
         }
+    }
+
+    fn source(&self) -> anyhow::Result<DataSource> {
+        let settings = StorageSettings {
+            retry_timeout: Duration::from_secs(self.storage_retry_secs),
+            ..StorageSettings::default()
+        };
+        Ok(DataSource::parse(&self.data_dir, settings)?)
     }
 
     fn options(&self) -> LoadOptions {
@@ -205,20 +226,13 @@ async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
         }
     });
     let options = args.options();
+    let source = args.source()?;
     let days = args.days()?;
     let in_range = days.len() > 1;
     let mut skipped = Vec::new();
     for day in days {
         let bar = progress_bar();
-        let report = load_day(
-            pool,
-            &args.data_dir,
-            day,
-            &options,
-            &|p| show(&bar, p),
-            &cancel,
-        )
-        .await;
+        let report = load_day_from(pool, &source, day, &options, &|p| show(&bar, p), &cancel).await;
         bar.finish_and_clear();
         match report {
             Ok(report) => print_report(&report),

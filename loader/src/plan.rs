@@ -169,6 +169,7 @@ mod tests {
             projection: [0, 1, 2, 3, 4],
             create_at_range: range,
             fingerprint: Fingerprint::of_size(bytes),
+            object: None,
         }
     }
 

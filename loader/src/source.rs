@@ -4,15 +4,20 @@
 use std::fs::File;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use arrow_schema::{DataType, Schema, TimeUnit};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::basic::{ConvertedType, LogicalType, TimeUnit as ParquetTimeUnit};
-use parquet::file::metadata::ParquetMetaData;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::statistics::Statistics;
 use sha2::{Digest, Sha256};
 
+use crate::bucket::SourceObject;
 use crate::error::InputError;
 use crate::table::{COLUMNS, ColumnType, PARTITION_COLUMN};
 
@@ -30,6 +35,8 @@ pub(crate) struct SourceFile {
     pub create_at_range: Option<(i64, i64)>,
     /// What the file was when it was checked; it must be the same when it is copied.
     pub fingerprint: Fingerprint,
+    /// Where to read it when it is an object in a bucket (`path` then only names it).
+    pub object: Option<SourceObject>,
 }
 
 /// A file's size, modification time and a hash of its footer: if any differs between the
@@ -66,6 +73,26 @@ impl Fingerprint {
             })
     }
 
+    /// An object's fingerprint, from its size, its last modification and its footer (the
+    /// metadata bytes before the last 8), hashed as a file's is.
+    pub(crate) fn of_object(bytes: u64, modified: SystemTime, footer: &[u8]) -> Self {
+        Self {
+            bytes,
+            modified: Some(modified),
+            footer_hash: Sha256::digest(footer).into(),
+        }
+    }
+
+    /// Whether `whole`, an object's bytes as read for its COPY, is what was checked: the
+    /// same size and footer (the read itself names the checked ETag).
+    pub(crate) fn matches_bytes(&self, whole: &[u8]) -> bool {
+        let footer = metadata_length(whole)
+            .and_then(|length| footer_in(whole, length))
+            .unwrap_or_default();
+        whole.len() as u64 == self.bytes
+            && <[u8; 32]>::from(Sha256::digest(footer)) == self.footer_hash
+    }
+
     /// A fingerprint for plans built in unit tests, which read no file.
     #[cfg(test)]
     pub(crate) fn of_size(bytes: u64) -> Self {
@@ -75,6 +102,22 @@ impl Fingerprint {
             footer_hash: [0; 32],
         }
     }
+}
+
+/// The length of the footer's metadata, from the last 8 bytes of a file (or of its tail):
+/// a 4-byte little-endian length, then `PAR1`.
+pub(crate) fn metadata_length(tail: &[u8]) -> Option<u64> {
+    let last = tail.get(tail.len().checked_sub(8)?..)?;
+    (last[4..] == *b"PAR1")
+        .then(|| u64::from(u32::from_le_bytes([last[0], last[1], last[2], last[3]])))
+}
+
+/// The footer's metadata bytes in `tail` (the last bytes of a file), when `tail` holds them
+/// all.
+pub(crate) fn footer_in(tail: &[u8], length: u64) -> Option<&[u8]> {
+    let end = tail.len() - 8;
+    let start = end.checked_sub(usize::try_from(length).ok()?)?;
+    tail.get(start..end)
 }
 
 /// The fingerprint of an open file, read through the handle itself so that what is
@@ -136,23 +179,60 @@ pub(crate) fn inspect(path: &Path) -> Result<SourceFile, InputError> {
     let file = open_regular(path)?;
     let fingerprint =
         fingerprint(&file).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
-    let bytes = fingerprint.bytes;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))?;
-    let rows = u64::try_from(builder.metadata().file_metadata().num_rows())
+    source_file(
+        path,
+        builder.schema(),
+        builder.metadata(),
+        fingerprint,
+        None,
+    )
+}
+
+/// Checks an object's footer (its metadata bytes, read by the caller) as [`inspect`] checks
+/// a file's.
+pub(crate) fn check_footer(
+    path: &Path,
+    footer: &[u8],
+    fingerprint: Fingerprint,
+    object: SourceObject,
+) -> Result<SourceFile, InputError> {
+    let unreadable =
+        |e: ParquetError| InputError::file(path, format!("not a readable Parquet file: {e}"));
+    let metadata = ParquetMetaDataReader::decode_metadata(footer).map_err(unreadable)?;
+    let arrow = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::default())
+        .map_err(unreadable)?;
+    source_file(
+        path,
+        arrow.schema(),
+        arrow.metadata(),
+        fingerprint,
+        Some(object),
+    )
+}
+
+fn source_file(
+    path: &Path,
+    schema: &Schema,
+    metadata: &ParquetMetaData,
+    fingerprint: Fingerprint,
+    object: Option<SourceObject>,
+) -> Result<SourceFile, InputError> {
+    let rows = u64::try_from(metadata.file_metadata().num_rows())
         .map_err(|_| InputError::file(path, "negative row count in the footer"))?;
-    let projection = check_schema(builder.schema()).map_err(|e| InputError {
+    let projection = check_schema(schema).map_err(|e| InputError {
         file: path.into(),
         ..e
     })?;
-    let create_at_range = partition_column_range(builder.metadata());
     Ok(SourceFile {
         path: path.to_path_buf(),
         rows,
-        bytes,
+        bytes: fingerprint.bytes,
         projection,
-        create_at_range,
+        create_at_range: partition_column_range(metadata),
         fingerprint,
+        object,
     })
 }
 

@@ -1,0 +1,367 @@
+//! Minute files in object storage: `s3://bucket/prefix`, `gs://bucket/prefix` or
+//! `az://container/prefix`, through the `object_store` crate (the Arrow project's own), with
+//! each platform's standard credential variables (`AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `GOOGLE_*`, `AZURE_*`).
+//!
+//! The rules of a directory hold for a bucket: a day is its objects named
+//! `<prefix>/YYYY-MM-DD HH:MM:00.parquet`, judged whole or not by `listing`; each footer is
+//! checked before any row is copied (a ranged read of the object's tail); and every read
+//! names the ETag the listing saw (`If-Match`), so an object replaced between its check and
+//! its COPY fails the load, naming it, instead of mixing two versions.
+//!
+//! Transient errors (5xx, throttling, timeouts, a dropped connection) are retried by
+//! `object_store` with exponential back-off for up to [`StorageSettings::retry_timeout`];
+//! permanent ones (403, 404, bad credentials) fail at once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::NaiveDate;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::path::Path as ObjectPath;
+use object_store::{BackoffConfig, GetOptions, GetRange, ObjectMeta, ObjectStore, RetryConfig};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{InputError, LoadError};
+use crate::listing::{DayFiles, day_of};
+use crate::source::{Fingerprint, SourceFile, check_footer, footer_in, metadata_length};
+
+/// Footers are read with one ranged request of the object's last bytes; a footer longer
+/// than this takes a second request. The generator's are about 3 KiB.
+const FOOTER_GUESS: u64 = 64 * 1024;
+/// Footers read at once while a day is inspected (1,440 small requests).
+const FOOTER_READS_IN_FLIGHT: usize = 32;
+
+/// How hard to try before a storage error fails the load.
+#[derive(Debug, Clone, Copy)]
+pub struct StorageSettings {
+    /// Retries of one request on transient errors, with exponential back-off, and the
+    /// total time they may take.
+    pub max_retries: usize,
+    pub retry_timeout: Duration,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            max_retries: 10,
+            retry_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A bucket (or container) and a prefix in it where the minute files are.
+#[derive(Clone)]
+pub struct Bucket {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    /// `scheme://bucket/prefix`, for messages: never credentials.
+    url: String,
+}
+
+impl fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bucket").field("url", &self.url).finish()
+    }
+}
+
+/// An object a load reads: where it is and the version its check saw.
+#[derive(Clone, Debug)]
+pub(crate) struct SourceObject {
+    store: Arc<dyn ObjectStore>,
+    location: ObjectPath,
+    etag: Option<String>,
+}
+
+impl Bucket {
+    /// The bucket a URL names. Credentials and endpoints come from the environment, as each
+    /// platform's own tools read them.
+    pub fn from_url(url: &str, settings: StorageSettings) -> Result<Self, LoadError> {
+        let bad = |reason: String| LoadError::Storage {
+            url: url.to_owned(),
+            reason,
+            transient: false,
+        };
+        let parsed = url::Url::parse(url).map_err(|e| bad(format!("not a URL: {e}")))?;
+        // object_store's TLS is rustls without a default crypto provider; ring is ours.
+        // Installing twice is refused harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let retry = RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: settings.max_retries,
+            retry_timeout: settings.retry_timeout,
+        };
+        let built = match parsed.scheme() {
+            "s3" | "s3a" => AmazonS3Builder::from_env()
+                .with_url(url)
+                .with_retry(retry)
+                .build()
+                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>),
+            "gs" => GoogleCloudStorageBuilder::from_env()
+                .with_url(url)
+                .with_retry(retry)
+                .build()
+                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>),
+            "az" | "azure" | "abfs" | "abfss" => MicrosoftAzureBuilder::from_env()
+                .with_url(url)
+                .with_retry(retry)
+                .build()
+                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>),
+            other => {
+                return Err(bad(format!(
+                    "unknown scheme {other}:// (accepted: s3://, gs://, az://, file://, or a path)"
+                )));
+            }
+        };
+        let store = built.map_err(|e| bad(e.to_string()))?;
+        let prefix = ObjectPath::from_url_path(parsed.path())
+            .map_err(|e| bad(format!("bad prefix: {e}")))?;
+        let host = parsed.host_str().unwrap_or_default();
+        let url = format!("{}://{host}/{prefix}", parsed.scheme());
+        Ok(Self { store, prefix, url })
+    }
+
+    /// A bucket over any store (tests, other back-ends).
+    pub fn with_store(store: Arc<dyn ObjectStore>, prefix: &str, url: &str) -> Self {
+        Self {
+            store,
+            prefix: ObjectPath::from(prefix),
+            url: url.to_owned(),
+        }
+    }
+
+    /// `scheme://bucket/prefix`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The store and the location of the object `name` under the prefix.
+    pub fn location(&self, name: &str) -> (Arc<dyn ObjectStore>, ObjectPath) {
+        (self.store.clone(), self.key(name))
+    }
+
+    fn key(&self, name: &str) -> ObjectPath {
+        self.prefix.clone().join(name)
+    }
+
+    /// How an object is named in messages.
+    fn display(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("{}/{name}", self.url.trim_end_matches('/')))
+    }
+
+    /// The object's name under the prefix; `None` for an object deeper down.
+    fn name_of<'a>(&self, location: &'a ObjectPath) -> Option<&'a str> {
+        let key = location.as_ref();
+        let name = if self.prefix.as_ref().is_empty() {
+            key
+        } else {
+            key.strip_prefix(self.prefix.as_ref())?.strip_prefix('/')?
+        };
+        (!name.contains('/')).then_some(name)
+    }
+
+    fn failed(&self, error: object_store::Error) -> LoadError {
+        storage_error(self.url.clone(), &error)
+    }
+
+    /// The objects of `date`. The listing starts at the day's first name and stops after its
+    /// last: object stores list keys in order, so a day costs two requests, not a month.
+    pub async fn list_day(&self, date: NaiveDate) -> Result<DayFiles, LoadError> {
+        let day = date.format("%Y-%m-%d").to_string();
+        let mut listed = DayFiles::in_bucket(date, PathBuf::from(&self.url));
+        let mut objects = self
+            .store
+            .list_with_offset(Some(&self.prefix), &self.key(&day));
+        while let Some(meta) = objects.try_next().await.map_err(|e| self.failed(e))? {
+            let Some(name) = self.name_of(&meta.location) else {
+                continue;
+            };
+            if !name.starts_with(&day) {
+                break;
+            }
+            if !name.starts_with('.') {
+                let name = name.to_owned();
+                listed.add_object(&name, self.display(&name), meta);
+            }
+        }
+        Ok(listed)
+    }
+
+    /// Every day with objects under the prefix, from one listing, page by page.
+    pub async fn list_days(&self) -> Result<BTreeMap<NaiveDate, DayFiles>, LoadError> {
+        let mut days: BTreeMap<NaiveDate, DayFiles> = BTreeMap::new();
+        let mut objects = self.store.list(Some(&self.prefix));
+        while let Some(meta) = objects.try_next().await.map_err(|e| self.failed(e))? {
+            let Some(name) = self.name_of(&meta.location) else {
+                continue;
+            };
+            let Some(date) = name.get(..10).and_then(day_of) else {
+                continue;
+            };
+            if !name.starts_with('.') {
+                let name = name.to_owned();
+                let display = self.display(&name);
+                days.entry(date)
+                    .or_insert_with(|| DayFiles::in_bucket(date, PathBuf::from(&self.url)))
+                    .add_object(&name, display, meta);
+            }
+        }
+        Ok(days)
+    }
+
+    /// Checks the footer of each of the day's objects, in minute order, a few at a time.
+    pub(crate) async fn inspect_day(
+        &self,
+        listed: &DayFiles,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<SourceFile>, LoadError> {
+        let inspections = futures::stream::iter(listed.objects())
+            .map(|(display, meta)| self.inspect(display, meta))
+            .buffered(FOOTER_READS_IN_FLIGHT)
+            .try_collect::<Vec<_>>();
+        tokio::select! {
+            () = cancel.cancelled() => Err(LoadError::Cancelled { date: listed.date() }),
+            files = inspections => files,
+        }
+    }
+
+    async fn inspect(&self, display: PathBuf, meta: ObjectMeta) -> Result<SourceFile, LoadError> {
+        let mut object = SourceObject {
+            store: self.store.clone(),
+            location: meta.location.clone(),
+            etag: meta.e_tag.clone(),
+        };
+        let size = meta.size;
+        if size < 12 {
+            // Too short for "PAR1", a footer and its length: nothing worth a request.
+            let fingerprint = Fingerprint::of_object(size, meta.last_modified.into(), &[]);
+            return Ok(check_footer(&display, &[], fingerprint, object)?);
+        }
+        let (mut tail, read) = object
+            .read(&display, Some(size.saturating_sub(FOOTER_GUESS)..size))
+            .await?;
+        // Some stores list no ETags; the first read's answer then pins the version.
+        if object.etag.is_none() {
+            object.etag = read.e_tag;
+        }
+        if let Some(length) = metadata_length(&tail)
+            && length + 8 > tail.len() as u64
+            && length + 8 <= size
+        {
+            tail = object
+                .read(&display, Some(size - length - 8..size))
+                .await?
+                .0;
+        }
+        // A tail without a footer hashes as empty; the footer check then says why.
+        let footer = metadata_length(&tail)
+            .and_then(|length| footer_in(&tail, length))
+            .unwrap_or_default();
+        let fingerprint = Fingerprint::of_object(size, meta.last_modified.into(), footer);
+        Ok(check_footer(&display, footer, fingerprint, object)?)
+    }
+}
+
+impl SourceObject {
+    /// The object's bytes (all of them, or `range`), of the version its check saw, and what
+    /// the store says of the object.
+    async fn read(
+        &self,
+        display: &Path,
+        range: Option<Range<u64>>,
+    ) -> Result<(Bytes, ObjectMeta), LoadError> {
+        let options = GetOptions {
+            if_match: self.etag.clone(),
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let result = self
+            .store
+            .get_opts(&self.location, options)
+            .await
+            .map_err(|e| read_failed(display, &e))?;
+        let meta = result.meta.clone();
+        // A store that ignores If-Match on reads (some S3-compatible servers do) still says
+        // which version it sent.
+        if let (Some(pinned), Some(sent)) = (&self.etag, &meta.e_tag)
+            && pinned != sent
+        {
+            return Err(InputError::file(display, CHANGED).into());
+        }
+        let bytes = result.bytes().await.map_err(|e| read_failed(display, &e))?;
+        Ok((bytes, meta))
+    }
+
+    /// The whole object, from a reader thread: objects of this dataset are a few hundred
+    /// kilobytes, so one request each beats a request per column chunk, and memory stays
+    /// bounded by the stream's channel (one object per stream at a time).
+    pub(crate) fn read_blocking(&self, display: &Path) -> Result<Bytes, LoadError> {
+        tokio::runtime::Handle::current()
+            .block_on(self.read(display, None))
+            .map(|(bytes, _)| bytes)
+    }
+}
+
+const CHANGED: &str =
+    "changed during the load: its ETag differs from when it was checked; nothing of it was copied";
+
+/// The object changed or went (the input's fault: the load fails naming it), or the store
+/// failed.
+fn read_failed(display: &Path, error: &object_store::Error) -> LoadError {
+    let reason = match error {
+        object_store::Error::Precondition { .. } | object_store::Error::NotModified { .. } => {
+            CHANGED
+        }
+        object_store::Error::NotFound { .. } => {
+            "is gone: it was listed, but the store no longer has it"
+        }
+        other => return storage_error(display.display().to_string(), other),
+    };
+    InputError::file(display, reason).into()
+}
+
+/// A store's failure, after `object_store`'s own retries of transient errors: a job may
+/// still be retried later unless the store refused us.
+fn storage_error(url: String, error: &object_store::Error) -> LoadError {
+    LoadError::Storage {
+        url,
+        reason: describe(error),
+        transient: !refused(error),
+    }
+}
+
+/// Whether the store refused us (401, 403): bad credentials or missing permissions, which
+/// no retry mends. Reads and writes say so by their variant; a listing's failure arrives as
+/// `Generic`, around an HTTP error whose type `object_store` does not export, so its status
+/// is read from the words it reports.
+fn refused(error: &object_store::Error) -> bool {
+    matches!(
+        error,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    ) || {
+        let text = error.to_string();
+        text.contains("403 Forbidden") || text.contains("401 Unauthorized")
+    }
+}
+
+/// An error in words a user can act on; never credentials (`object_store` puts none in
+/// its messages).
+fn describe(error: &object_store::Error) -> String {
+    match error {
+        _ if refused(error) => {
+            format!(
+                "access denied ({error}); check the credentials (AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY, or the platform's own) and the bucket's permissions"
+            )
+        }
+        other => other.to_string(),
+    }
+}
