@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end checks need, when it is missing: Debian's Chromium (never a
 # downloaded browser) and FUSE (for a test's file system whose reads hang), playwright-core
-# and axe-core from npm, schemathesis and fusepy from PyPI (in a virtualenv under target/).
-# Idempotent; quick when everything is there.
+# and axe-core from npm, schemathesis and fusepy from PyPI (in a virtualenv under target/),
+# and s3s-fs from crates.io (a real S3-compatible server for the bucket tests; it serves a
+# directory and checks request signatures, and builds with this toolchain: 0.14.1 is the
+# last version that does). Idempotent; quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,4 +43,10 @@ fusepy_version=3.0.1
 if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('fusepy') != '$fusepy_version')" 2>/dev/null; then
     echo "installing fusepy $fusepy_version ..." >&2
     "$venv/bin/pip" install -q --disable-pip-version-check "fusepy==$fusepy_version"
+fi
+
+s3s_fs_version=0.14.1
+if ! s3s-fs --version 2>/dev/null | grep -q "$s3s_fs_version"; then
+    echo "installing s3s-fs $s3s_fs_version (cargo install, a few minutes the first time) ..." >&2
+    cargo install --quiet --locked s3s-fs --version "$s3s_fs_version" --features binary
 fi

@@ -1,6 +1,7 @@
 //! The loader's integration tests, one binary: `load_day` against the real PostgreSQL
 //! (a fresh database per test) and real Parquet files from the generator library.
 
+mod bucket;
 mod failures;
 mod helpers;
 mod integrity;

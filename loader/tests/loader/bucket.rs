@@ -1,0 +1,286 @@
+//! A day from a bucket of a real S3-compatible server (`s3s-fs`, see `testkit::s3`): the
+//! same rows as from a directory, and each way a bucket can fail (an object that changes
+//! or goes between its check and its COPY, a bad object, wrong credentials, the server
+//! gone mid-load) ends with a clear error naming the object and the old day untouched.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use loader::{Bucket, DataSource, LoadError, LoadProgress, load_day_from};
+use object_store::ObjectStore;
+use object_store::ObjectStoreExt;
+use object_store::path::Path as ObjectPath;
+use sqlx::PgPool;
+use testkit::s3::{S3Server, SECRET_KEY, put_bytes, put_file, upload_dir};
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::*;
+
+const DAY: &str = "2023-01-01";
+const BUCKET: &str = "minutes";
+const PREFIX: &str = "january";
+
+/// A client of the test's bucket.
+fn client(server: &S3Server) -> Arc<dyn ObjectStore> {
+    server.client(BUCKET, SECRET_KEY, Duration::from_secs(5))
+}
+
+/// A server whose bucket holds the day's first minutes (00:00–`last`) under the prefix.
+async fn bucket_with_minutes(last: &str) -> (S3Server, Arc<dyn ObjectStore>) {
+    let server = S3Server::start(&[BUCKET]);
+    let store = client(&server);
+    let dir = minutes_dir("2023-01-01 00:00", last);
+    upload_dir(store.as_ref(), dir.path(), PREFIX).await;
+    (server, store)
+}
+
+fn source(store: &Arc<dyn ObjectStore>) -> DataSource {
+    DataSource::Bucket(Bucket::with_store(
+        store.clone(),
+        PREFIX,
+        &format!("s3://{BUCKET}/{PREFIX}"),
+    ))
+}
+
+async fn load_from(
+    pool: &PgPool,
+    source: &DataSource,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+) -> Result<loader::LoadReport, LoadError> {
+    load_day_from(
+        pool,
+        source,
+        day(DAY),
+        &options(),
+        progress,
+        &CancellationToken::new(),
+    )
+    .await
+}
+
+/// Runs `change` once, on the first progress report: it comes after every footer was
+/// checked and before any row is copied. On a thread and a runtime of its own, because the
+/// report is made on the test's runtime (blocked meanwhile) and the change is a request:
+/// it must use a client made on its own runtime too.
+fn once_checked(change: impl Fn() + Send + Sync) -> impl Fn(LoadProgress) + Send + Sync {
+    let done = AtomicBool::new(false);
+    move |_| {
+        if !done.swap(true, Ordering::SeqCst) {
+            std::thread::scope(|s| s.spawn(&change).join().expect("change"));
+        }
+    }
+}
+
+/// Runs a future to completion on a runtime of its own (from a plain thread).
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+async fn old_day(pool: &PgPool) -> String {
+    let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:01");
+    load(pool, dir.path(), DAY).await.expect("old day");
+    checksum_of_day(pool, DAY).await
+}
+
+async fn assert_untouched(pool: &PgPool, before: &str) {
+    assert_eq!(checksum_of_day(pool, DAY).await, before, "old day intact");
+    assert_eq!(leftover_tables(pool).await, Vec::<String>::new());
+}
+
+fn key(minute: &str) -> String {
+    format!("{PREFIX}/{DAY} {minute}:00.parquet")
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_day_from_a_bucket_holds_the_same_rows_as_from_a_directory(pool: PgPool) {
+    let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:09");
+    load(&pool, dir.path(), DAY)
+        .await
+        .expect("from the directory");
+    let from_dir = checksum_of_day(&pool, DAY).await;
+    sqlx::query("TRUNCATE dwh.data_sample")
+        .execute(&pool)
+        .await
+        .expect("empty the table");
+
+    let (_server, store) = bucket_with_minutes("2023-01-01 00:09").await;
+    // Objects outside the prefix, of another day, and deeper down are not the day's.
+    put_bytes(
+        store.as_ref(),
+        &format!("{DAY} 00:00:00.parquet"),
+        b"x".to_vec(),
+    )
+    .await;
+    put_bytes(
+        store.as_ref(),
+        &format!("{PREFIX}/2023-01-02 00:00:00.parquet"),
+        b"x".to_vec(),
+    )
+    .await;
+    put_bytes(
+        store.as_ref(),
+        &format!("{PREFIX}/old/{DAY} 00:00:00.parquet"),
+        b"x".to_vec(),
+    )
+    .await;
+    let report = load_from(&pool, &source(&store), &|_| {})
+        .await
+        .expect("from the bucket");
+
+    assert_eq!(report.files, 10);
+    assert_eq!(report.rows as i64, 10 * rows_per_file());
+    assert_eq!(checksum_of_day(&pool, DAY).await, from_dir);
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn an_object_replaced_after_its_check_fails_the_load_naming_it(pool: PgPool) {
+    let before = old_day(&pool).await;
+    let (server, store) = bucket_with_minutes("2023-01-01 00:03").await;
+    let other = minutes_dir("2023-01-01 00:07", "2023-01-01 00:07");
+    let replacement = other.path().join(format!("{DAY} 00:07:00.parquet"));
+    let progress = once_checked(|| {
+        block_on(async { put_file(client(&server).as_ref(), &replacement, &key("00:01")).await });
+    });
+
+    let error = load_from(&pool, &source(&store), &progress)
+        .await
+        .expect_err("changed");
+
+    assert!(
+        error.to_string().ends_with(&format!(
+            "s3://{BUCKET}/{PREFIX}/{DAY} 00:01:00.parquet: changed during the load: its ETag \
+             differs from when it was checked; nothing of it was copied"
+        )),
+        "{error}"
+    );
+    assert_untouched(&pool, &before).await;
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn an_object_deleted_after_its_check_fails_the_load_naming_it(pool: PgPool) {
+    let before = old_day(&pool).await;
+    let (server, store) = bucket_with_minutes("2023-01-01 00:03").await;
+    let progress = once_checked(|| {
+        block_on(async {
+            client(&server)
+                .delete(&ObjectPath::from(key("00:02")))
+                .await
+        })
+        .expect("delete");
+    });
+
+    let error = load_from(&pool, &source(&store), &progress)
+        .await
+        .expect_err("gone");
+
+    assert!(
+        error.to_string().ends_with(&format!(
+            "{DAY} 00:02:00.parquet: is gone: it was listed, but the store no longer has it"
+        )),
+        "{error}"
+    );
+    assert_untouched(&pool, &before).await;
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn an_object_that_is_not_parquet_is_refused_by_name_before_any_row_is_copied(pool: PgPool) {
+    let before = old_day(&pool).await;
+    let (_server, store) = bucket_with_minutes("2023-01-01 00:03").await;
+    put_bytes(
+        store.as_ref(),
+        &key("00:02"),
+        b"not parquet at all".to_vec(),
+    )
+    .await;
+    put_bytes(store.as_ref(), &key("00:03"), b"PAR1".to_vec()).await;
+
+    let error = load_from(&pool, &source(&store), &|_| {})
+        .await
+        .expect_err("bad object");
+
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!(
+            "s3://{BUCKET}/{PREFIX}/{DAY} 00:02:00.parquet: not a readable Parquet file"
+        )),
+        "{message}"
+    );
+    // Nor is an object too short to hold a footer (no request asks for its tail).
+    let good = minutes_dir("2023-01-01 00:02", "2023-01-01 00:02");
+    put_file(
+        store.as_ref(),
+        &good.path().join(format!("{DAY} 00:02:00.parquet")),
+        &key("00:02"),
+    )
+    .await;
+    let error = load_from(&pool, &source(&store), &|_| {})
+        .await
+        .expect_err("too short");
+    assert!(
+        error.to_string().contains(&format!(
+            "{DAY} 00:03:00.parquet: not a readable Parquet file"
+        )),
+        "{error}"
+    );
+    assert_untouched(&pool, &before).await;
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn wrong_credentials_fail_at_once_with_a_clear_message_and_no_secret(pool: PgPool) {
+    let before = old_day(&pool).await;
+    let (server, _store) = bucket_with_minutes("2023-01-01 00:03").await;
+    let wrong = server.client(BUCKET, "not-the-secret", Duration::from_secs(30));
+
+    let started = std::time::Instant::now();
+    let error = load_from(&pool, &source(&wrong), &|_| {})
+        .await
+        .expect_err("denied");
+
+    let message = error.to_string();
+    assert!(!error.is_transient(), "{error:?}");
+    assert!(
+        message.starts_with(&format!(
+            "cannot read s3://{BUCKET}/{PREFIX}: access denied"
+        )),
+        "{message}"
+    );
+    assert!(message.contains("check the credentials"), "{message}");
+    assert!(
+        !message.contains("not-the-secret") && !message.contains(SECRET_KEY),
+        "{message}"
+    );
+    // Not retried for the 30 s a transient error would be.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_untouched(&pool, &before).await;
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn the_server_gone_mid_load_fails_it_after_retries_and_keeps_the_old_day(pool: PgPool) {
+    let before = old_day(&pool).await;
+    let (server, store) = bucket_with_minutes("2023-01-01 00:03").await;
+    let server = std::sync::Mutex::new(server);
+    let progress = once_checked(|| server.lock().expect("server").stop());
+
+    let error = load_from(&pool, &source(&store), &progress)
+        .await
+        .expect_err("unreachable");
+
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("cannot read s3://{BUCKET}/{PREFIX}/{DAY} 00:0")),
+        "{message}"
+    );
+    // A job would be retried later: the store may be back by then.
+    assert!(error.is_transient(), "{error:?}");
+    assert_untouched(&pool, &before).await;
+}
