@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use loader::Streams;
+use loader::{DataSource, LoadError, StorageSettings, Streams};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Serves the dwh-loader job API and runs its load workers.
@@ -20,9 +20,21 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: SecretString,
 
-    /// Directory of the generator's Parquet files (`YYYY-MM-DD HH:MM:SS.parquet`).
+    /// Where the generator's Parquet files are (`YYYY-MM-DD HH:MM:SS.parquet`): a
+    /// directory (a path or `file:///path`), or a bucket: `s3://bucket/prefix`, `gs://…`,
+    /// `az://container/prefix`, with the platform's standard credential variables
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL`, …).
     #[arg(long, env = "DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
+    pub data_dir: String,
+
+    /// Another name for DATA_DIR, which reads better for a bucket; give one or the other.
+    #[arg(long, env = "DATA_URL", conflicts_with = "data_dir")]
+    pub data_url: Option<String>,
+
+    /// How long a request to a bucket is retried on transient errors (5xx, throttling,
+    /// timeouts) before the load fails, in seconds.
+    #[arg(long, env = "STORAGE_RETRY_SECS", default_value_t = 60)]
+    pub storage_retry_secs: u64,
 
     /// Address to listen on. Use 0.0.0.0:8080 in a container.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
@@ -176,6 +188,16 @@ impl Settings {
     }
 
     /// The watcher runs where jobs run: in instances with workers, unless `WATCH=off`.
+    /// The directory or bucket `DATA_DIR` names (a bucket's client is built here, from the
+    /// environment's credentials).
+    pub fn source(&self) -> Result<DataSource, LoadError> {
+        let storage = StorageSettings {
+            retry_timeout: Duration::from_secs(self.storage_retry_secs),
+            ..StorageSettings::default()
+        };
+        DataSource::parse(self.data_url.as_deref().unwrap_or(&self.data_dir), storage)
+    }
+
     pub fn watches(&self) -> bool {
         self.watch.is_on() && self.worker_count() > 0
     }
@@ -280,7 +302,9 @@ impl Settings {
         Self {
             command: None,
             database_url: database_url.into(),
-            data_dir,
+            data_dir: data_dir.to_string_lossy().into_owned(),
+            data_url: None,
+            storage_retry_secs: 60,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             api_token: None,
             allow_anonymous_writes: false,

@@ -1,15 +1,14 @@
-//! What accepting a job needs besides the database: the data directory (a day without
+//! What accepting a job needs besides the database: the data source (a day without
 //! files, or whose files are incomplete or ambiguous, is refused at once rather than
 //! queued to fail), the attempts each job gets, and a way to wake this process's idle
 //! workers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use actix_web::web;
 use chrono::NaiveDate;
-use loader::{DayFiles, FilesSummary, LoadError};
+use loader::{DataSource, DayFiles, FilesSummary, LoadError};
 use tokio::sync::Notify;
 
 use crate::problem::ApiError;
@@ -17,7 +16,8 @@ use crate::problem::ApiError;
 /// Shared by the job handlers of one process.
 #[derive(Debug)]
 pub struct Intake {
-    pub data_dir: PathBuf,
+    /// The data directory or bucket.
+    pub source: DataSource,
     /// Runs each new job gets before it is failed.
     pub max_attempts: i32,
     wake: Arc<Notify>,
@@ -25,9 +25,9 @@ pub struct Intake {
 
 impl Intake {
     /// `wake` is what this process's idle workers wait on.
-    pub fn new(data_dir: PathBuf, max_attempts: i32, wake: Arc<Notify>) -> Self {
+    pub fn new(source: DataSource, max_attempts: i32, wake: Arc<Notify>) -> Self {
         Self {
-            data_dir,
+            source,
             max_attempts,
             wake,
         }
@@ -36,47 +36,34 @@ impl Intake {
     /// Refuses a day that cannot be loaded as asked: no files, an ambiguous day, or an
     /// incomplete one unless `allow_partial`. The worker judges the day again when it runs.
     pub async fn check_day(&self, date: NaiveDate, allow_partial: bool) -> Result<(), ApiError> {
-        let dir = self.data_dir.clone();
-        let listed = web::block(move || loader::list_day(&dir, date))
+        self.source
+            .list_day(date)
             .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        listed
             .and_then(|day| day.judge(allow_partial))
             .map(|_| ())
-            .map_err(|error| refused(error, &self.data_dir))
+            .map_err(|error| refused(error, &self.source))
     }
 
-    /// The days the data directory has files for, with their files, from one listing of
+    /// The days the data source has files for, with their files, from one listing of
     /// it; empty (with a warning) when it cannot be listed.
     pub async fn days_with_source(&self) -> BTreeMap<NaiveDate, DayFiles> {
-        self.listed(loader::list_days).await
+        Self::or_warn(self.source.list_days().await)
     }
 
     /// [`Intake::days_with_source`] for `date` alone: a page or a cell of one day (asked
     /// for again at every event of the day) need not sort a month of files into days.
     pub async fn day_with_source(&self, date: NaiveDate) -> BTreeMap<NaiveDate, DayFiles> {
-        self.listed(move |dir| {
-            let day = loader::list_day(dir, date)?;
-            Ok(BTreeMap::from([(date, day)]))
-        })
-        .await
+        let listed = self.source.list_day(date).await;
+        Self::or_warn(listed.map(|day| BTreeMap::from([(date, day)])))
     }
 
-    /// One listing of the data directory, off the async runtime; empty (with a warning)
-    /// when it cannot be listed.
-    async fn listed(
-        &self,
-        list: impl FnOnce(&Path) -> Result<BTreeMap<NaiveDate, DayFiles>, LoadError> + Send + 'static,
+    fn or_warn(
+        listed: Result<BTreeMap<NaiveDate, DayFiles>, LoadError>,
     ) -> BTreeMap<NaiveDate, DayFiles> {
-        let dir = self.data_dir.clone();
-        let listed = web::block(move || list(&dir)).await;
-        let error = match listed {
-            Ok(Ok(days)) => return days,
-            Ok(Err(error)) => error.to_string(),
-            Err(error) => error.to_string(),
-        };
-        tracing::warn!(%error, "could not list the source files");
-        BTreeMap::new()
+        listed.unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not list the source files");
+            BTreeMap::new()
+        })
     }
 
     /// Tells an idle local worker that there is work.
@@ -85,19 +72,24 @@ impl Intake {
     }
 }
 
-/// `message` with the data directory's path taken out: answers name files relative to
-/// it, since the server's paths are none of a client's business.
-pub fn without_data_dir(message: &str, data_dir: &Path) -> String {
-    let dir = data_dir.display().to_string();
-    message
-        .replace(&format!("{dir}/"), "")
-        .replace(&dir, "the data directory")
+/// `message` with the data directory's path (or the bucket's URL) taken out: answers
+/// name files relative to it, since the server's paths are none of a client's business.
+pub fn without_data_dir(message: &str, source: &DataSource) -> String {
+    let dir = source.to_string();
+    let name = if source.is_dir() {
+        "the data directory"
+    } else {
+        "the bucket"
+    };
+    message.replace(&format!("{dir}/"), "").replace(&dir, name)
 }
 
 /// The problem for a day the loader would refuse.
-pub fn refused(error: LoadError, data_dir: &Path) -> ApiError {
-    let detail = without_data_dir(&error.to_string(), data_dir);
+pub fn refused(error: LoadError, source: &DataSource) -> ApiError {
+    let detail = without_data_dir(&error.to_string(), source);
     match error {
+        // The bucket could not be listed: try again later, nothing is wrong with the day.
+        LoadError::Storage { .. } => ApiError::Unavailable(detail),
         LoadError::DayIncomplete { missing, .. } => ApiError::DayIncomplete {
             detail,
             missing: missing.count(),
@@ -131,7 +123,7 @@ mod tests {
 
     #[test]
     fn answers_name_files_relative_to_the_data_directory() {
-        let dir = Path::new("/srv/dwh/data");
+        let dir = &DataSource::Dir("/srv/dwh/data".into());
         assert_eq!(
             without_data_dir(
                 "invalid input: /srv/dwh/data/2023-01-01 00:03:00.parquet, row 0",
@@ -149,6 +141,14 @@ mod tests {
                 dir
             ),
             "cannot read the source directory the data directory: denied"
+        );
+        let bucket = DataSource::parse("s3://minutes/january", Default::default()).expect("url");
+        assert_eq!(
+            without_data_dir(
+                "s3://minutes/january/2023-01-01 00:03:00.parquet: is gone; in s3://minutes/january",
+                &bucket
+            ),
+            "2023-01-01 00:03:00.parquet: is gone; in the bucket"
         );
     }
 }

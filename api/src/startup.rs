@@ -31,6 +31,7 @@ use crate::problem;
 use crate::routes::{self, days, jobs, new_jobs, partitions};
 use crate::ui;
 use crate::worker::{self, RunOutcome, WorkerContext};
+use loader::DataSource;
 
 /// A built application: listening, with its workers running.
 #[allow(missing_debug_implementations)] // actix's Server is not Debug
@@ -52,6 +53,7 @@ impl Application {
     /// fresh database); HTTP requests get a pool of their own to the same database.
     pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
         settings.check().map_err(anyhow::Error::msg)?;
+        let source = settings.source().context("DATA_DIR")?;
         migrate(&pool).await?;
         // collect_garbage logs what it drops.
         if let Err(error) = loader::collect_garbage(&pool).await {
@@ -66,9 +68,9 @@ impl Application {
         let http_pool = http_pool(&settings, &pool);
         let events = Arc::new(EventBus::default());
         let server = http_server(
-            listener, &settings, &http_pool, &metrics, &wake, &events, &shutdown,
+            listener, &settings, &source, &http_pool, &metrics, &wake, &events, &shutdown,
         )?;
-        let mut background = spawn_workers(&settings, &pool, &metrics, &wake, &shutdown);
+        let mut background = spawn_workers(&settings, &source, &pool, &metrics, &wake, &shutdown);
         if settings.serves_jobs_api() {
             background.push(tokio::spawn(events::relay(
                 pool.clone(),
@@ -78,7 +80,7 @@ impl Application {
         }
         tracing::info!(
             address = %format!("{}:{port}", settings.bind.ip()), workers = settings.worker_count(),
-            data_dir = %settings.data_dir.display(), "listening"
+            source = %source, "listening"
         );
         Ok(Self {
             port,
@@ -190,6 +192,7 @@ fn is_connection_error(error: &sqlx::Error) -> bool {
 
 fn spawn_workers(
     settings: &Settings,
+    source: &DataSource,
     pool: &PgPool,
     metrics: &Metrics,
     wake: &Arc<Notify>,
@@ -208,23 +211,30 @@ fn spawn_workers(
         shutdown.clone(),
     ));
     let count = settings.worker_count();
-    let context = worker_context(settings, pool, metrics, wake, shutdown);
+    let context = worker_context(settings, source, pool, metrics, wake, shutdown);
     let instance = instance_id();
     let mut tasks: Vec<JoinHandle<()>> = (0..count)
         .map(|n| tokio::spawn(worker::run(context.clone(), format!("{instance}:{n}"))))
         .collect();
     tasks.extend([reaper, housekeeping]);
-    if settings.watches() {
-        tasks.push(tokio::spawn(pipeline::run(Pipeline {
-            pool: pool.clone(),
-            dir: settings.data_dir.clone(),
-            settle: Duration::from_secs(settings.settle_secs),
-            rescan: Duration::from_secs(settings.rescan_secs),
-            live: settings.live.is_on(),
-            max_attempts: settings.max_attempts,
-            wake: Arc::clone(wake),
-            shutdown: shutdown.clone(),
-        })));
+    match source {
+        DataSource::Dir(dir) if settings.watches() => {
+            tasks.push(tokio::spawn(pipeline::run(Pipeline {
+                pool: pool.clone(),
+                dir: dir.clone(),
+                settle: Duration::from_secs(settings.settle_secs),
+                rescan: Duration::from_secs(settings.rescan_secs),
+                live: settings.live.is_on(),
+                max_attempts: settings.max_attempts,
+                wake: Arc::clone(wake),
+                shutdown: shutdown.clone(),
+            })))
+        }
+        DataSource::Bucket(bucket) if settings.watches() => tracing::warn!(
+            bucket = bucket.url(),
+            "WATCH needs a directory: a bucket's days are loaded when a job asks (POST /jobs)"
+        ),
+        _ => {}
     }
     tasks
 }
@@ -244,6 +254,7 @@ fn workers_pool(settings: &Settings) -> anyhow::Result<PgPool> {
 
 fn worker_context(
     settings: &Settings,
+    source: &DataSource,
     pool: &PgPool,
     metrics: &Metrics,
     wake: &Arc<Notify>,
@@ -251,7 +262,7 @@ fn worker_context(
 ) -> WorkerContext {
     WorkerContext {
         pool: pool.clone(),
-        data_dir: settings.data_dir.clone(),
+        source: source.clone(),
         metrics: metrics.clone(),
         wake: Arc::clone(wake),
         poll_interval: settings.poll_interval(),
@@ -269,6 +280,7 @@ fn worker_context(
 /// back, as in the service.
 pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<Vec<RunOutcome>> {
     settings.check_worker().map_err(anyhow::Error::msg)?;
+    let source = settings.source().context("DATA_DIR")?;
     let pool = workers_pool(&settings)?;
     migrate(&pool).await?;
     if let Err(error) = loader::collect_garbage(&pool).await {
@@ -284,6 +296,7 @@ pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<V
     let metrics = Metrics::new().context("metrics registry")?;
     let context = worker_context(
         &settings,
+        &source,
         &pool,
         &metrics,
         &Arc::new(Notify::new()),
@@ -303,9 +316,11 @@ fn instance_id() -> String {
     format!("{host}:{}:{}", std::process::id(), &suffix[..6])
 }
 
+#[allow(clippy::too_many_arguments)]
 fn http_server(
     listener: TcpListener,
     settings: &Settings,
+    source: &DataSource,
     pool: &PgPool,
     metrics: &Metrics,
     wake: &Arc<Notify>,
@@ -318,7 +333,7 @@ fn http_server(
     let metrics = web::Data::new(metrics.clone());
     let token = web::Data::new(ApiToken(settings.api_token().cloned()));
     let intake = web::Data::new(Intake::new(
-        settings.data_dir.clone(),
+        source.clone(),
         settings.max_attempts,
         Arc::clone(wake),
     ));

@@ -2,11 +2,12 @@
 //! heartbeat, record how it ended. Plus the reaper, which takes back the jobs of workers
 //! that died.
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use loader::{LoadError, LoadOptions, LoadProgress, LoadReport, Streams, load_day};
+use loader::{
+    DataSource, LoadError, LoadOptions, LoadProgress, LoadReport, Streams, load_day_from,
+};
 use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -21,7 +22,8 @@ use crate::queue::lease::{self, Finish, Heartbeat};
 #[derive(Clone, Debug)]
 pub struct WorkerContext {
     pub pool: PgPool,
-    pub data_dir: PathBuf,
+    /// The data directory or bucket.
+    pub source: DataSource,
     pub metrics: Metrics,
     /// Woken when this process queues a job, so that a local idle worker starts at once
     /// instead of at its next poll.
@@ -149,15 +151,12 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutco
         (Err(error @ LoadError::Cancelled { .. }), _) => (Finish::Cancelled(error), "cancelled"),
         (Err(error), _) if error.is_transient() => (
             Finish::Retry {
-                error: job_error(error, &context.data_dir),
+                error: job_error(error, &context.source),
                 delay: retry_delay(job.attempt),
             },
             "retried",
         ),
-        (Err(error), _) => (
-            Finish::Failed(job_error(error, &context.data_dir)),
-            "failed",
-        ),
+        (Err(error), _) => (Finish::Failed(job_error(error, &context.source)), "failed"),
     };
     if let Err(error) = &result {
         tracing::warn!(%error, outcome, "job ended");
@@ -204,11 +203,11 @@ fn retry_delay(attempt: i32) -> Duration {
 }
 
 /// The job's record of `error`, naming files relative to the data directory.
-fn job_error(error: &LoadError, data_dir: &Path) -> JobError {
+fn job_error(error: &LoadError, source: &DataSource) -> JobError {
     let input = error.input();
     JobError {
-        message: without_data_dir(&error.to_string(), data_dir),
-        file: input.map(|i| without_data_dir(&i.file.display().to_string(), data_dir)),
+        message: without_data_dir(&error.to_string(), source),
+        file: input.map(|i| without_data_dir(&i.file.display().to_string(), source)),
         row: input
             .and_then(|i| i.row)
             .and_then(|r| i64::try_from(r).ok()),
@@ -242,9 +241,9 @@ async fn run_load_with_heartbeat(
             }
         }
     };
-    let load = load_day(
+    let load = load_day_from(
         &context.pool,
-        &context.data_dir,
+        &context.source,
         job.date,
         &options,
         &on_progress,

@@ -101,7 +101,8 @@ async fn append(pool: &PgPool, dir: &Path, file: &Unloaded) -> Result<Appended, 
         Err(LoadError::DayLoaded { .. }) => Ok(Appended::Skipped),
         Err(LoadError::Database(error)) => Err(error),
         Err(error) => {
-            let error = crate::intake::without_data_dir(&error.to_string(), dir);
+            let source = loader::DataSource::Dir(dir.to_path_buf());
+            let error = crate::intake::without_data_dir(&error.to_string(), &source);
             tracing::warn!(%error, "a minute file was not appended live; it is tried again when it changes");
             Ok(Appended::Refused)
         }

@@ -99,7 +99,7 @@ pub async fn create_range(
             continue;
         };
         if let Err(error) = files.judge(options.job.allow_partial) {
-            let reason = intake::without_data_dir(&error.to_string(), &intake.data_dir);
+            let reason = intake::without_data_dir(&error.to_string(), &intake.source);
             match error {
                 LoadError::DayIncomplete { .. } => &mut result.incomplete,
                 _ => &mut result.ambiguous,

@@ -90,11 +90,11 @@ async fn month_body(pool: &PgPool, intake: &Intake, page: Page) -> Result<Markup
 
 fn empty_body(intake: &Intake) -> Markup {
     html! {
-        p { "Nothing yet: no minute files in the data directory, no loads, no jobs." }
+        p { "Nothing yet: no minute files in the data source, no loads, no jobs." }
         p.muted {
             "Put files named " code { "YYYY-MM-DD HH:MM:00.parquet" } " in "
-            code { (intake.data_dir.display()) } ", e.g. "
-            code { "generator --date 2023-01-01 --out " (intake.data_dir.display()) } "."
+            code { (intake.source.to_string()) } ", e.g. "
+            code { "generator --date 2023-01-01 --out " (intake.source.to_string()) } "."
         }
     }
 }

@@ -3,6 +3,7 @@
 //! library, and the real `api` binary where a test kills it.
 
 mod bad_files;
+mod bucket;
 mod dashboard;
 mod days;
 mod fencing;
