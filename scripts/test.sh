@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: the Rust tests (unit, integration, kill tests against the real
 # binary), the deployment file checks, the end-to-end checks (Swagger UI in headless
-# Chromium, schemathesis, a PostgreSQL outage), pipeline mode live end to end, then the
-# embedded PostgreSQL check.
+# Chromium, schemathesis, a PostgreSQL outage), pipeline mode live end to end, a day
+# through a bucket of a real S3-compatible server, then the embedded PostgreSQL check.
 # Installs what the suite needs on a fresh machine first, PostgreSQL included (see
 # scripts/postgres.sh: DATABASE_URL, else the local server, else one it brings);
 # safe to run repeatedly.
@@ -18,4 +18,5 @@ cargo test --workspace --locked "$@"
 target/e2e-venv/bin/python deploy/check_compose.py
 scripts/e2e.sh
 scripts/live-e2e.sh
+scripts/bucket-e2e.sh
 scripts/embedded-pg-check.sh

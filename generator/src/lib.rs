@@ -9,6 +9,7 @@
 pub mod dataset;
 mod live;
 pub mod minute;
+mod output;
 pub mod parquet_file;
 pub mod rng;
 mod run;
@@ -17,4 +18,5 @@ pub mod schema;
 pub use dataset::{Dataset, MinuteDraws};
 pub use live::{LiveOptions, generate_live};
 pub use minute::{MinuteRange, RangeError};
+pub use output::{Bucket, Output};
 pub use run::{FileOutcome, GenerateError, GenerateOptions, GenerateSummary, generate};

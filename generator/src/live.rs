@@ -80,6 +80,7 @@ mod tests {
     use chrono::NaiveDateTime;
 
     use super::*;
+    use crate::output::Output;
     use crate::run::{GenerateOptions, generate};
 
     fn minute(s: &str) -> NaiveDateTime {
@@ -110,7 +111,7 @@ mod tests {
             summary.elapsed
         );
         let batch = GenerateOptions {
-            out_dir: batch_dir.path().to_path_buf(),
+            out: Output::Dir(batch_dir.path().to_path_buf()),
             range,
             seed: 0,
             jobs: 1,

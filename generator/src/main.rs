@@ -4,7 +4,6 @@ mod progress;
 
 use std::io::IsTerminal;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,16 +12,19 @@ use anyhow::Context;
 use chrono::{NaiveDate, NaiveDateTime};
 use clap::Parser;
 use generator::minute::{REFERENCE_LAST_INDEX, first_minute, minute_at};
-use generator::{GenerateOptions, LiveOptions, MinuteRange, generate, generate_live};
+use generator::{GenerateOptions, LiveOptions, MinuteRange, Output, generate, generate_live};
 
 /// Writes the January 2023 sensor-readings dataset: one Parquet file per minute,
 /// value for value identical to the reference files.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Directory to write the files into (created if missing).
+    /// Where to write the files: a directory (created if missing; a path or
+    /// `file:///path`), or a bucket: `s3://bucket/prefix`, `gs://…`, `az://container/…`,
+    /// with the platform's standard credential variables (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL`, …). --live writes to a directory only.
     #[arg(long, env = "DATA_DIR", default_value = "data")]
-    out: PathBuf,
+    out: String,
     /// First minute, "YYYY-MM-DD HH:MM" (default 2023-01-01 00:00).
     #[arg(long, env = "GENERATOR_FROM", value_parser = parse_minute, conflicts_with = "date")]
     from: Option<NaiveDateTime>,
@@ -108,9 +110,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let out = Output::parse(&cli.out)?;
     let options = GenerateOptions {
         range: cli.range()?,
-        out_dir: cli.out.clone(),
+        out,
         seed: cli.seed,
         jobs: cli.jobs(),
         force: cli.force,
@@ -121,7 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .context("cannot install the Ctrl-C handler")?;
 
     tracing::info!(
-        range = %options.range, files = options.range.len(), out = %options.out_dir.display(),
+        range = %options.range, files = options.range.len(), out = %options.out,
         jobs = options.jobs, "generating"
     );
     let reporter = progress::Reporter::new(u64::from(options.range.len()));
@@ -130,8 +133,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             speed = cli.speed,
             "live: one file as each minute of data ends"
         );
+        let Output::Dir(out_dir) = options.out else {
+            anyhow::bail!("--live writes to a directory, not to a bucket");
+        };
         let live = LiveOptions {
-            out_dir: options.out_dir,
+            out_dir,
             range: options.range,
             seed: options.seed,
             speed: cli.speed,

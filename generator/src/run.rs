@@ -10,12 +10,14 @@ use crossbeam_channel::{Receiver, bounded};
 
 use crate::dataset::{Dataset, MinuteDraws};
 use crate::minute::{MinuteRange, file_name};
+use crate::output::Output;
 use crate::parquet_file::{encode, remove_stale_temp_files, write_atomically};
 
 /// What to generate and where.
 #[derive(Clone, Debug)]
 pub struct GenerateOptions {
-    pub out_dir: PathBuf,
+    /// A directory (created if missing) or a bucket.
+    pub out: Output,
     pub range: MinuteRange,
     pub seed: u64,
     /// Encoding threads (at least 1).
@@ -59,6 +61,8 @@ pub enum GenerateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot write to {url}: {reason}")]
+    Bucket { url: String, reason: String },
     #[error("cannot encode {name}: {source}")]
     Encode {
         name: String,
@@ -74,7 +78,7 @@ struct Totals {
     bytes: AtomicU64,
 }
 
-/// Writes every minute of `options.range` into `options.out_dir`.
+/// Writes every minute of `options.range` into `options.out`.
 ///
 /// `on_file` is called once per minute, from any thread. Setting `stop` ends the run after
 /// the files in progress are complete; the summary then says `interrupted`.
@@ -84,7 +88,20 @@ pub fn generate(
     stop: &AtomicBool,
 ) -> Result<GenerateSummary, GenerateError> {
     let started = Instant::now();
-    prepare_dir(&options.out_dir)?;
+    // Names already there, when they are to be kept (a bucket is listed once, not asked
+    // for each name).
+    let existing = match &options.out {
+        Output::Dir(dir) => {
+            prepare_dir(dir)?;
+            None
+        }
+        Output::Bucket(bucket) if !options.force => Some(bucket.existing()?),
+        Output::Bucket(_) => None,
+    };
+    let exists = |name: &str| match &options.out {
+        Output::Dir(dir) => dir.join(name).exists(),
+        Output::Bucket(_) => existing.as_ref().is_some_and(|names| names.contains(name)),
+    };
     let dataset = Dataset::new(options.seed);
     let totals = Totals::default();
     let failure: Mutex<Option<GenerateError>> = Mutex::new(None);
@@ -96,7 +113,7 @@ pub fn generate(
         for _ in 0..jobs {
             let worker = Worker {
                 dataset: &dataset,
-                dir: &options.out_dir,
+                out: &options.out,
                 totals: &totals,
                 on_file,
             };
@@ -118,7 +135,7 @@ pub fn generate(
             if stop.load(Ordering::Relaxed) || failed.load(Ordering::Relaxed) {
                 break;
             }
-            if !options.force && options.out_dir.join(file_name(minute.index)).exists() {
+            if !options.force && exists(&file_name(minute.index)) {
                 totals.skipped.fetch_add(1, Ordering::Relaxed);
                 on_file(FileOutcome::Skipped);
                 continue;
@@ -163,22 +180,48 @@ pub(crate) fn write_minute(
     dir: &Path,
     minute: &MinuteDraws,
 ) -> Result<(u64, u64), GenerateError> {
+    let (name, rows, bytes) = encode_minute(dataset, minute)?;
+    write_atomically(dir, &name, &bytes).map_err(|source| GenerateError::Write {
+        path: dir.join(&name),
+        source,
+    })?;
+    Ok((rows, bytes.len() as u64))
+}
+
+/// [`write_minute`] to a directory or a bucket.
+fn write_minute_to(
+    dataset: &Dataset,
+    out: &Output,
+    minute: &MinuteDraws,
+) -> Result<(u64, u64), GenerateError> {
+    match out {
+        Output::Dir(dir) => write_minute(dataset, dir, minute),
+        Output::Bucket(bucket) => {
+            let (name, rows, bytes) = encode_minute(dataset, minute)?;
+            let size = bytes.len() as u64;
+            bucket.put(&name, bytes)?;
+            Ok((rows, size))
+        }
+    }
+}
+
+/// One minute's file name, rows and Parquet bytes.
+fn encode_minute(
+    dataset: &Dataset,
+    minute: &MinuteDraws,
+) -> Result<(String, u64, Vec<u8>), GenerateError> {
     let name = file_name(minute.index);
     let batch = dataset.record_batch(minute);
     let bytes = encode(&batch, FILE_SIZE_HINT).map_err(|source| GenerateError::Encode {
         name: name.clone(),
         source,
     })?;
-    write_atomically(dir, &name, &bytes).map_err(|source| GenerateError::Write {
-        path: dir.join(&name),
-        source,
-    })?;
-    Ok((batch.num_rows() as u64, bytes.len() as u64))
+    Ok((name, batch.num_rows() as u64, bytes))
 }
 
 struct Worker<'a> {
     dataset: &'a Dataset,
-    dir: &'a Path,
+    out: &'a Output,
     totals: &'a Totals,
     on_file: &'a (dyn Fn(FileOutcome) + Sync),
 }
@@ -192,7 +235,7 @@ impl Worker<'_> {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            let (rows, bytes) = write_minute(self.dataset, self.dir, &minute)?;
+            let (rows, bytes) = write_minute_to(self.dataset, self.out, &minute)?;
             self.totals.written.fetch_add(1, Ordering::Relaxed);
             self.totals.rows.fetch_add(rows, Ordering::Relaxed);
             self.totals.bytes.fetch_add(bytes, Ordering::Relaxed);

@@ -85,7 +85,7 @@ fn every_value_of_every_golden_file_matches_the_library() {
 fn generated_files_hold_the_golden_values_under_the_golden_names() {
     let out = tempfile::tempdir().expect("temp dir");
     let options = GenerateOptions {
-        out_dir: out.path().to_path_buf(),
+        out: generator::Output::Dir(out.path().to_path_buf()),
         range: MinuteRange::between(minute("2023-01-01 00:00"), minute("2023-01-01 00:02"))
             .expect("range"),
         seed: 0,
@@ -116,7 +116,7 @@ fn generated_files_hold_the_golden_values_under_the_golden_names() {
 fn a_range_starting_later_gives_the_values_of_the_full_run() {
     let out = tempfile::tempdir().expect("temp dir");
     let options = GenerateOptions {
-        out_dir: out.path().to_path_buf(),
+        out: generator::Output::Dir(out.path().to_path_buf()),
         range: MinuteRange::between(minute("2023-01-02 00:00"), minute("2023-01-02 00:00"))
             .expect("range"),
         seed: 0,
@@ -138,7 +138,7 @@ fn existing_files_are_kept_unless_forced() {
     let name = "2023-01-01 00:00:00.parquet";
     std::fs::write(out.path().join(name), b"keep me").expect("seed file");
     let mut options = GenerateOptions {
-        out_dir: out.path().to_path_buf(),
+        out: generator::Output::Dir(out.path().to_path_buf()),
         range: MinuteRange::between(minute("2023-01-01 00:00"), minute("2023-01-01 00:00"))
             .expect("range"),
         seed: 0,

@@ -45,7 +45,7 @@ pub fn minutes_dir(from: &str, to: &str) -> TempDir {
 /// Writes the generator's files for the inclusive minute range into `dir`.
 pub fn add_minutes(dir: &Path, from: &str, to: &str) {
     let options = GenerateOptions {
-        out_dir: dir.to_path_buf(),
+        out: generator::Output::Dir(dir.to_path_buf()),
         range: MinuteRange::between(minute(from), minute(to)).expect("range"),
         seed: 0,
         jobs: 1,
