@@ -13,6 +13,7 @@ use sqlx::{Connection, Executor, PgPool};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::bucket::Prefetched;
 use crate::convert::{BatchOrigin, copy_schema, normalise};
 use crate::day::{Day, TimeRange};
 use crate::error::{InputError, LoadError};
@@ -85,7 +86,10 @@ pub(crate) async fn copy_stream(
     let reader_cancel = cancel.child_token();
     let reader = {
         let cancel = reader_cancel.clone();
-        tokio::task::spawn_blocking(move || encode_files(&files, bounds, &sender, &cancel))
+        let prefetched = Prefetched::start(&files);
+        tokio::task::spawn_blocking(move || {
+            encode_files(&files, bounds, &sender, &cancel, prefetched)
+        })
     };
     // Stops the reader thread on every early return below.
     let _stop_reader = reader_cancel.drop_guard();
@@ -167,6 +171,7 @@ fn encode_files(
     bounds: TimeRange,
     sender: &Sender,
     cancel: &CancellationToken,
+    mut prefetched: Option<Prefetched>,
 ) {
     let schema = copy_schema();
     let result = (|| -> Result<(), LoadError> {
@@ -179,7 +184,15 @@ fn encode_files(
             if cancel.is_cancelled() {
                 return Ok(());
             }
-            let rows = encode_file(file, &schema, bounds, &mut encoder, &mut buffer, &mut names)?;
+            let rows = encode_file(
+                file,
+                prefetched.as_mut(),
+                &schema,
+                bounds,
+                &mut encoder,
+                &mut buffer,
+                &mut names,
+            )?;
             let message = Message::File {
                 bytes: buffer.split().freeze(),
                 rows,
@@ -213,7 +226,15 @@ pub(crate) fn encode_whole_file(
     let mut buffer = BytesMut::with_capacity(512 * 1024);
     let mut names = DistinctNames::default();
     encoder.write_header(&mut buffer).map_err(encoder_failed)?;
-    let rows = encode_file(file, &schema, bounds, &mut encoder, &mut buffer, &mut names)?;
+    let rows = encode_file(
+        file,
+        None,
+        &schema,
+        bounds,
+        &mut encoder,
+        &mut buffer,
+        &mut names,
+    )?;
     encoder.write_footer(&mut buffer).map_err(encoder_failed)?;
     Ok((buffer.freeze(), rows))
 }
@@ -250,6 +271,7 @@ fn batch_reader<T: ChunkReader + 'static>(
 /// file's row count.
 fn encode_file(
     file: &SourceFile,
+    prefetched: Option<&mut Prefetched>,
     schema: &SchemaRef,
     bounds: TimeRange,
     encoder: &mut ArrowToPostgresBinaryEncoder,
@@ -260,7 +282,10 @@ fn encode_file(
     let reader = match &file.object {
         None => batch_reader(path, checked_file(file)?)?,
         Some(object) => {
-            let whole = object.read_blocking(path)?;
+            let whole = match prefetched {
+                Some(prefetched) => prefetched.next_blocking()?,
+                None => object.read_blocking(path)?,
+            };
             if !file.fingerprint.matches_bytes(&whole) {
                 return Err(changed_during_the_load(path).into());
             }
