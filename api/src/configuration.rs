@@ -188,6 +188,12 @@ impl Settings {
     }
 
     /// The watcher runs where jobs run: in instances with workers, unless `WATCH=off`.
+    /// `DATA_DIR` (or `DATA_URL`) names a bucket, not a directory.
+    fn reads_a_bucket(&self) -> bool {
+        let text = self.data_url.as_deref().unwrap_or(&self.data_dir);
+        text.contains("://") && !text.starts_with("file://")
+    }
+
     /// The directory or bucket `DATA_DIR` names (a bucket's client is built here, from the
     /// environment's credentials).
     pub fn source(&self) -> Result<DataSource, LoadError> {
@@ -249,6 +255,11 @@ impl Settings {
                  ALLOW_ANONYMOUS_WRITES=true if an open API is intended",
                 self.bind
             ));
+        }
+        if self.live.is_on() && self.reads_a_bucket() {
+            return Err(
+                "LIVE=on needs a directory to watch; DATA_DIR names a bucket (see WATCH)".into(),
+            );
         }
         if self.live.is_on() && !self.watches() {
             return Err(
@@ -395,6 +406,17 @@ mod tests {
         settings.watch = Switch::On;
         settings.role = Role::Api;
         assert!(settings.check().is_err(), "no workers, no watcher");
+    }
+
+    #[test]
+    fn live_needs_a_directory_not_a_bucket() {
+        let mut settings = Settings::new("postgres://x/y", PathBuf::from("s3://minutes/jan"));
+        assert_eq!(settings.check(), Ok(()), "a bucket without LIVE");
+        settings.live = Switch::On;
+        let refused = settings.check().expect_err("a bucket is not watched");
+        assert!(refused.contains("names a bucket"), "{refused}");
+        settings.data_dir = "file:///srv/minutes".into();
+        assert_eq!(settings.check(), Ok(()), "file:// is a directory");
     }
 
     #[test]

@@ -16,6 +16,9 @@ use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions};
             `POST /jobs?date=2023-01-01` queues a clear+load and answers at once; a worker streams the \
             files into staging tables and swaps them in, so readers see the old day or the new day, \
             never a mix. Errors are RFC 9457 problem documents.\n\n\
+            The minute files (`YYYY-MM-DD HH:MM:00.parquet`) come from the server's `DATA_DIR`: a \
+            directory (a path or `file:///…`), or a bucket (`s3://bucket/prefix`, `gs://…`, \
+            `az://…`). Answers name files relative to it.\n\n\
             When the server has an `API_TOKEN`, POST endpoints need `Authorization: Bearer <token>` \
             (the Authorize button).",
         license(name = "MIT"),

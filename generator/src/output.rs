@@ -78,7 +78,7 @@ impl Bucket {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let store: Arc<dyn ObjectStore> = match parsed.scheme() {
             "s3" | "s3a" => Arc::new(
-                AmazonS3Builder::from_env()
+                s3_from_env()
                     .with_url(url)
                     .build()
                     .map_err(|e| bad(e.to_string()))?,
@@ -146,4 +146,16 @@ impl Bucket {
                 reason: e.to_string(),
             })
     }
+}
+
+/// `AmazonS3Builder::from_env`, except that a variable set to an empty value counts as
+/// unset: Compose passes `${AWS_ACCESS_KEY_ID:-}` on as an empty value, and an empty key
+/// would hide the platform's own credentials (an instance or task role).
+fn s3_from_env() -> AmazonS3Builder {
+    std::env::vars()
+        .filter(|(key, value)| key.starts_with("AWS_") && !value.is_empty())
+        .filter_map(|(key, value)| Some((key.to_ascii_lowercase().parse().ok()?, value)))
+        .fold(AmazonS3Builder::new(), |builder, (key, value)| {
+            builder.with_config(key, value)
+        })
 }

@@ -104,7 +104,7 @@ impl Bucket {
             retry_timeout: settings.retry_timeout,
         };
         let built = match parsed.scheme() {
-            "s3" | "s3a" => AmazonS3Builder::from_env()
+            "s3" | "s3a" => s3_from_env()
                 .with_url(url)
                 .with_retry(retry)
                 .build()
@@ -411,4 +411,16 @@ fn describe(error: &object_store::Error) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// `AmazonS3Builder::from_env`, except that a variable set to an empty value counts as
+/// unset: Compose passes `${AWS_ACCESS_KEY_ID:-}` on as an empty value, and an empty key
+/// would hide the platform's own credentials (an instance or task role).
+fn s3_from_env() -> AmazonS3Builder {
+    std::env::vars()
+        .filter(|(key, value)| key.starts_with("AWS_") && !value.is_empty())
+        .filter_map(|(key, value)| Some((key.to_ascii_lowercase().parse().ok()?, value)))
+        .fold(AmazonS3Builder::new(), |builder, (key, value)| {
+            builder.with_config(key, value)
+        })
 }

@@ -73,7 +73,7 @@ pub async fn create_range(
     pool: &PgPool,
     intake: &Intake,
 ) -> Result<HttpResponse, ApiError> {
-    let available = intake.days_with_source().await;
+    let available = intake.list_days().await?;
     if range
         .days()
         .all(|date| !available.contains_key(&date.get()))

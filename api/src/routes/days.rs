@@ -68,7 +68,7 @@ pub struct LatestJob {
     responses(
         (status = 200, description = "Each day of the range, in order", body = Vec<DayStatus>),
         (status = 400, description = "A date is malformed or impossible, missing, or the range is reversed or longer than 366 days", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable, or the bucket holding the files cannot be listed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_days(
@@ -79,7 +79,7 @@ pub async fn list_days(
     let from = LoadDate::parse("from", &query.from)?;
     let to = LoadDate::parse("to", &query.to)?;
     let range = DateRange::new(from, to)?;
-    let available = intake.days_with_source().await;
+    let available = intake.list_days().await?;
     let days = statuses(&pool, &available, range).await?;
     Ok(HttpResponse::Ok().json(days))
 }

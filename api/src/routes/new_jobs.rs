@@ -101,7 +101,7 @@ pub enum Created {
         (status = 403, description = "A cross-site browser request (`Sec-Fetch-Site: cross-site`, or an `Origin` other than this server)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The date already has a queued or running job; its id is in `job_id`. Or (`idempotency-in-progress`) a request with the same `Idempotency-Key` is still being handled: retry in a moment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "There are no source files for the date (or for any day of the range); or the day is incomplete (`day-incomplete`, with `missing_minutes`; `allow_partial=true` loads it) or ambiguous (`day-ambiguous`: other files named after the day); or (`idempotency-key-reused`) the `Idempotency-Key` was used for other parameters", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable, or the bucket holding the files cannot be listed (refused, or unreachable after retries)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_jobs(

@@ -139,6 +139,16 @@ async fn a_day_in_a_bucket_loads_through_the_api_and_failures_keep_the_old_day(p
         !detail.contains("not-the-secret") && !detail.contains(SECRET_KEY),
         "{detail}"
     );
+    let days = client
+        .get(format!("{base}/days?from={DAY}&to={DAY}"))
+        .send()
+        .await
+        .expect("GET /days");
+    assert_eq!(
+        days.status(),
+        503,
+        "a bucket that cannot be listed is not an empty one"
+    );
     drop(api);
 
     // The server stopped: 503 after the retries, not a hang.
