@@ -187,7 +187,6 @@ impl Settings {
         }
     }
 
-    /// The watcher runs where jobs run: in instances with workers, unless `WATCH=off`.
     /// `DATA_DIR` (or `DATA_URL`) names a bucket, not a directory.
     fn reads_a_bucket(&self) -> bool {
         let text = self.data_url.as_deref().unwrap_or(&self.data_dir);
@@ -204,6 +203,7 @@ impl Settings {
         DataSource::parse(self.data_url.as_deref().unwrap_or(&self.data_dir), storage)
     }
 
+    /// The watcher runs where jobs run: in instances with workers, unless `WATCH=off`.
     pub fn watches(&self) -> bool {
         self.watch.is_on() && self.worker_count() > 0
     }

@@ -10,6 +10,7 @@ use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
+use loader::DataSource;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -31,7 +32,6 @@ use crate::problem;
 use crate::routes::{self, days, jobs, new_jobs, partitions};
 use crate::ui;
 use crate::worker::{self, RunOutcome, WorkerContext};
-use loader::DataSource;
 
 /// A built application: listening, with its workers running.
 #[allow(missing_debug_implementations)] // actix's Server is not Debug

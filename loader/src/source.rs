@@ -115,7 +115,7 @@ pub(crate) fn metadata_length(tail: &[u8]) -> Option<u64> {
 /// The footer's metadata bytes in `tail` (the last bytes of a file), when `tail` holds them
 /// all.
 pub(crate) fn footer_in(tail: &[u8], length: u64) -> Option<&[u8]> {
-    let end = tail.len() - 8;
+    let end = tail.len().checked_sub(8)?;
     let start = end.checked_sub(usize::try_from(length).ok()?)?;
     tail.get(start..end)
 }
