@@ -11,27 +11,27 @@
 //!
 //! Transient errors (5xx, throttling, timeouts, a dropped connection) are retried by
 //! `object_store` with exponential back-off for up to [`StorageSettings::retry_timeout`];
-//! permanent ones (403, 404, bad credentials) fail at once.
+//! permanent ones (403, 404, bad credentials) fail at once. Reading the checked objects is
+//! in `objects`.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::path::Path as ObjectPath;
-use object_store::{BackoffConfig, GetOptions, GetRange, ObjectMeta, ObjectStore, RetryConfig};
+use object_store::{BackoffConfig, ObjectMeta, ObjectStore, RetryConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{InputError, LoadError};
+use crate::error::LoadError;
 use crate::listing::{DayFiles, day_of};
+use crate::objects::{SourceObject, storage_error};
 use crate::source::{Fingerprint, SourceFile, check_footer, footer_in, metadata_length};
 
 /// Footers are read with one ranged request of the object's last bytes; a footer longer
@@ -39,10 +39,6 @@ use crate::source::{Fingerprint, SourceFile, check_footer, footer_in, metadata_l
 const FOOTER_GUESS: u64 = 64 * 1024;
 /// Footers read at once while a day is inspected (1,440 small requests).
 const FOOTER_READS_IN_FLIGHT: usize = 128;
-/// Objects each COPY stream fetches ahead of its reader thread. A GET's latency (a few
-/// milliseconds on loopback, tens against a cloud store) would otherwise be paid once per
-/// file, in series; 16 objects of this dataset are about 2.5 MB.
-const OBJECTS_AHEAD: usize = 32;
 
 /// How hard to try before a storage error fails the load.
 #[derive(Debug, Clone, Copy)]
@@ -75,14 +71,6 @@ impl fmt::Debug for Bucket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Bucket").field("url", &self.url).finish()
     }
-}
-
-/// An object a load reads: where it is and the version its check saw.
-#[derive(Clone, Debug)]
-pub(crate) struct SourceObject {
-    store: Arc<dyn ObjectStore>,
-    location: ObjectPath,
-    etag: Option<String>,
 }
 
 impl Bucket {
@@ -271,145 +259,6 @@ impl Bucket {
             .unwrap_or_default();
         let fingerprint = Fingerprint::of_object(size, meta.last_modified.into(), footer);
         Ok(check_footer(&display, footer, fingerprint, object)?)
-    }
-}
-
-impl SourceObject {
-    /// The object's bytes (all of them, or `range`), of the version its check saw, and what
-    /// the store says of the object.
-    async fn read(
-        &self,
-        display: &Path,
-        range: Option<Range<u64>>,
-    ) -> Result<(Bytes, ObjectMeta), LoadError> {
-        let options = GetOptions {
-            if_match: self.etag.clone(),
-            range: range.map(GetRange::Bounded),
-            ..GetOptions::default()
-        };
-        let result = self
-            .store
-            .get_opts(&self.location, options)
-            .await
-            .map_err(|e| read_failed(display, &e))?;
-        let meta = result.meta.clone();
-        // A store that ignores If-Match on reads (some S3-compatible servers do) still says
-        // which version it sent.
-        if let (Some(pinned), Some(sent)) = (&self.etag, &meta.e_tag)
-            && pinned != sent
-        {
-            return Err(InputError::file(display, CHANGED).into());
-        }
-        let bytes = result.bytes().await.map_err(|e| read_failed(display, &e))?;
-        Ok((bytes, meta))
-    }
-
-    /// The whole object, from a reader thread: objects of this dataset are a few hundred
-    /// kilobytes, so one request each beats a request per column chunk, and memory stays
-    /// bounded by the stream's channel (one object per stream at a time).
-    pub(crate) fn read_blocking(&self, display: &Path) -> Result<Bytes, LoadError> {
-        tokio::runtime::Handle::current()
-            .block_on(self.read(display, None))
-            .map(|(bytes, _)| bytes)
-    }
-}
-
-const CHANGED: &str =
-    "changed during the load: its ETag differs from when it was checked; nothing of it was copied";
-
-/// The object changed or went (the input's fault: the load fails naming it), or the store
-/// failed.
-/// A stream's objects, fetched ahead of its reader thread and handed over in order.
-#[derive(Debug)]
-pub(crate) struct Prefetched {
-    receiver: tokio::sync::mpsc::Receiver<Result<Bytes, LoadError>>,
-}
-
-impl Prefetched {
-    /// Starts fetching the objects among `files`, in order, [`OBJECTS_AHEAD`] at a time;
-    /// `None` when they are files. Dropping the result stops the fetching.
-    pub(crate) fn start(files: &[SourceFile]) -> Option<Self> {
-        let objects: Vec<(PathBuf, SourceObject)> = files
-            .iter()
-            .filter_map(|f| Some((f.path.clone(), f.object.clone()?)))
-            .collect();
-        if objects.is_empty() {
-            return None;
-        }
-        let (sender, receiver) = tokio::sync::mpsc::channel(OBJECTS_AHEAD);
-        tokio::spawn(async move {
-            let mut fetched = futures::stream::iter(objects)
-                .map(|(path, object)| async move {
-                    object.read(&path, None).await.map(|(bytes, _)| bytes)
-                })
-                .buffered(OBJECTS_AHEAD);
-            while let Some(result) = fetched.next().await {
-                if sender.send(result).await.is_err() {
-                    break; // the stream has stopped
-                }
-            }
-        });
-        Some(Self { receiver })
-    }
-
-    /// The next object's bytes; waits on the calling (reader) thread.
-    pub(crate) fn next_blocking(&mut self) -> Result<Bytes, LoadError> {
-        self.receiver.blocking_recv().unwrap_or_else(|| {
-            Err(LoadError::internal_without_source(
-                "the object fetching stopped before the stream's end",
-            ))
-        })
-    }
-}
-
-fn read_failed(display: &Path, error: &object_store::Error) -> LoadError {
-    let reason = match error {
-        object_store::Error::Precondition { .. } | object_store::Error::NotModified { .. } => {
-            CHANGED
-        }
-        object_store::Error::NotFound { .. } => {
-            "is gone: it was listed, but the store no longer has it"
-        }
-        other => return storage_error(display.display().to_string(), other),
-    };
-    InputError::file(display, reason).into()
-}
-
-/// A store's failure, after `object_store`'s own retries of transient errors: a job may
-/// still be retried later unless the store refused us.
-fn storage_error(url: String, error: &object_store::Error) -> LoadError {
-    LoadError::Storage {
-        url,
-        reason: describe(error),
-        transient: !refused(error),
-    }
-}
-
-/// Whether the store refused us (401, 403): bad credentials or missing permissions, which
-/// no retry mends. Reads and writes say so by their variant; a listing's failure arrives as
-/// `Generic`, around an HTTP error whose type `object_store` does not export, so its status
-/// is read from the words it reports.
-fn refused(error: &object_store::Error) -> bool {
-    matches!(
-        error,
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
-    ) || {
-        let text = error.to_string();
-        text.contains("403 Forbidden") || text.contains("401 Unauthorized")
-    }
-}
-
-/// An error in words a user can act on; never credentials (`object_store` puts none in
-/// its messages).
-fn describe(error: &object_store::Error) -> String {
-    match error {
-        _ if refused(error) => {
-            format!(
-                "access denied ({error}); check the credentials (AWS_ACCESS_KEY_ID and \
-                 AWS_SECRET_ACCESS_KEY, or the platform's own) and the bucket's permissions"
-            )
-        }
-        other => other.to_string(),
     }
 }
 

@@ -13,12 +13,12 @@ use sqlx::{Connection, Executor, PgPool};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::bucket::Prefetched;
 use crate::convert::{BatchOrigin, copy_schema, normalise};
 use crate::day::{Day, TimeRange};
 use crate::error::{InputError, LoadError};
 use crate::fence::{self, Fence};
 use crate::names::DistinctNames;
+use crate::objects::Prefetched;
 use crate::source::{SourceFile, fingerprint, open_regular};
 use crate::staging::StagingTable;
 use crate::table;

@@ -31,7 +31,9 @@
 //! names), `staging`, `day_lock` and `swap`; `live` appends one minute file to a day not yet loaded
 //! whole (the API's live mode); `fence` asks the caller, before a connection
 //! writes, whether the load may still write. `day` and `table` describe what is loaded into; `partitions` reads back what was
-//! loaded. `ARCHITECTURE.md` at the workspace root follows one load through them.
+//! loaded. `data_source` says where the files are: a directory, or a bucket, whose
+//! listing and footers `bucket` reads and whose checked objects `objects` fetches.
+//! `ARCHITECTURE.md` at the workspace root follows one load through them.
 
 mod bucket;
 mod convert;
@@ -45,6 +47,7 @@ mod listing;
 mod live;
 mod load;
 mod names;
+mod objects;
 mod partitions;
 mod plan;
 mod source;

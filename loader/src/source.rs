@@ -17,8 +17,8 @@ use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::statistics::Statistics;
 use sha2::{Digest, Sha256};
 
-use crate::bucket::SourceObject;
 use crate::error::InputError;
+use crate::objects::SourceObject;
 use crate::table::{COLUMNS, ColumnType, PARTITION_COLUMN};
 
 /// One source file that passed the schema check.
