@@ -217,24 +217,17 @@ fn spawn_workers(
         .map(|n| tokio::spawn(worker::run(context.clone(), format!("{instance}:{n}"))))
         .collect();
     tasks.extend([reaper, housekeeping]);
-    match source {
-        DataSource::Dir(dir) if settings.watches() => {
-            tasks.push(tokio::spawn(pipeline::run(Pipeline {
-                pool: pool.clone(),
-                dir: dir.clone(),
-                settle: Duration::from_secs(settings.settle_secs),
-                rescan: Duration::from_secs(settings.rescan_secs),
-                live: settings.live.is_on(),
-                max_attempts: settings.max_attempts,
-                wake: Arc::clone(wake),
-                shutdown: shutdown.clone(),
-            })))
-        }
-        DataSource::Bucket(bucket) if settings.watches() => tracing::warn!(
-            bucket = bucket.url(),
-            "WATCH needs a directory: a bucket's days are loaded when a job asks (POST /jobs)"
-        ),
-        _ => {}
+    if settings.watches() {
+        tasks.push(tokio::spawn(pipeline::run(Pipeline {
+            pool: pool.clone(),
+            source: source.clone(),
+            settle: Duration::from_secs(settings.settle_secs),
+            rescan: Duration::from_secs(settings.rescan_secs),
+            live: settings.live.is_on(),
+            max_attempts: settings.max_attempts,
+            wake: Arc::clone(wake),
+            shutdown: shutdown.clone(),
+        })));
     }
     tasks
 }

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
@@ -231,35 +231,87 @@ impl Bucket {
             location: meta.location.clone(),
             etag: meta.e_tag.clone(),
         };
-        let size = meta.size;
-        if size < 12 {
-            // Too short for "PAR1", a footer and its length: nothing worth a request.
-            let fingerprint = Fingerprint::of_object(size, meta.last_modified.into(), &[]);
-            return Ok(check_footer(&display, &[], fingerprint, object)?);
-        }
-        let (mut tail, read) = object
-            .read(&display, Some(size.saturating_sub(FOOTER_GUESS)..size))
-            .await?;
+        let (footer, etag) = read_footer(&object, &display, meta.size).await?;
         // Some stores list no ETags; the first read's answer then pins the version.
         if object.etag.is_none() {
-            object.etag = read.e_tag;
+            object.etag = etag;
         }
-        if let Some(length) = metadata_length(&tail)
-            && length + 8 > tail.len() as u64
-            && length + 8 <= size
-        {
-            tail = object
-                .read(&display, Some(size - length - 8..size))
-                .await?
-                .0;
-        }
-        // A tail without a footer hashes as empty; the footer check then says why.
-        let footer = metadata_length(&tail)
-            .and_then(|length| footer_in(&tail, length))
-            .unwrap_or_default();
-        let fingerprint = Fingerprint::of_object(size, meta.last_modified.into(), footer);
-        Ok(check_footer(&display, footer, fingerprint, object)?)
+        let fingerprint = Fingerprint::of_object(meta.size, meta.last_modified.into(), &footer);
+        Ok(check_footer(&display, &footer, fingerprint, object)?)
     }
+
+    /// Every object right under the prefix, with its size and last modification, from one
+    /// paged listing (names starting with a dot, writers' temporary objects, left out):
+    /// what a watcher of the bucket compares with what it saw before.
+    pub async fn list_objects(&self) -> Result<Vec<ListedObject>, LoadError> {
+        let mut listed = Vec::new();
+        let mut objects = self.store.list(Some(&self.prefix));
+        while let Some(meta) = objects.try_next().await.map_err(|e| self.failed(e))? {
+            if let Some(name) = self.name_of(&meta.location)
+                && !name.starts_with('.')
+            {
+                listed.push(ListedObject {
+                    name: name.to_owned(),
+                    size: meta.size,
+                    modified: meta.last_modified.into(),
+                });
+            }
+        }
+        Ok(listed)
+    }
+
+    /// The fingerprint of the object `name`, as [`crate::fingerprint_file`] gives a file's
+    /// (size, last modification, the footer's SHA-256): one ranged read of its tail.
+    pub async fn fingerprint(&self, object: &ListedObject) -> Result<Fingerprint, LoadError> {
+        let (store, location) = self.location(&object.name);
+        let source = SourceObject {
+            store,
+            location,
+            etag: None,
+        };
+        let (footer, _) = read_footer(&source, &self.display(&object.name), object.size).await?;
+        Ok(Fingerprint::of_object(
+            object.size,
+            object.modified,
+            &footer,
+        ))
+    }
+}
+
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Its name under the prefix.
+    pub name: String,
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
+/// The footer's metadata bytes of an object of `size` bytes (empty when it holds no footer:
+/// the footer check then says why), and the ETag the store answered with. One ranged read
+/// of the tail; a second for a footer longer than [`FOOTER_GUESS`].
+async fn read_footer(
+    object: &SourceObject,
+    display: &std::path::Path,
+    size: u64,
+) -> Result<(Vec<u8>, Option<String>), LoadError> {
+    if size < 12 {
+        // Too short for "PAR1", a footer and its length: nothing worth a request.
+        return Ok((Vec::new(), None));
+    }
+    let (mut tail, read) = object
+        .read(display, Some(size.saturating_sub(FOOTER_GUESS)..size))
+        .await?;
+    if let Some(length) = metadata_length(&tail)
+        && length + 8 > tail.len() as u64
+        && length + 8 <= size
+    {
+        tail = object.read(display, Some(size - length - 8..size)).await?.0;
+    }
+    let footer = metadata_length(&tail)
+        .and_then(|length| footer_in(&tail, length))
+        .unwrap_or_default();
+    Ok((footer.to_vec(), read.e_tag))
 }
 
 /// `AmazonS3Builder::from_env`, except that a variable set to an empty value counts as

@@ -56,7 +56,7 @@ mod streams;
 mod swap;
 mod table;
 
-pub use bucket::{Bucket, StorageSettings};
+pub use bucket::{Bucket, ListedObject, StorageSettings};
 pub use data_source::DataSource;
 pub use day::{MINUTES_PER_DAY, MissingMinutes};
 pub use error::{InputError, LoadError, server_unavailable, thousands};

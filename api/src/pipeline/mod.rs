@@ -1,6 +1,7 @@
 //! Pipeline mode: days load themselves as their files arrive.
 //!
-//! Every instance with workers watches `DATA_DIR` ([`watch`]) and records each minute file
+//! Every instance with workers watches `DATA_DIR` ([`watch`]; a bucket is listed every
+//! `RESCAN_SECS` instead) and records each minute file
 //! in the file ledger ([`ledger`]; what the pages read of it is [`ledger_view`]). A day
 //! whose 1,440 files are all there and settled is queued by itself ([`settle`]); with
 //! `LIVE=on`, each minute of a day neither complete nor loaded is appended as soon as it
@@ -16,11 +17,13 @@ pub mod settle;
 mod watch;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use futures::StreamExt;
+use loader::{Bucket, DataSource};
 use sqlx::PgPool;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
@@ -35,7 +38,9 @@ use watch::{Observer, Signal};
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     pub pool: PgPool,
-    pub dir: PathBuf,
+    /// A directory (watched, and listed every `rescan`), or a bucket (listed every
+    /// `rescan`: object stores send no notifications).
+    pub source: DataSource,
     pub settle: Duration,
     pub rescan: Duration,
     pub live: bool,
@@ -47,45 +52,72 @@ pub struct Pipeline {
 
 /// How often days waiting to settle (and live days a load held up) are looked at.
 const TICK: Duration = Duration::from_secs(1);
+/// Objects fingerprinted at once after a bucket's listing (each a ranged read).
+const FINGERPRINTS_IN_FLIGHT: usize = 64;
 
 /// Watches until shutdown.
 pub async fn run(pipeline: Pipeline) {
+    match &pipeline.source {
+        DataSource::Dir(dir) => watch_dir(&pipeline, dir).await,
+        DataSource::Bucket(bucket) => poll_bucket(&pipeline, bucket).await,
+    }
+}
+
+async fn watch_dir(pipeline: &Pipeline, dir: &Path) {
     // Notifications start before the first listing, so that nothing lands unseen between.
-    let (mut watcher, mut signals) = match watch::start(&pipeline.dir) {
+    let (mut watcher, mut signals) = match watch::start(dir) {
         Ok((watcher, signals)) => (Some(watcher), Some(signals)),
         Err(error) => {
-            tracing::warn!(%error, dir = %pipeline.dir.display(),
+            tracing::warn!(%error, dir = %dir.display(),
                 "cannot watch the data directory yet; new files are seen by the periodic \
                  listing, and watching is tried again with each");
             (None, None)
         }
     };
-    let Some(mut state) = State::start(&pipeline).await else {
+    let Some(mut state) = State::start(pipeline).await else {
         return;
     };
     let mut rescan = tokio::time::interval(pipeline.rescan);
     rescan.tick().await; // the first listing was just done
     let mut tick = tokio::time::interval(TICK);
-    tracing::info!(dir = %pipeline.dir.display(), live = pipeline.live, "watching the data directory");
+    tracing::info!(dir = %dir.display(), live = pipeline.live, "watching the data directory");
     loop {
         tokio::select! {
             () = pipeline.shutdown.cancelled() => break,
             signal = next(&mut signals) => match signal {
-                Some(signal) => state.on_signal(&pipeline, signal, signals.as_mut()).await,
+                Some(signal) => state.on_signal(pipeline, signal, signals.as_mut()).await,
                 // The watcher stopped: listings only, until one starts it again.
                 None => (watcher, signals) = (None, None),
             },
             _ = rescan.tick() => {
                 // The directory may exist by now (it is created after the instance starts).
                 if watcher.is_none()
-                    && let Ok((started, receiver)) = watch::start(&pipeline.dir)
+                    && let Ok((started, receiver)) = watch::start(dir)
                 {
-                    tracing::info!(dir = %pipeline.dir.display(), "watching the data directory");
+                    tracing::info!(dir = %dir.display(), "watching the data directory");
                     (watcher, signals) = (Some(started), Some(receiver));
                 }
-                state.rescan(&pipeline).await;
+                state.rescan(pipeline).await;
             }
-            _ = tick.tick() => state.tick(&pipeline).await,
+            _ = tick.tick() => state.tick(pipeline).await,
+        }
+    }
+}
+
+/// A bucket: a listing every `rescan`, compared with what was seen.
+async fn poll_bucket(pipeline: &Pipeline, bucket: &Bucket) {
+    let Some(mut state) = State::start(pipeline).await else {
+        return;
+    };
+    let mut rescan = tokio::time::interval(pipeline.rescan);
+    rescan.tick().await; // the first listing was just done
+    let mut tick = tokio::time::interval(TICK);
+    tracing::info!(bucket = bucket.url(), every = ?pipeline.rescan, "listing the bucket");
+    loop {
+        tokio::select! {
+            () = pipeline.shutdown.cancelled() => break,
+            _ = rescan.tick() => state.rescan(pipeline).await,
+            _ = tick.tick() => state.tick(pipeline).await,
         }
     }
 }
@@ -127,7 +159,11 @@ impl State {
                 }
             }
         };
-        let observer = Observer::new(pipeline.dir.clone(), known, strays);
+        let dir = match &pipeline.source {
+            DataSource::Dir(dir) => dir.clone(),
+            DataSource::Bucket(_) => PathBuf::new(), // an observer of objects reads no path
+        };
+        let observer = Observer::new(dir, known, strays);
         let now = Instant::now();
         let mut state = Self {
             observer: Arc::new(Mutex::new(observer)),
@@ -167,16 +203,46 @@ impl State {
         }
     }
 
-    /// Lists the whole directory.
+    /// Lists the whole directory or bucket.
     async fn rescan(&mut self, pipeline: &Pipeline) {
+        if let DataSource::Bucket(bucket) = &pipeline.source {
+            return self.rescan_bucket(pipeline, bucket).await;
+        }
         let observer = Arc::clone(&self.observer);
         match tokio::task::spawn_blocking(move || lock(&observer).everything()).await {
             Ok(Ok(seen)) => self.record(pipeline, seen, true).await,
             Ok(Err(error)) => {
-                tracing::warn!(%error, dir = %pipeline.dir.display(), "cannot list the data directory");
+                tracing::warn!(%error, source = %pipeline.source, "cannot list the data directory");
             }
             Err(error) => tracing::warn!(%error, "the directory listing failed"),
         }
+    }
+
+    /// Lists the bucket, and fingerprints (a ranged read each) what is new or moved.
+    async fn rescan_bucket(&mut self, pipeline: &Pipeline, bucket: &Bucket) {
+        let listed = match bucket.list_objects().await {
+            Ok(listed) => listed,
+            Err(error) => return tracing::warn!(%error, "cannot list the bucket"),
+        };
+        let (changed, mut seen) = lock(&self.observer).objects(listed);
+        let fingerprints: Vec<_> = futures::stream::iter(changed)
+            .map(|(key, object)| async move {
+                let fingerprint = bucket.fingerprint(&object).await;
+                (key, object.name, fingerprint)
+            })
+            .buffer_unordered(FINGERPRINTS_IN_FLIGHT)
+            .collect()
+            .await;
+        for (key, name, fingerprint) in fingerprints {
+            match fingerprint {
+                Ok(fingerprint) => {
+                    seen.push(lock(&self.observer).fingerprinted(key, name, &fingerprint));
+                }
+                // Looked at again at the next listing.
+                Err(error) => tracing::debug!(%error, "cannot fingerprint an object yet"),
+            }
+        }
+        self.record(pipeline, seen, true).await;
     }
 
     /// Records what was seen, then appends live what waits (of the days seen, or of all
@@ -209,9 +275,13 @@ impl State {
     }
 
     async fn append(&mut self, pipeline: &Pipeline, days: Option<&[NaiveDate]>) {
+        // Live minutes are appended from a directory only (LIVE=on refuses a bucket).
+        let DataSource::Dir(dir) = &pipeline.source else {
+            return;
+        };
         if let Err(error) = self
             .appender
-            .append_waiting(&pipeline.pool, &pipeline.dir, days, &pipeline.shutdown)
+            .append_waiting(&pipeline.pool, dir, days, &pipeline.shutdown)
             .await
         {
             tracing::warn!(%error, "live minutes could not be appended; trying again");

@@ -3,7 +3,9 @@
 //! they miss (an overflowed queue, a network file system, changes while no instance ran).
 //!
 //! Both end in [`Observer`], which compares each minute file with what it last saw and
-//! fingerprints only the files that are new or whose size or modification time moved.
+//! fingerprints only the files that are new or whose size or modification time moved. A
+//! bucket sends no notifications: it is listed every `RESCAN_SECS`, and compared the same
+//! way ([`Observer::objects`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -163,6 +165,65 @@ impl Observer {
             seen.push(Observation::Gone { key });
         }
         Ok(seen)
+    }
+
+    /// A bucket's listing compared with what was seen: the objects that are new or whose
+    /// size or modification time moved (to fingerprint, then [`Observer::fingerprinted`]),
+    /// and what already changed (objects gone, a day's strays).
+    pub fn objects(
+        &mut self,
+        listed: Vec<loader::ListedObject>,
+    ) -> (Vec<(MinuteKey, loader::ListedObject)>, Vec<Observation>) {
+        let mut changed = Vec::new();
+        let mut present = HashSet::new();
+        let mut strays: BTreeMap<NaiveDate, BTreeSet<String>> = self
+            .strays
+            .keys()
+            .map(|&day| (day, BTreeSet::new()))
+            .collect();
+        for object in listed {
+            if let Some(key) = key_of(&object.name)
+                && present.insert(key)
+            {
+                if self.known.get(&key) != Some(&Stat::new(object.size, object.modified)) {
+                    changed.push((key, object));
+                }
+            } else if let Some(day) = loader::stray_day(&object.name) {
+                strays.entry(day).or_default().insert(object.name);
+            }
+        }
+        let mut seen = self.strays_now(strays);
+        let gone: Vec<MinuteKey> = self
+            .known
+            .keys()
+            .filter(|key| !present.contains(key))
+            .copied()
+            .collect();
+        for key in gone {
+            self.known.remove(&key);
+            seen.push(Observation::Gone { key });
+        }
+        (changed, seen)
+    }
+
+    /// Records an object's fingerprint, taken after [`Observer::objects`] found it changed.
+    pub fn fingerprinted(
+        &mut self,
+        key: MinuteKey,
+        name: String,
+        fingerprint: &loader::Fingerprint,
+    ) -> Observation {
+        let stat = Stat::new(
+            fingerprint.bytes(),
+            fingerprint.modified().unwrap_or(std::time::UNIX_EPOCH),
+        );
+        self.known.insert(key, stat);
+        Observation::Present {
+            key,
+            name,
+            stat,
+            fingerprint: fingerprint.footer_hex(),
+        }
     }
 
     /// Forgets what was seen of these files, so that they are looked at again: what was

@@ -19,20 +19,20 @@ const DAY: &str = "2023-01-01";
 const URL: &str = "s3://minutes/january";
 
 /// The binary, serving on a free port, reading the bucket with `env` (the server's
-/// variables, maybe altered).
+/// variables, maybe altered, and more settings).
 fn start_api(url: &str, log: &Path, env: &[(&str, String)]) -> (ApiProcess, String) {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
     let bind = format!("127.0.0.1:{port}");
-    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    vars.extend([
+    let mut vars: Vec<(&str, &str)> = vec![
         ("DATA_DIR", URL),
         ("BIND", bind.as_str()),
         ("STORAGE_RETRY_SECS", "2"),
         ("MAX_ATTEMPTS", "1"),
-    ]);
+    ];
+    vars.extend(env.iter().map(|(k, v)| (*k, v.as_str())));
     let api = ApiProcess::start_with(url, Path::new("unused"), log, &vars);
     (api, format!("http://{bind}"))
 }
@@ -167,4 +167,66 @@ async fn a_day_in_a_bucket_loads_through_the_api_and_failures_keep_the_old_day(p
     drop(api);
     assert_eq!(checksum_of_day(&pool, DAY).await, from_dir);
     assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+}
+
+/// The jobs of the day, as `trigger:status`, oldest first.
+async fn jobs_of_day(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT trigger::text || ':' || status::text FROM ops.jobs WHERE date = $1::date
+         ORDER BY created_at",
+    )
+    .bind(DAY)
+    .fetch_all(pool)
+    .await
+    .expect("jobs")
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_complete_day_in_a_watched_bucket_loads_by_itself_once_and_again_when_changed(
+    pool: PgPool,
+) {
+    let server = S3Server::start(&["minutes"]);
+    let store = server.client("minutes", SECRET_KEY, Duration::from_secs(5));
+    let files = minutes_dir("2023-01-01 00:00", "2023-01-01 23:59");
+    upload_dir(store.as_ref(), files.path(), "january").await;
+    let url = database_url(&pool).await;
+    let logs = tempfile::tempdir().expect("logs");
+    let mut env = server.env();
+    env.extend([
+        ("WATCH", "on".to_owned()),
+        ("RESCAN_SECS", "1".to_owned()),
+        ("SETTLE_SECS", "1".to_owned()),
+    ]);
+    let (_api, _base) = start_api(&url, &logs.path().join("api.log"), &env);
+
+    wait_until("the day loads by itself", async || {
+        jobs_of_day(&pool).await == ["auto:succeeded"]
+    })
+    .await;
+    assert_eq!(rows_of_day(&pool, DAY).await, 1440 * rows_per_file());
+    // More listings and settle periods: still the one job.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(jobs_of_day(&pool).await, ["auto:succeeded"]);
+    let recorded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ops.minute_files WHERE day = $1::date AND loaded_by = 'job'",
+    )
+    .bind(DAY)
+    .fetch_one(&pool)
+    .await
+    .expect("ledger");
+    assert_eq!(recorded, 1440, "the ledger names the job for every object");
+
+    // The same bytes put again: a new version of the object, so the day changed.
+    let name = "2023-01-01 12:00:00.parquet";
+    testkit::s3::put_file(
+        store.as_ref(),
+        &files.path().join(name),
+        &format!("january/{name}"),
+    )
+    .await;
+    wait_until("the changed day reloads", async || {
+        jobs_of_day(&pool).await == ["auto:succeeded", "changed:succeeded"]
+    })
+    .await;
+    assert_eq!(rows_of_day(&pool, DAY).await, 1440 * rows_per_file());
 }
