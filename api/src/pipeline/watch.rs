@@ -136,12 +136,7 @@ impl Observer {
     pub fn everything(&mut self) -> std::io::Result<Vec<Observation>> {
         let mut seen = Vec::new();
         let mut present = HashSet::new();
-        // Every day that had strays is looked at: one whose strays are all gone says so.
-        let mut strays: BTreeMap<NaiveDate, BTreeSet<String>> = self
-            .strays
-            .keys()
-            .map(|&day| (day, BTreeSet::new()))
-            .collect();
+        let mut strays = self.days_with_strays();
         for entry in std::fs::read_dir(&self.dir)? {
             let name = entry?.file_name();
             let Some(name) = name.to_str() else { continue };
@@ -154,16 +149,7 @@ impl Observer {
             }
         }
         seen.extend(self.strays_now(strays));
-        let gone: Vec<MinuteKey> = self
-            .known
-            .keys()
-            .filter(|key| !present.contains(key))
-            .copied()
-            .collect();
-        for key in gone {
-            self.known.remove(&key);
-            seen.push(Observation::Gone { key });
-        }
+        seen.extend(self.gone_unless(&present));
         Ok(seen)
     }
 
@@ -176,11 +162,7 @@ impl Observer {
     ) -> (Vec<(MinuteKey, loader::ListedObject)>, Vec<Observation>) {
         let mut changed = Vec::new();
         let mut present = HashSet::new();
-        let mut strays: BTreeMap<NaiveDate, BTreeSet<String>> = self
-            .strays
-            .keys()
-            .map(|&day| (day, BTreeSet::new()))
-            .collect();
+        let mut strays = self.days_with_strays();
         for object in listed {
             if let Some(key) = key_of(&object.name)
                 && present.insert(key)
@@ -193,16 +175,7 @@ impl Observer {
             }
         }
         let mut seen = self.strays_now(strays);
-        let gone: Vec<MinuteKey> = self
-            .known
-            .keys()
-            .filter(|key| !present.contains(key))
-            .copied()
-            .collect();
-        for key in gone {
-            self.known.remove(&key);
-            seen.push(Observation::Gone { key });
-        }
+        seen.extend(self.gone_unless(&present));
         (changed, seen)
     }
 
@@ -224,6 +197,31 @@ impl Observer {
             stat,
             fingerprint: fingerprint.footer_hex(),
         }
+    }
+
+    /// Every day that had strays, with none yet: a listing fills in the names it finds,
+    /// so that a day whose strays all went says so.
+    fn days_with_strays(&self) -> BTreeMap<NaiveDate, BTreeSet<String>> {
+        self.strays
+            .keys()
+            .map(|&day| (day, BTreeSet::new()))
+            .collect()
+    }
+
+    /// Forgets the files a full listing did not find among `present`; they are gone.
+    fn gone_unless(&mut self, present: &HashSet<MinuteKey>) -> Vec<Observation> {
+        let gone: Vec<MinuteKey> = self
+            .known
+            .keys()
+            .filter(|key| !present.contains(key))
+            .copied()
+            .collect();
+        for key in &gone {
+            self.known.remove(key);
+        }
+        gone.into_iter()
+            .map(|key| Observation::Gone { key })
+            .collect()
     }
 
     /// Forgets what was seen of these files, so that they are looked at again: what was
