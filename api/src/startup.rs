@@ -70,7 +70,8 @@ impl Application {
         let server = http_server(
             listener, &settings, &source, &http_pool, &metrics, &wake, &events, &shutdown,
         )?;
-        let mut background = spawn_workers(&settings, &source, &pool, &metrics, &wake, &shutdown);
+        let context = worker_context(&settings, &source, &pool, &metrics, &wake, &shutdown);
+        let mut background = spawn_workers(&settings, context);
         if settings.serves_jobs_api() {
             background.push(tokio::spawn(events::relay(
                 pool.clone(),
@@ -190,43 +191,35 @@ fn is_connection_error(error: &sqlx::Error) -> bool {
         || loader::server_unavailable(error)
 }
 
-fn spawn_workers(
-    settings: &Settings,
-    source: &DataSource,
-    pool: &PgPool,
-    metrics: &Metrics,
-    wake: &Arc<Notify>,
-    shutdown: &CancellationToken,
-) -> Vec<JoinHandle<()>> {
+/// The reaper, housekeeping, this instance's workers (sharing `context`) and its watcher.
+fn spawn_workers(settings: &Settings, context: WorkerContext) -> Vec<JoinHandle<()>> {
     // The reaper runs in every instance that reaches the database, whatever its role: a
     // deployment of API-only instances whose workers died must still take their jobs back.
     let reaper = tokio::spawn(worker::reap(
-        pool.clone(),
-        settings.stale_after(),
-        shutdown.clone(),
+        context.pool.clone(),
+        context.stale_after,
+        context.shutdown.clone(),
     ));
     let housekeeping = tokio::spawn(housekeeping::run(
-        pool.clone(),
+        context.pool.clone(),
         settings.job_retention(),
-        shutdown.clone(),
+        context.shutdown.clone(),
     ));
-    let count = settings.worker_count();
-    let context = worker_context(settings, source, pool, metrics, wake, shutdown);
     let instance = instance_id();
-    let mut tasks: Vec<JoinHandle<()>> = (0..count)
+    let mut tasks: Vec<JoinHandle<()>> = (0..settings.worker_count())
         .map(|n| tokio::spawn(worker::run(context.clone(), format!("{instance}:{n}"))))
         .collect();
     tasks.extend([reaper, housekeeping]);
     if settings.watches() {
         tasks.push(tokio::spawn(pipeline::run(Pipeline {
-            pool: pool.clone(),
-            source: source.clone(),
+            pool: context.pool,
+            source: context.source,
             settle: Duration::from_secs(settings.settle_secs),
             rescan: Duration::from_secs(settings.rescan_secs),
             live: settings.live.is_on(),
             max_attempts: settings.max_attempts,
-            wake: Arc::clone(wake),
-            shutdown: shutdown.clone(),
+            wake: context.wake,
+            shutdown: context.shutdown,
         })));
     }
     tasks
