@@ -7,6 +7,8 @@
 # the bucket holds. Needs PostgreSQL at DATABASE_URL's server (the test command provides it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/postgres.sh   # free_port
+source scripts/api-client.sh
 
 admin_url="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 bucket_db="dwh_bucket_e2e_$$"
@@ -25,7 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "bucket e2e: $*" >&2; tail -20 target/bucket-e2e-api.log >&2 2>/dev/null; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 checksum() {
     psql -qAt "${admin_url%/*}/$1" -c "SELECT count(*) || ' ' || md5(string_agg(md5(t::text), '' ORDER BY md5(t::text)))
         FROM dwh.data_sample t WHERE create_at >= '2023-01-01' AND create_at < '2023-01-02'"
@@ -58,19 +59,9 @@ base="http://127.0.0.1:$api_port"
 DATABASE_URL="${admin_url%/*}/$bucket_db" DATA_DIR=s3://minutes/january BIND="127.0.0.1:$api_port" \
     LOG_FORMAT=json target/debug/api >target/bucket-e2e-api.log 2>&1 &
 api_pid=$!
-for _ in $(seq 1 60); do
-    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$api_pid" 2>/dev/null || fail "the API did not start"
-    sleep 0.5
-done
-id=$(curl -fsS -X POST "$base/jobs?date=2023-01-01" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])') \
-    || fail "POST /jobs was refused"
-status=queued
-for _ in $(seq 1 600); do
-    status=$(curl -fsS "$base/jobs/$id" | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')
-    [[ $status == queued || $status == running ]] || break
-    sleep 0.2
-done
+wait_for_api "$base" "$api_pid" 60 || fail "the API did not start"
+job=$(load_day "$base" 2023-01-01) || fail "POST /jobs was refused"
+read -r _ status <<<"$job"
 [[ $status == succeeded ]] || fail "the job ended $status"
 
 echo "==> the same day from a directory, by the loader CLI"

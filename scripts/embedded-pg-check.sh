@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
+source scripts/api-client.sh
 
 dir=$EMBEDDED_PG_HOME/check
 embedded_pg_stop "$dir" 2>/dev/null || true
@@ -34,18 +35,9 @@ DATABASE_URL="$server/dwh" DATA_DIR="$data_dir" BIND="127.0.0.1:$port" LOG_FORMA
     target/debug/api >target/embedded-pg-api.log 2>&1 &
 api_pid=$!
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 120); do
-    curl -fsS "$base/readyz" >/dev/null 2>&1 && break
-    kill -0 "$api_pid" 2>/dev/null || { cat target/embedded-pg-api.log >&2; exit 1; }
-    sleep 0.5
-done
-id=$(curl -fsS -X POST "$base/jobs?date=2023-01-01" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
-status=queued
-for _ in $(seq 1 600); do
-    status=$(curl -fsS "$base/jobs/$id" | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')
-    [[ $status == queued || $status == running ]] || break
-    sleep 0.2
-done
+wait_for_api "$base" "$api_pid" 120 || { cat target/embedded-pg-api.log >&2; exit 1; }
+job=$(load_day "$base" 2023-01-01) || { echo "POST /jobs was refused" >&2; tail -20 target/embedded-pg-api.log >&2; exit 1; }
+read -r id status <<<"$job"
 rows=$(psql "$server/dwh" -Atc "SELECT count(*) FROM dwh.data_sample WHERE create_at >= '2023-01-01' AND create_at < '2023-01-02'")
 [[ $status == succeeded && $rows == 2756160 ]] ||
     { echo "the day did not load on the embedded PostgreSQL: job $status, $rows rows" >&2; tail -20 target/embedded-pg-api.log >&2; exit 1; }
