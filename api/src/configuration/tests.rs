@@ -1,0 +1,116 @@
+use super::*;
+
+#[test]
+fn new_matches_the_cli_defaults() {
+    let parsed = Settings::try_parse_from(["api", "--database-url", "postgres://x/y"])
+        .expect("defaults parse");
+    let built = Settings::new("postgres://x/y", PathBuf::from("data"));
+    // Environment variables of the test run may override CLI defaults; compare only
+    // when they are absent.
+    if std::env::var_os("DATA_DIR").is_none() && std::env::var_os("WORKERS").is_none() {
+        assert_eq!(parsed.workers, built.workers);
+        assert_eq!(parsed.data_dir, built.data_dir);
+    }
+    assert_eq!(parsed.max_attempts, built.max_attempts);
+    assert_eq!(parsed.stale_after_secs, built.stale_after_secs);
+    assert_eq!(parsed.load_streams, built.load_streams);
+    assert_eq!(parsed.shrink_guard_percent, built.shrink_guard_percent);
+    assert_eq!(
+        parsed.http_statement_timeout_ms,
+        built.http_statement_timeout_ms
+    );
+}
+
+#[test]
+fn secrets_never_reach_debug_output() {
+    let mut settings = Settings::new("postgres://user:hunter2@db/dwh", PathBuf::from("data"));
+    settings.api_token = Some("s3cret-token".into());
+    let shown = format!("{settings:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("s3cret-token"), "{shown}");
+    assert!(shown.contains("REDACTED"), "{shown}");
+}
+
+#[test]
+fn too_few_connections_for_the_workers_are_refused() {
+    let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
+    assert_eq!(settings.connections_needed(), 7);
+    assert_eq!(settings.check(), Ok(()));
+    settings.workers = 4;
+    assert_eq!(
+        settings.check(),
+        Err(
+            "DB_MAX_CONNECTIONS=10 is too few for WORKERS=4 with LOAD_STREAMS=2: they need \
+             up to 16 connections (WORKERS × (LOAD_STREAMS + 1) + 2, one more for the \
+             watcher and one for the event relay); raise DB_MAX_CONNECTIONS or lower \
+             WORKERS or LOAD_STREAMS"
+                .to_owned()
+        )
+    );
+    settings.role = Role::Api; // no workers here: HTTP only
+    assert_eq!(settings.check(), Ok(()));
+}
+
+#[test]
+fn live_needs_a_watching_instance() {
+    let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
+    settings.live = Switch::On;
+    assert_eq!(settings.check(), Ok(()));
+    settings.watch = Switch::Off;
+    let refused = settings.check().expect_err("nothing to append from");
+    assert!(refused.starts_with("LIVE=on appends"), "{refused}");
+    settings.watch = Switch::On;
+    settings.role = Role::Api;
+    assert!(settings.check().is_err(), "no workers, no watcher");
+}
+
+#[test]
+fn live_needs_a_directory_not_a_bucket() {
+    let mut settings = Settings::new("postgres://x/y", PathBuf::from("s3://minutes/jan"));
+    assert_eq!(settings.check(), Ok(()), "a bucket without LIVE");
+    settings.live = Switch::On;
+    let refused = settings.check().expect_err("a bucket is not watched");
+    assert!(refused.contains("names a bucket"), "{refused}");
+    settings.data_dir = "file:///srv/minutes".into();
+    assert_eq!(settings.check(), Ok(()), "file:// is a directory");
+}
+
+#[test]
+fn an_open_api_beyond_loopback_is_refused_unless_intended() {
+    let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
+    assert_eq!(settings.check(), Ok(()), "loopback: fine without a token");
+    settings.bind = "0.0.0.0:8080".parse().expect("address");
+    let refused = settings.check().expect_err("open to the network");
+    assert!(
+        refused.starts_with("BIND=0.0.0.0:8080 listens beyond this machine"),
+        "{refused}"
+    );
+    settings.api_token = Some("  ".into());
+    assert!(settings.check().is_err(), "a blank token is no token");
+    settings.api_token = Some("s3cret".into());
+    assert_eq!(settings.check(), Ok(()));
+    settings.api_token = None;
+    settings.allow_anonymous_writes = true;
+    assert_eq!(settings.check(), Ok(()));
+    settings.allow_anonymous_writes = false;
+    settings.role = Role::Worker; // no POST endpoints
+    assert_eq!(settings.check(), Ok(()));
+}
+
+#[test]
+fn a_heartbeat_not_well_below_the_stale_limit_is_refused() {
+    let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
+    settings.stale_after_secs = 3;
+    settings.heartbeat_ms = 1000;
+    assert_eq!(settings.check(), Ok(()));
+    settings.heartbeat_ms = 1001;
+    assert_eq!(
+        settings.check(),
+        Err(
+            "HEARTBEAT_MS=1001 is not well below STALE_AFTER_SECS=3: a running job would be \
+             taken for dead between two heartbeats; keep HEARTBEAT_MS at most a third of \
+             STALE_AFTER_SECS × 1000"
+                .to_owned()
+        )
+    );
+}
