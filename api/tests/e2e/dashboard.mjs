@@ -91,7 +91,12 @@ try {
     const job = (await shown.count()) ? await shown.getAttribute('data-job') : null;
     if (job && job !== before) {
       const bar = page.locator(`#active-job progress[data-job="${job}"]`);
-      if (await bar.count()) values.add(await bar.getAttribute('value'));
+      // The bar goes when the job ends, maybe between count() and getAttribute(): read it
+      // without waiting for one that is gone.
+      const value = (await bar.count())
+        ? await bar.getAttribute('value', { timeout: 200 }).catch(() => null)
+        : null;
+      if (value !== null) values.add(value);
       status = (await shown.textContent()) ?? '';
       const cell = await month.locator(`a.cell[data-date="${loadDay}"]`).getAttribute('data-state');
       if (cellStates.at(-1) !== cell) cellStates.push(cell);
