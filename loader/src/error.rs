@@ -87,6 +87,23 @@ pub enum LoadError {
         to: u64,
         percent: u8,
     },
+    #[error(
+        "the audit refused the load of {date}; the day is unchanged: {}",
+        refusals(results)
+    )]
+    AuditFailed {
+        date: NaiveDate,
+        /// Every check's result, the passed ones too.
+        results: Vec<crate::audit::AuditResult>,
+    },
+    #[error("version {version} of {date} is not kept (kept: {})", listed(kept))]
+    VersionNotKept {
+        date: NaiveDate,
+        version: i32,
+        kept: Vec<i32>,
+    },
+    #[error("version {version} is {date}'s current version already; nothing to roll back")]
+    VersionIsCurrent { date: NaiveDate, version: i32 },
     #[error("cannot read the source directory {}: {source}", dir.display())]
     SourceDir {
         dir: PathBuf,
@@ -155,6 +172,24 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// The failed checks of severity `fail`, for the message.
+fn refusals(results: &[crate::audit::AuditResult]) -> String {
+    let refused: Vec<String> = results
+        .iter()
+        .filter(|r| r.refuses())
+        .map(ToString::to_string)
+        .collect();
+    refused.join("; ")
+}
+
+fn listed(versions: &[i32]) -> String {
+    if versions.is_empty() {
+        return "none".to_owned();
+    }
+    let shown: Vec<String> = versions.iter().map(ToString::to_string).collect();
+    shown.join(", ")
 }
 
 fn quoted(files: &[String]) -> String {

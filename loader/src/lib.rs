@@ -19,6 +19,11 @@
 //! - **staging table**: the table a part is copied into, invisible to readers.
 //! - **swap**: the one transaction that takes the day's old **leaves** out of the day's
 //!   table and attaches the staging tables as its new leaves (one leaf per part).
+//! - **version**: what a load (or a rollback) made current. A replace keeps the day's old
+//!   leaves as its previous version in schema `dwh_history`, for [`rollback_day`], until
+//!   retention ([`Retention`]) drops them.
+//! - **audit**: checks of the staging tables before the swap ([`AuditConfig`]); a failed
+//!   check of severity `fail` refuses the load.
 //! - **leftovers**: staging tables and **retired** leaves (old leaves between the swap and
 //!   their drop) left behind by a load that was killed; dropped by whoever next holds the
 //!   day's lock, or by [`collect_garbage`].
@@ -28,13 +33,15 @@
 //! `load` (the whole replace) runs `listing` (finding the day's files and judging whether
 //! they make the day whole), `source` (checking each file's footer), `plan`,
 //! `copy` (streams; `convert` checks and normalises each batch, `names` keeps its distinct
-//! names), `staging`, `day_lock` and `swap`; `live` appends one minute file to a day not yet loaded
+//! names), `staging`, `audit`, `day_lock` and `swap`, which keeps the old leaves as a
+//! version (`versions`); `rollback` swaps a kept version back in; `live` appends one minute file to a day not yet loaded
 //! whole (the API's live mode); `fence` asks the caller, before a connection
 //! writes, whether the load may still write. `day` and `table` describe what is loaded into; `partitions` reads back what was
 //! loaded. `data_source` says where the files are: a directory, or a bucket, whose
 //! listing and footers `bucket` reads and whose checked objects `objects` fetches.
 //! `ARCHITECTURE.md` at the workspace root follows one load through them.
 
+mod audit;
 mod bucket;
 mod convert;
 mod copy;
@@ -50,12 +57,15 @@ mod names;
 mod objects;
 mod partitions;
 mod plan;
+mod rollback;
 mod source;
 mod staging;
 mod streams;
 mod swap;
 mod table;
+mod versions;
 
+pub use audit::{AuditConfig, AuditConfigError, AuditResult, Severity};
 pub use bucket::{Bucket, ListedObject, StorageSettings};
 pub use data_source::DataSource;
 pub use day::{MINUTES_PER_DAY, MissingMinutes};
@@ -68,10 +78,12 @@ pub use names::NameCounts;
 pub use partitions::{
     DayStats, PartitionInfo, day_stats, get_partition, list_partitions, scan_day_stats,
 };
+pub use rollback::{RollbackOptions, RollbackReport, rollback_day};
 pub use source::{Fingerprint, fingerprint_file};
 pub use staging::collect_garbage;
 pub use streams::{Streams, StreamsError};
 pub use swap::{SwapCheck, SwapCheckFn, SwapSummary, SwapVerdict};
+pub use versions::{DayVersion, Retention, list_versions, prune_versions};
 
 /// The schema migrations (`migrations/` at the workspace root), applied by
 /// `loader migrate` and by the API at start.

@@ -1,6 +1,7 @@
 //! `load_day`: the whole replace of one day, from files to the swap.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::audit::{self, AuditConfig, AuditResult};
 use crate::bucket::Bucket;
 use crate::copy::{FileDone, StreamSettings, copy_stream};
 use crate::data_source::DataSource;
@@ -18,12 +20,13 @@ use crate::day_lock::DayLock;
 use crate::error::LoadError;
 use crate::fence::{self, Fence};
 use crate::listing::list_day;
-use crate::names::DistinctNames;
+use crate::names::{DistinctNames, NameCounts};
 use crate::plan::{Part, plan};
 use crate::source::{SourceFile, inspect};
 use crate::staging::{self, Staging};
 use crate::streams::Streams;
 use crate::swap::{self, DayLoad, SwapCheck, SwapOutcome, SwapPolicy};
+use crate::versions::Retention;
 
 /// How a load runs.
 #[derive(Debug, Clone)]
@@ -55,6 +58,10 @@ pub struct LoadOptions {
     pub swap_check: Option<SwapCheck>,
     /// Asked on every connection before it writes, and before each stream commits.
     pub fence: Option<Fence>,
+    /// Checks of the staging tables before the swap; `None`: no audit.
+    pub audits: Option<Arc<AuditConfig>>,
+    /// How many replaced versions of the day are kept, and for how long.
+    pub retention: Retention,
 }
 
 impl LoadOptions {
@@ -81,6 +88,8 @@ impl Default for LoadOptions {
             job_id: None,
             swap_check: None,
             fence: None,
+            audits: None,
+            retention: Retention::default(),
         }
     }
 }
@@ -114,6 +123,12 @@ pub struct LoadReport {
     pub replaced_rows: Option<i64>,
     /// Minutes without a file (only when a partial day was allowed).
     pub missing_minutes: MissingMinutes,
+    /// The day's version this load made current.
+    pub version: i32,
+    /// The audit's results (warnings included; empty when not audited).
+    pub audits: Vec<AuditResult>,
+    /// Time spent auditing the staging tables.
+    pub audit_duration: Duration,
 }
 
 impl LoadReport {
@@ -204,7 +219,7 @@ pub async fn load_day_from(
         tracing::warn!(%error, staging = %staging.names(), "could not drop the staging tables");
     }
     lock.release().await.ok();
-    let (copy_duration, swap) = result?;
+    let (copy_duration, audited, swap) = result?;
     let report = LoadReport {
         date,
         files: totals.files_total,
@@ -216,6 +231,9 @@ pub async fn load_day_from(
         swap_attempts: swap.attempts,
         replaced_rows: swap.replaced_rows,
         missing_minutes: missing,
+        version: swap.version,
+        audits: audited.results,
+        audit_duration: audited.duration,
     };
     tracing::info!(
         %date, rows = report.rows, seconds = report.elapsed.as_secs_f64(),
@@ -282,7 +300,7 @@ async fn fill_and_swap(
     options: &LoadOptions,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
-) -> Result<(Duration, SwapOutcome), LoadError> {
+) -> Result<(Duration, Audited, SwapOutcome), LoadError> {
     let date = lock.day().date();
     let copy_started = Instant::now();
     let settings = StreamSettings {
@@ -304,6 +322,10 @@ async fn fill_and_swap(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled { date });
     }
+    let audited = run_audit(pool, lock, staging, options, names.counts()).await?;
+    if cancel.is_cancelled() {
+        return Err(LoadError::Cancelled { date });
+    }
     let too_large = |what| {
         move |e| LoadError::internal(format!("the day's {what} do not fit dwh.day_loads"), e)
     };
@@ -314,15 +336,49 @@ async fn fill_and_swap(
         missing_minutes: missing.times().to_vec(),
         names: names.counts(),
         job_id: options.job_id,
+        audits: audited.results.clone(),
     };
     let policy = SwapPolicy {
         lock_timeout: options.lock_timeout,
         attempts: options.swap_attempts,
         shrink_guard_percent: options.shrink_guard(),
         check: options.swap_check.clone(),
+        retention: options.retention,
     };
     let swap = swap::swap_in(pool, lock.connection(), staging, &load, &policy, cancel).await?;
-    Ok((copy_duration, swap))
+    Ok((copy_duration, audited, swap))
+}
+
+/// An audit's results and what it took.
+struct Audited {
+    results: Vec<AuditResult>,
+    duration: Duration,
+}
+
+/// Audits the staging tables against the day's current version; an error when a check
+/// of severity `fail` fails (the staging tables are then dropped, the day is untouched).
+async fn run_audit(
+    pool: &PgPool,
+    lock: &mut DayLock,
+    staging: &Staging,
+    options: &LoadOptions,
+    names: NameCounts,
+) -> Result<Audited, LoadError> {
+    let started = Instant::now();
+    let Some(config) = &options.audits else {
+        return Ok(Audited {
+            results: Vec::new(),
+            duration: Duration::ZERO,
+        });
+    };
+    let current = audit::current_version(lock.connection(), staging.day().date()).await?;
+    let results = audit::audit(pool, staging, config, names, current).await?;
+    let duration = started.elapsed();
+    for result in results.iter().filter(|r| !r.passed) {
+        tracing::warn!(check = %result.check, severity = ?result.severity, "audit: {result}");
+    }
+    audit::verdict(staging.day().date(), &results)?;
+    Ok(Audited { results, duration })
 }
 
 /// Runs the plan's COPY streams side by side, each into its part's staging table, and

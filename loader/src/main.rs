@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,7 +10,8 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use loader::{
-    DataSource, LoadOptions, LoadProgress, LoadReport, StorageSettings, Streams, load_day_from,
+    AuditConfig, DataSource, LoadOptions, LoadProgress, LoadReport, Retention, RollbackOptions,
+    StorageSettings, Streams, load_day_from,
 };
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -32,10 +34,53 @@ enum Command {
     Load(LoadArgs),
     /// Per loaded day: rows, size on disk, when and by which job it was loaded.
     Partitions,
+    /// A day's current and kept versions, with their audits.
+    Versions {
+        /// The day, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        date: NaiveDate,
+    },
+    /// Swap a kept version of a day back in (the current one is kept in turn).
+    Rollback {
+        /// The day, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        date: NaiveDate,
+        /// The kept version to make current (`loader versions --date …` lists them).
+        #[arg(long)]
+        version: i32,
+        #[command(flatten)]
+        retention: RetentionArgs,
+    },
     /// Apply the schema migrations.
     Migrate,
-    /// Drop staging tables left behind by loads that were killed.
-    Gc,
+    /// Drop staging tables left behind by loads that were killed, and kept versions beyond
+    /// retention.
+    Gc {
+        #[command(flatten)]
+        retention: RetentionArgs,
+    },
+}
+
+/// How many replaced versions of a day are kept, and how long.
+#[derive(Debug, Args)]
+struct RetentionArgs {
+    /// Replaced versions of each day kept for rollback (in schema dwh_history, which
+    /// readers of dwh cannot see); 0 drops a day's old rows when it is replaced.
+    #[arg(long, env = "KEEP_VERSIONS", default_value_t = Retention::default().keep)]
+    keep_versions: u32,
+    /// A replaced version is dropped this many hours after it was replaced.
+    #[arg(long, env = "KEEP_VERSIONS_HOURS", default_value_t = Retention::default().max_age.as_secs() / 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    keep_versions_hours: u64,
+}
+
+impl RetentionArgs {
+    fn retention(&self) -> Retention {
+        Retention {
+            keep: self.keep_versions,
+            max_age: Duration::from_secs(self.keep_versions_hours.saturating_mul(3600)),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +133,12 @@ struct LoadArgs {
     /// Replace the day even when that shrinks it below the shrink guard.
     #[arg(long, env = "LOAD_FORCE")]
     force: bool,
+    /// The audit file (TOML): checks of the staging tables before the swap. Unset: the
+    /// committed defaults for the dataset (loader/audits.toml); `off`: no audit.
+    #[arg(long, env = "AUDITS_FILE", value_name = "FILE|off")]
+    audits: Option<String>,
+    #[command(flatten)]
+    retention: RetentionArgs,
 }
 
 fn parse_date(value: &str) -> Result<NaiveDate, String> {
@@ -115,16 +166,19 @@ impl LoadArgs {
         Ok(DataSource::parse(&self.data_dir, settings)?)
     }
 
-    fn options(&self) -> LoadOptions {
-        LoadOptions {
+    fn options(&self) -> anyhow::Result<LoadOptions> {
+        let audits = AuditConfig::from_setting(self.audits.as_deref())?;
+        Ok(LoadOptions {
             streams: self.streams,
             lock_timeout: Duration::from_millis(self.lock_timeout_ms),
             analyze: self.analyze,
             allow_partial: self.allow_partial,
             shrink_guard_percent: self.shrink_guard,
             force: self.force,
+            audits: audits.map(Arc::new),
+            retention: self.retention.retention(),
             ..LoadOptions::default()
-        }
+        })
     }
 }
 
@@ -173,12 +227,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("migrations failed")?;
             println!("migrations applied");
         }
-        Command::Gc => {
+        Command::Gc { retention } => {
             let dropped = loader::collect_garbage(&pool).await?;
             println!(
                 "dropped {} staging table(s){}",
                 dropped.len(),
                 list(&dropped)
+            );
+            let pruned = loader::prune_versions(&pool, retention.retention()).await?;
+            let pruned: Vec<String> = pruned.iter().map(|(d, v)| format!("{d} v{v}")).collect();
+            println!("dropped {} kept version(s){}", pruned.len(), list(&pruned));
+        }
+        Command::Versions { date } => print_versions(&pool, date).await?,
+        Command::Rollback {
+            date,
+            version,
+            retention,
+        } => {
+            let options = RollbackOptions {
+                retention: retention.retention(),
+                ..RollbackOptions::default()
+            };
+            let report =
+                loader::rollback_day(&pool, date, version, &options, &CancellationToken::new())
+                    .await
+                    .with_context(|| format!("rolling {date} back failed; the day is unchanged"))?;
+            println!(
+                "{date}: version {} is current ({} rows; swap {:.1} ms){}",
+                report.version,
+                report.rows,
+                report.swap_duration.as_secs_f64() * 1e3,
+                report
+                    .replaced_version
+                    .map_or_else(String::new, |v| format!("; version {v} is kept"))
             );
         }
         Command::Partitions => print_partitions(&pool).await?,
@@ -216,6 +297,39 @@ async fn print_partitions(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn print_versions(pool: &PgPool, date: NaiveDate) -> anyhow::Result<()> {
+    let versions = loader::list_versions(pool, date).await?;
+    println!(
+        "{:>7}  {:<8}  {:>10}  {:>10}  {:<25}  audit",
+        "version", "", "rows", "size MB", "loaded at"
+    );
+    for v in &versions {
+        let findings: Vec<String> = v
+            .audits
+            .iter()
+            .filter(|a| !a.passed)
+            .map(ToString::to_string)
+            .collect();
+        println!(
+            "{:>7}  {:<8}  {:>10}  {:>10.1}  {:<25}  {}",
+            v.version,
+            if v.current { "current" } else { "kept" },
+            v.rows,
+            v.disk_bytes as f64 / 1e6,
+            v.loaded_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            if v.audits.is_empty() {
+                "-".to_owned()
+            } else if findings.is_empty() {
+                "passed".to_owned()
+            } else {
+                findings.join("; ")
+            }
+        );
+    }
+    println!("{} version(s)", versions.len());
+    Ok(())
+}
+
 async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
@@ -225,7 +339,7 @@ async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
             on_ctrl_c.cancel();
         }
     });
-    let options = args.options();
+    let options = args.options()?;
     let source = args.source()?;
     let days = args.days()?;
     let in_range = days.len() > 1;
@@ -286,13 +400,15 @@ fn show(bar: &ProgressBar, progress: LoadProgress) {
 fn print_report(report: &LoadReport) {
     let seconds = report.elapsed.as_secs_f64();
     println!(
-        "{}: {} files, {} rows, {:.1} MB in {:.2} s ({:.0} rows/s; swap {} ms{}){}",
+        "{} (version {}): {} files, {} rows, {:.1} MB in {:.2} s ({:.0} rows/s; audit {:.1} ms; swap {} ms{}){}",
         report.date,
+        report.version,
         report.files,
         report.rows,
         report.source_bytes as f64 / 1e6,
         seconds,
         report.rows_per_second(),
+        report.audit_duration.as_secs_f64() * 1e3,
         report.swap_duration.as_millis(),
         report
             .replaced_rows
@@ -307,6 +423,9 @@ fn print_report(report: &LoadReport) {
             )
         }
     );
+    for finding in report.audits.iter().filter(|a| !a.passed) {
+        println!("  audit warning: {finding}");
+    }
 }
 
 #[cfg(test)]

@@ -8,13 +8,15 @@
 //! partition of the parent itself would take an ACCESS EXCLUSIVE lock on the whole table
 //! (and queue every reader behind a waiting swap).
 //!
-//! The swap detaches the day's old leaves and renames them aside
-//! (`data_sample_retired_…`), renames the staging tables to the new leaves and attaches
-//! them, and records the day in `dwh.day_loads`, all in one transaction. Readers of the day
-//! wait for that transaction only; the swap itself waits at most `lock_timeout` for them
-//! and then retries, rather than queueing them behind a long wait. The old rows are dropped
-//! only after the commit: unlinking half a gigabyte of files takes ~100 ms that readers
-//! need not wait for.
+//! The swap detaches the day's old leaves and moves them into schema `dwh_history` as the
+//! day's previous version (see `versions`; with no versions kept, it renames them aside,
+//! `data_sample_retired_…`, to be dropped), renames the staging tables to the new leaves
+//! and attaches them, and records the day in `dwh.day_loads` and its new version in
+//! `dwh_history.versions`, all in one transaction. Readers of the day wait for that
+//! transaction only; the swap itself waits at most `lock_timeout` for them and then
+//! retries, rather than queueing them behind a long wait. Old rows are dropped only after
+//! the commit: unlinking half a gigabyte of files takes ~100 ms that readers need not
+//! wait for.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,11 +27,13 @@ use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::audit::AuditResult;
 use crate::day::Day;
 use crate::error::LoadError;
 use crate::names::NameCounts;
 use crate::staging::{self, Staging};
 use crate::table;
+use crate::versions::{self, Leaf, Retention};
 
 /// SQLSTATE `lock_not_available`, raised when `lock_timeout` expires.
 const LOCK_NOT_AVAILABLE: &str = "55P03";
@@ -45,6 +49,8 @@ pub(crate) struct DayLoad {
     /// Counted while the rows streamed, kept so that reading them needs no scan.
     pub names: NameCounts,
     pub job_id: Option<Uuid>,
+    /// The audit's results, recorded with the new version.
+    pub audits: Vec<AuditResult>,
 }
 
 /// How the swap went.
@@ -56,12 +62,16 @@ pub(crate) struct SwapOutcome {
     pub attempts: u32,
     /// Rows of the day before the swap, when the day was loaded before.
     pub replaced_rows: Option<i64>,
+    /// The day's version the swap made current.
+    pub version: i32,
 }
 
-/// What one swap transaction left to clean up.
-struct Swapped {
-    replaced_rows: Option<i64>,
-    retired: Vec<String>,
+/// What one swap transaction did, and left to clean up.
+pub(crate) struct Swapped {
+    pub replaced_rows: Option<i64>,
+    pub version: i32,
+    /// Old leaves renamed aside, to drop after the commit (when no version is kept).
+    pub retired: Vec<String>,
 }
 
 /// What the caller decides, inside the swap transaction, just before it commits.
@@ -76,12 +86,16 @@ pub enum SwapVerdict {
 }
 
 /// What the swap has done when it asks for the verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SwapSummary {
     pub rows: u64,
     pub files: u64,
     /// Rows the day held before, when it was loaded before.
     pub replaced_rows: Option<i64>,
+    /// The day's version the swap makes current.
+    pub version: i32,
+    /// The audit's results (empty when nothing was audited, as in a rollback).
+    pub audits: Vec<AuditResult>,
 }
 
 /// The check's signature: it runs on the swap's transaction, so what it writes commits
@@ -110,6 +124,7 @@ pub(crate) struct SwapPolicy {
     /// The new day must keep at least this share of the rows it replaces; 0: no guard.
     pub shrink_guard_percent: u8,
     pub check: Option<SwapCheck>,
+    pub retention: Retention,
 }
 
 /// Refuses to replace a day that holds `old` rows with `new` rows when that would keep
@@ -161,17 +176,58 @@ pub(crate) async fn swap_in(
     cancel: &CancellationToken,
 ) -> Result<SwapOutcome, LoadError> {
     let date = staging.day().date();
+    let attempt = LoadSwap {
+        staging,
+        load,
+        policy,
+    };
+    retrying(pool, conn, date, policy, cancel, &attempt).await
+}
+
+/// One attempt of a swap transaction, as [`retrying`] runs it: a load's, or a rollback's.
+pub(crate) trait SwapAttempt: Sync {
+    fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<Swapped, LoadError>>;
+}
+
+/// A load's swap: its staging tables in, the day's old leaves out.
+struct LoadSwap<'a> {
+    staging: &'a Staging,
+    load: &'a DayLoad,
+    policy: &'a SwapPolicy,
+}
+
+impl SwapAttempt for LoadSwap<'_> {
+    fn run<'c>(&'c self, conn: &'c mut PgConnection) -> BoxFuture<'c, Result<Swapped, LoadError>> {
+        Box::pin(try_swap(conn, self.staging, self.load, self.policy))
+    }
+}
+
+/// Runs `attempt` until it commits, backing off while its locks are not granted within
+/// `lock_timeout`; then drops what it retired and prunes the day's versions beyond
+/// retention (both after the commit: readers need not wait for either).
+pub(crate) async fn retrying(
+    pool: &PgPool,
+    conn: &mut PgConnection,
+    date: chrono::NaiveDate,
+    policy: &SwapPolicy,
+    cancel: &CancellationToken,
+    attempt: &dyn SwapAttempt,
+) -> Result<SwapOutcome, LoadError> {
     let attempts = policy.attempts.max(1);
-    for attempt in 1..=attempts {
+    for n in 1..=attempts {
         let started = Instant::now();
-        match try_swap(conn, staging, load, policy).await {
+        match attempt.run(&mut *conn).await {
             Ok(swapped) => {
                 let duration = started.elapsed();
                 drop_retired(pool, &swapped.retired).await;
+                if let Err(error) = versions::prune_day(conn, date, policy.retention).await {
+                    tracing::warn!(%error, day = %date, "could not prune the day's versions; the collector will");
+                }
                 return Ok(SwapOutcome {
                     duration,
-                    attempts: attempt,
+                    attempts: n,
                     replaced_rows: swapped.replaced_rows,
+                    version: swapped.version,
                 });
             }
             Err(LoadError::Database(error)) if is_lock_timeout(&error) => {
@@ -180,8 +236,8 @@ pub(crate) async fn swap_in(
                 if cancel.is_cancelled() {
                     return Err(LoadError::Cancelled { date });
                 }
-                tracing::warn!(day = %date, attempt, "swap locks not granted in time; retrying");
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(10)))).await;
+                tracing::warn!(day = %date, attempt = n, "swap locks not granted in time; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(n.min(10)))).await;
             }
             Err(error) => return Err(error),
         }
@@ -221,11 +277,7 @@ async fn try_swap(
 ) -> Result<Swapped, LoadError> {
     let day = staging.day();
     let mut tx = conn.begin().await?;
-    let set_timeout = format!(
-        "SET LOCAL lock_timeout = '{}ms'",
-        policy.lock_timeout.as_millis()
-    );
-    (&mut *tx).execute(set_timeout.as_str()).await?;
+    set_lock_timeout(&mut tx, policy.lock_timeout).await?;
     let replaced_rows: Option<i64> =
         sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1 FOR UPDATE")
             .bind(day.date())
@@ -238,33 +290,58 @@ async fn try_swap(
         new_rows,
         policy.shrink_guard_percent,
     )?;
-    let (mut sql, retired) = clear_day_table(&mut tx, staging).await?;
-    sql.push_str(&attach_statements(staging));
+    // The old leaves are a version worth keeping only when a whole load made them (not
+    // live appends): then the day has a record.
+    let keep_old = policy.retention.keep > 0 && replaced_rows.is_some();
+    let cleared = clear_day_table(&mut tx, staging, keep_old).await?;
+    let sql = cleared.statements + &attach_statements(staging);
     (&mut *tx).execute(sql.as_str()).await?;
-    record_day_load(&mut tx, day, load).await?;
-    if let Some(check) = &policy.check {
-        let summary = SwapSummary {
-            rows: new_rows,
-            files: u64::try_from(load.files).unwrap_or(0),
-            replaced_rows,
-        };
-        // Any verdict but Commit drops `tx`: the whole swap rolls back.
-        match (check.0)(&mut tx, summary).await? {
-            SwapVerdict::Commit => {}
-            SwapVerdict::Cancelled => return Err(LoadError::Cancelled { date: day.date() }),
-            SwapVerdict::Refused(reason) => {
-                return Err(LoadError::Fenced {
-                    date: day.date(),
-                    reason,
-                });
-            }
-        }
+    if replaced_rows.is_some() {
+        versions::mark_replaced(&mut tx, day.date(), &cleared.kept).await?;
     }
+    let version = versions::record_new(&mut tx, day.date(), load, &load.audits).await?;
+    record_day_load(&mut tx, day, load, version).await?;
+    let summary = SwapSummary {
+        rows: new_rows,
+        files: u64::try_from(load.files).unwrap_or(0),
+        replaced_rows,
+        version,
+        audits: load.audits.clone(),
+    };
+    ask(&mut tx, policy, day.date(), summary).await?;
     tx.commit().await?;
     Ok(Swapped {
         replaced_rows,
-        retired,
+        version,
+        retired: cleared.retired,
     })
+}
+
+/// `SET LOCAL lock_timeout`: the swap waits this long for readers, then backs off.
+pub(crate) async fn set_lock_timeout(
+    tx: &mut PgConnection,
+    timeout: Duration,
+) -> Result<(), sqlx::Error> {
+    let sql = format!("SET LOCAL lock_timeout = '{}ms'", timeout.as_millis());
+    tx.execute(sql.as_str()).await.map(|_| ())
+}
+
+/// Asks the policy's check for its verdict; any verdict but Commit is an error, which drops
+/// the transaction: the whole swap rolls back.
+pub(crate) async fn ask(
+    tx: &mut PgConnection,
+    policy: &SwapPolicy,
+    date: chrono::NaiveDate,
+    summary: SwapSummary,
+) -> Result<(), LoadError> {
+    let Some(check) = &policy.check else {
+        return Ok(());
+    };
+    match (check.0)(tx, summary).await? {
+        SwapVerdict::Commit => Ok(()),
+        SwapVerdict::Cancelled => Err(LoadError::Cancelled { date }),
+        SwapVerdict::Refused(reason) => Err(LoadError::Fenced { date, reason }),
+    }
 }
 
 /// Renames each staging table to a leaf of the day's table and attaches it.
@@ -292,19 +369,22 @@ async fn record_day_load(
     tx: &mut PgConnection,
     day: &Day,
     load: &DayLoad,
+    version: i32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO dwh.day_loads
              (day, partition, rows, files, bytes, missing_minutes, job_id, loaded_at,
-              distinct_department_names, distinct_sensor_serials, distinct_product_names)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10)
+              distinct_department_names, distinct_sensor_serials, distinct_product_names,
+              version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11)
          ON CONFLICT (day) DO UPDATE SET partition = EXCLUDED.partition, rows = EXCLUDED.rows,
              files = EXCLUDED.files, bytes = EXCLUDED.bytes,
              missing_minutes = EXCLUDED.missing_minutes, job_id = EXCLUDED.job_id,
              loaded_at = EXCLUDED.loaded_at,
              distinct_department_names = EXCLUDED.distinct_department_names,
              distinct_sensor_serials = EXCLUDED.distinct_sensor_serials,
-             distinct_product_names = EXCLUDED.distinct_product_names",
+             distinct_product_names = EXCLUDED.distinct_product_names,
+             version = EXCLUDED.version",
     )
     .bind(day.date())
     .bind(day.partition_name())
@@ -316,62 +396,78 @@ async fn record_day_load(
     .bind(load.names.department_names)
     .bind(load.names.sensor_serials)
     .bind(load.names.product_names)
+    .bind(version)
     .execute(tx)
     .await
     .map(|_| ())
 }
 
+/// What clearing the day's table takes: the statements, and where the old leaves go.
+struct Cleared {
+    statements: String,
+    /// Renamed aside, to be dropped after the commit.
+    retired: Vec<String>,
+    /// Moved into the history, as the day's previous version.
+    kept: Vec<Leaf>,
+}
+
 /// The statements that leave the day's table existing and empty, ready for the new
-/// leaves, and the names its old leaves are renamed to. Runs inside the swap.
+/// leaves: its old leaves go to the history (`keep_old`) or are renamed aside to be
+/// dropped. Runs inside the swap.
 async fn clear_day_table(
     tx: &mut PgConnection,
     staging: &Staging,
-) -> Result<(String, Vec<String>), sqlx::Error> {
-    let day_table = staging.day().qualified_partition();
+    keep_old: bool,
+) -> Result<Cleared, sqlx::Error> {
+    let day = staging.day();
+    let day_table = day.qualified_partition();
     let layout: Option<String> =
         sqlx::query_scalar("SELECT relkind::text FROM pg_class WHERE oid = to_regclass($1)")
             .bind(&day_table)
             .fetch_optional(&mut *tx)
             .await?;
-    let mut sql = String::new();
-    let mut retired = Vec::new();
+    let mut cleared = Cleared {
+        statements: String::new(),
+        retired: Vec::new(),
+        kept: Vec::new(),
+    };
     match layout.as_deref() {
         // The day's table exists: take its current leaves out (only the day's table is
         // locked, not the parent).
         Some("p") => {
-            let leaves: Vec<String> = sqlx::query_scalar(
-                "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = to_regclass($1) ORDER BY 1",
-            )
-            .bind(&day_table)
-            .fetch_all(&mut *tx)
-            .await?;
+            let leaves = versions::leaves_of(&mut *tx, &day_table).await?;
+            if keep_old {
+                cleared.statements = versions::move_to_history(day, &leaves);
+                cleared.kept = leaves;
+                return Ok(cleared);
+            }
             for leaf in leaves {
-                let name = staging.retired_name(retired.len());
-                sql.push_str(&format!(
+                let name = staging.retired_name(cleared.retired.len());
+                cleared.statements.push_str(&format!(
                     "ALTER TABLE {day_table} DETACH PARTITION {leaf};
                      ALTER TABLE {leaf} RENAME TO {renamed};",
-                    leaf = table::qualified(&leaf),
+                    leaf = table::qualified(&leaf.name),
                     renamed = table::quote_ident(&name),
                 ));
-                retired.push(name);
+                cleared.retired.push(name);
             }
         }
         // First load of the day, or a day loaded as a plain partition by an earlier
-        // version: (re)create the day's table.
+        // version (not kept: it is no leaf a rollback could attach): (re)create the
+        // day's table.
         other => {
             if other.is_some() {
                 let name = staging.retired_name(0);
-                sql.push_str(&format!(
+                cleared.statements.push_str(&format!(
                     "ALTER TABLE {parent} DETACH PARTITION {day_table};
                      ALTER TABLE {day_table} RENAME TO {renamed};",
                     renamed = table::quote_ident(&name),
                     parent = table::NAME,
                 ));
-                retired.push(name);
+                cleared.retired.push(name);
             }
-            sql.push_str(&staging.day().create_table_statements());
+            cleared.statements.push_str(&day.create_table_statements());
         }
     }
-    Ok((sql, retired))
+    Ok(cleared)
 }

@@ -25,6 +25,11 @@ pub fn rows_per_file() -> i64 {
     i64::try_from(DATASET.rows_per_minute()).expect("a small number")
 }
 
+/// Rows in every minute file of the dataset drawn with `seed`.
+pub fn rows_per_file_of_seed(seed: u64) -> i64 {
+    i64::try_from(Dataset::new(seed).rows_per_minute()).expect("a small number")
+}
+
 /// `YYYY-MM-DD`.
 pub fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
@@ -44,10 +49,16 @@ pub fn minutes_dir(from: &str, to: &str) -> TempDir {
 
 /// Writes the generator's files for the inclusive minute range into `dir`.
 pub fn add_minutes(dir: &Path, from: &str, to: &str) {
+    add_seeded_minutes(dir, from, to, 0);
+}
+
+/// [`add_minutes`] of another dataset: `seed` draws other names, another number of rows
+/// per minute (for seed 1, [`rows_per_file_of_seed`]) and other values (`generator --seed`).
+pub fn add_seeded_minutes(dir: &Path, from: &str, to: &str, seed: u64) {
     let options = GenerateOptions {
         out: generator::Output::Dir(dir.to_path_buf()),
         range: MinuteRange::between(minute(from), minute(to)).expect("range"),
-        seed: 0,
+        seed,
         jobs: 1,
         force: true,
     };

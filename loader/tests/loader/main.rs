@@ -13,3 +13,4 @@ mod replace;
 mod roles;
 mod statistics;
 mod validation;
+mod versions;

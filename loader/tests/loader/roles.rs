@@ -110,12 +110,22 @@ async fn the_loader_role_migrates_and_loads_and_the_reader_role_only_reads(pool:
         3 * rows_per_file()
     );
     let denied = "42501"; // insufficient_privilege
+    // The replaced version is kept, in a schema the reader is granted nothing in.
+    let kept_leaf: String = sqlx::query_scalar(
+        "SELECT leaves[1] FROM dwh_history.versions WHERE day = '2023-01-01' AND version = 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("a kept version");
+    let read_kept = format!("SELECT count(*) FROM dwh_history.{kept_leaf}");
     for statement in [
         "INSERT INTO dwh.data_sample (create_at) VALUES ('2023-01-01 00:00')",
         "DELETE FROM dwh.data_sample",
         "TRUNCATE dwh.data_sample_p20230101",
         "DROP TABLE dwh.data_sample_p20230101",
         "CREATE TABLE dwh.intruder (id int)",
+        "SELECT count(*) FROM dwh_history.versions",
+        read_kept.as_str(),
     ] {
         let error = sqlx::raw_sql(statement)
             .execute(&reader_pool)
