@@ -2,10 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use loader::{DataSource, LoadError, StorageSettings, Streams};
+use loader::{
+    AuditConfig, AuditConfigError, DataSource, LoadError, Retention, StorageSettings, Streams,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Serves the dwh-loader job API and runs its load workers.
@@ -85,6 +88,22 @@ pub struct Settings {
     /// unless its job says `force=true` (0 turns the guard off).
     #[arg(long, env = "SHRINK_GUARD_PERCENT", default_value_t = 90, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub shrink_guard_percent: u8,
+
+    /// Replaced versions of each day kept for rollback (their rows stay in schema
+    /// `dwh_history`, which readers of `dwh` cannot see); 0 drops a day's old rows when it
+    /// is replaced, as before versions were kept.
+    #[arg(long, env = "KEEP_VERSIONS", default_value_t = 2)]
+    pub keep_versions: u32,
+
+    /// A replaced version is dropped this many hours after it was replaced, however few are
+    /// kept (checked after each load and hourly).
+    #[arg(long, env = "KEEP_VERSIONS_HOURS", default_value_t = 72, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_versions_hours: u64,
+
+    /// The audit file (TOML): checks of a load's staging tables before its swap. Unset: the
+    /// defaults for the dataset, as committed in `loader/audits.toml`; `off`: no audit.
+    #[arg(long, env = "AUDITS_FILE")]
+    pub audits_file: Option<String>,
 
     /// Connections for HTTP requests: a pool of their own, so that no amount of HTTP
     /// traffic can take the connections a running load needs.
@@ -218,6 +237,20 @@ impl Settings {
             .then(|| Duration::from_secs(u64::from(self.job_retention_days) * 24 * 60 * 60))
     }
 
+    /// How many replaced versions of a day are kept, and for how long.
+    pub fn retention(&self) -> Retention {
+        Retention {
+            keep: self.keep_versions,
+            max_age: Duration::from_secs(self.keep_versions_hours.saturating_mul(3600)),
+        }
+    }
+
+    /// The audit to run before each swap: `AUDITS_FILE`, or the committed defaults;
+    /// `None` when it is `off`.
+    pub fn audits(&self) -> Result<Option<Arc<AuditConfig>>, AuditConfigError> {
+        Ok(AuditConfig::from_setting(self.audits_file.as_deref())?.map(Arc::new))
+    }
+
     pub fn heartbeat_interval(&self) -> Duration {
         Duration::from_millis(self.heartbeat_ms)
     }
@@ -284,6 +317,7 @@ impl Settings {
                 self.heartbeat_ms, self.stale_after_secs
             ));
         }
+        self.audits().map_err(|error| error.to_string())?;
         let needed = self.connections_needed();
         if needed > u64::from(self.db_max_connections) {
             return Err(format!(
@@ -328,6 +362,9 @@ impl Settings {
             poll_ms: 500,
             load_streams: Streams::default(),
             shrink_guard_percent: 90,
+            keep_versions: 2,
+            keep_versions_hours: 72,
+            audits_file: None,
             http_db_connections: 4,
             http_statement_timeout_ms: 30_000,
             job_retention_days: 30,

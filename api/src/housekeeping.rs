@@ -1,10 +1,12 @@
 //! Forgetting what is no longer needed, so that the `ops` tables stay small however long
-//! the service runs: finished jobs past their retention (with their attempts), and
-//! idempotency keys past their 24 hours. Every instance does it, hourly; the deletes are
+//! the service runs: finished jobs past their retention (with their attempts),
+//! idempotency keys past their 24 hours, and kept versions of days past theirs (which
+//! also age out between loads). Every instance does it, hourly; the deletes are
 //! idempotent, so instances doing it at once only repeat each other.
 
 use std::time::Duration;
 
+use loader::Retention;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -15,10 +17,19 @@ const EVERY: Duration = Duration::from_secs(60 * 60);
 const BATCH: i64 = 1000;
 
 /// Prunes now, then every hour, until shutdown.
-pub async fn run(pool: PgPool, job_retention: Option<Duration>, shutdown: CancellationToken) {
+pub async fn run(
+    pool: PgPool,
+    job_retention: Option<Duration>,
+    versions: Retention,
+    shutdown: CancellationToken,
+) {
     loop {
         if let Err(error) = prune(&pool, job_retention).await {
             tracing::warn!(%error, "could not prune old jobs and idempotency keys; trying again in an hour");
+        }
+        // prune_versions logs what it drops.
+        if let Err(error) = loader::prune_versions(&pool, versions).await {
+            tracing::warn!(%error, "could not prune the days' kept versions; trying again in an hour");
         }
         tokio::select! {
             () = tokio::time::sleep(EVERY) => {}

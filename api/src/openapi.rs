@@ -4,9 +4,12 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::domain::{DayState, Job, JobAttempt, JobError, JobProgress, JobStatus};
+use crate::domain::{
+    AuditFinding, AuditSeverity, DayState, DayVersion, Job, JobAttempt, JobError, JobProgress,
+    JobStatus,
+};
 use crate::problem::Problem;
-use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions};
+use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions, versions};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -31,6 +34,8 @@ use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions};
         partitions::list_partitions,
         partitions::get_partition,
         days::list_days,
+        versions::list_versions,
+        versions::rollback,
         events::events,
         health::healthz,
         health::readyz,
@@ -41,12 +46,13 @@ use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions};
         new_jobs::Created, backfill::Backfill, backfill::BusyDate, backfill::RefusedDate, jobs::JobPage,
         partitions::Partition, partitions::DaySummary, health::Health,
         days::DayStatus, days::LatestJob, DayState,
+        versions::DayVersions, DayVersion, AuditFinding, AuditSeverity,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "jobs", description = "Queue day loads, follow them, cancel them"),
         (name = "partitions", description = "What each loaded day holds"),
-        (name = "days", description = "Where each day stands: its files, its load, its latest job"),
+        (name = "days", description = "Where each day stands: its files, its load, its latest job; its versions, and rolling it back to a kept one"),
         (name = "events", description = "Live events (Server-Sent Events): jobs created, moving, finishing; days whose state changed"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

@@ -58,6 +58,8 @@ pub enum ApiError {
     #[error("{0}")]
     JobFinished(String),
     #[error("{0}")]
+    AlreadyCurrent(String),
+    #[error("{0}")]
     NoSourceFiles(String),
     #[error("{detail}")]
     DayIncomplete { detail: String, missing: usize },
@@ -125,6 +127,7 @@ impl ApiError {
             Self::NotFound(_) => ("not-found", "Not found"),
             Self::DateBusy { .. } => ("date-busy", "The date already has an active job"),
             Self::JobFinished(_) => ("already-finished", "The job has already finished"),
+            Self::AlreadyCurrent(_) => ("already-current", "The version is the current one"),
             Self::NoSourceFiles(_) => ("no-source-files", "No source files for the date"),
             Self::DayIncomplete { .. } => ("day-incomplete", "The day's files are incomplete"),
             Self::DayAmbiguous(_) => ("day-ambiguous", "The day's files are ambiguous"),
@@ -173,9 +176,10 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::DateBusy { .. } | Self::JobFinished(_) | Self::IdempotencyInProgress(_) => {
-                StatusCode::CONFLICT
-            }
+            Self::DateBusy { .. }
+            | Self::JobFinished(_)
+            | Self::AlreadyCurrent(_)
+            | Self::IdempotencyInProgress(_) => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NoSourceFiles(_) | Self::DayIncomplete { .. } | Self::DayAmbiguous(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY

@@ -29,7 +29,7 @@ use crate::metrics::{self, Metrics};
 use crate::openapi;
 use crate::pipeline::{self, Pipeline};
 use crate::problem;
-use crate::routes::{self, days, jobs, new_jobs, partitions};
+use crate::routes::{self, days, jobs, new_jobs, partitions, versions};
 use crate::ui;
 use crate::worker::{self, RunOutcome, WorkerContext};
 
@@ -70,7 +70,7 @@ impl Application {
         let server = http_server(
             listener, &settings, &source, &http_pool, &metrics, &wake, &events, &shutdown,
         )?;
-        let context = worker_context(&settings, &source, &pool, &metrics, &wake, &shutdown);
+        let context = worker_context(&settings, &source, &pool, &metrics, &wake, &shutdown)?;
         let mut background = spawn_workers(&settings, context);
         if settings.serves_jobs_api() {
             background.push(tokio::spawn(events::relay(
@@ -203,6 +203,7 @@ fn spawn_workers(settings: &Settings, context: WorkerContext) -> Vec<JoinHandle<
     let housekeeping = tokio::spawn(housekeeping::run(
         context.pool.clone(),
         settings.job_retention(),
+        settings.retention(),
         context.shutdown.clone(),
     ));
     let instance = instance_id();
@@ -245,8 +246,8 @@ fn worker_context(
     metrics: &Metrics,
     wake: &Arc<Notify>,
     shutdown: &CancellationToken,
-) -> WorkerContext {
-    WorkerContext {
+) -> anyhow::Result<WorkerContext> {
+    Ok(WorkerContext {
         pool: pool.clone(),
         source: source.clone(),
         metrics: metrics.clone(),
@@ -256,8 +257,10 @@ fn worker_context(
         stale_after: settings.stale_after(),
         load_streams: settings.load_streams,
         shrink_guard_percent: settings.shrink_guard_percent,
+        audits: settings.audits()?,
+        retention: settings.retention(),
         shutdown: shutdown.clone(),
-    }
+    })
 }
 
 /// `api run-once`: no HTTP, no watcher, no reaper (the always-on instances keep those);
@@ -287,7 +290,7 @@ pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<V
         &metrics,
         &Arc::new(Notify::new()),
         &shutdown,
-    );
+    )?;
     let worker_id = format!("{}:once", instance_id());
     let outcomes = worker::run_once(context, worker_id, until_empty).await?;
     pool.close().await;
@@ -360,6 +363,14 @@ fn http_server(
                         .route(web::get().to(partitions::get_partition)),
                 )
                 .service(resource("/days", "GET").route(web::get().to(days::list_days)))
+                .service(
+                    resource("/days/{date}/versions", "GET")
+                        .route(web::get().to(versions::list_versions)),
+                )
+                .service(
+                    resource("/days/{date}/rollback", "POST")
+                        .route(web::post().to(versions::rollback)),
+                )
                 .service(resource("/events", "GET").route(web::get().to(routes::events::events)))
                 .service(resource("/", "GET").route(web::get().to(ui::month::month_page)))
                 .service(resource("/days/{date}", "GET").route(web::get().to(ui::day::day_page)))
@@ -368,6 +379,10 @@ fn http_server(
                 .service(
                     resource("/ui/fragments/day-cell/{date}", "GET")
                         .route(web::get().to(ui::month::day_cell_fragment)),
+                )
+                .service(
+                    resource("/ui/fragments/versions/{date}", "GET")
+                        .route(web::get().to(ui::day::versions_fragment)),
                 )
                 .service(
                     resource("/ui/fragments/active-job/{date}", "GET")

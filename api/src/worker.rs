@@ -5,8 +5,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use loader::{
-    DataSource, LoadError, LoadOptions, LoadProgress, LoadReport, Streams, load_day_from,
+    AuditConfig, DataSource, LoadError, LoadOptions, LoadProgress, Retention, RollbackOptions,
+    Streams, load_day_from, rollback_day,
 };
 use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
@@ -34,6 +37,10 @@ pub struct WorkerContext {
     pub load_streams: Streams,
     /// A replace may not shrink a day below this share of its rows, unless its job forces it.
     pub shrink_guard_percent: u8,
+    /// Checks of each load's staging tables before its swap; `None`: no audit.
+    pub audits: Option<Arc<AuditConfig>>,
+    /// Replaced versions of a day kept for rollback.
+    pub retention: Retention,
     /// Stop claiming; stop the running load and hand it back.
     pub shutdown: CancellationToken,
 }
@@ -124,19 +131,15 @@ async fn idle(context: &WorkerContext, duration: Duration) {
 async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutcome {
     tracing::info!("job started");
     let started = Instant::now();
-    let (result, stop) = run_load_with_heartbeat(context, worker_id, &job).await;
+    let (result, stop) = run_with_heartbeat(context, worker_id, &job).await;
     let elapsed = started.elapsed();
     let (finish, outcome) = match (&result, stop) {
         // Recorded already, in the swap's own transaction.
-        (Ok(report), _) => {
-            tracing::info!(
-                rows = report.rows,
-                seconds = elapsed.as_secs_f64(),
-                "job succeeded"
-            );
+        (Ok(rows), _) => {
+            tracing::info!(rows, seconds = elapsed.as_secs_f64(), "job succeeded");
             context
                 .metrics
-                .run_finished("succeeded", elapsed, Some(report.rows));
+                .run_finished("succeeded", elapsed, Some(*rows));
             return RunOutcome::Succeeded;
         }
         (Err(_), Some(StopReason::Lost)) | (Err(LoadError::Fenced { .. }), _) => {
@@ -160,6 +163,11 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutco
     };
     if let Err(error) = &result {
         tracing::warn!(%error, outcome, "job ended");
+    }
+    if let Err(LoadError::AuditFailed { results, .. }) = &result
+        && let Err(error) = lease::record_audits(&context.pool, &job, worker_id, results).await
+    {
+        tracing::warn!(%error, "could not record the audit's results with the job");
     }
     context.metrics.run_finished(outcome, elapsed, None);
     let ended = match finish {
@@ -215,24 +223,15 @@ fn job_error(error: &LoadError, source: &DataSource) -> JobError {
     }
 }
 
-/// Runs the load while heartbeating; returns its result and why it was stopped, if it was.
-async fn run_load_with_heartbeat(
+/// Runs the job's work (a load, or a rollback) while heartbeating; returns its result (the
+/// day's rows) and why it was stopped, if it was.
+async fn run_with_heartbeat(
     context: &WorkerContext,
     worker_id: &str,
     job: &Job,
-) -> (Result<LoadReport, LoadError>, Option<StopReason>) {
+) -> (Result<u64, LoadError>, Option<StopReason>) {
     let cancel = CancellationToken::new();
     let latest = Arc::new(Mutex::new(LoadProgress::default()));
-    let options = LoadOptions {
-        swap_check: Some(lease::success_in_swap(job, worker_id)),
-        fence: Some(lease::fence(job, worker_id)),
-        streams: context.load_streams,
-        allow_partial: job.allow_partial,
-        shrink_guard_percent: context.shrink_guard_percent,
-        force: job.force,
-        job_id: Some(job.id),
-        ..LoadOptions::default()
-    };
     let on_progress = {
         let latest = Arc::clone(&latest);
         move |p: LoadProgress| {
@@ -241,14 +240,7 @@ async fn run_load_with_heartbeat(
             }
         }
     };
-    let load = load_day_from(
-        &context.pool,
-        &context.source,
-        job.date,
-        &options,
-        &on_progress,
-        &cancel,
-    );
+    let load = work(context, worker_id, job, &on_progress, &cancel);
     tokio::pin!(load);
     // The heartbeat is a task of its own: a slow one (a locked job row, a slow server)
     // must never keep the load from being polled, least of all while its swap holds the
@@ -278,6 +270,56 @@ async fn run_load_with_heartbeat(
     };
     heartbeat.abort();
     (result, stop.or(*reason.borrow()))
+}
+
+/// The job's work: a rollback to the version it names, or a load of its day.
+fn work<'a>(
+    context: &'a WorkerContext,
+    worker_id: &str,
+    job: &'a Job,
+    on_progress: &'a (dyn Fn(LoadProgress) + Send + Sync),
+    cancel: &'a CancellationToken,
+) -> BoxFuture<'a, Result<u64, LoadError>> {
+    let swap_check = Some(lease::success_in_swap(job, worker_id));
+    let fence = Some(lease::fence(job, worker_id));
+    if let Some(version) = job.rollback_to {
+        let options = RollbackOptions {
+            swap_check,
+            fence,
+            retention: context.retention,
+            ..RollbackOptions::default()
+        };
+        return async move {
+            let report = rollback_day(&context.pool, job.date, version, &options, cancel).await?;
+            Ok(u64::try_from(report.rows).unwrap_or(0))
+        }
+        .boxed();
+    }
+    let options = LoadOptions {
+        swap_check,
+        fence,
+        streams: context.load_streams,
+        allow_partial: job.allow_partial,
+        shrink_guard_percent: context.shrink_guard_percent,
+        force: job.force,
+        job_id: Some(job.id),
+        audits: context.audits.clone(),
+        retention: context.retention,
+        ..LoadOptions::default()
+    };
+    async move {
+        let report = load_day_from(
+            &context.pool,
+            &context.source,
+            job.date,
+            &options,
+            on_progress,
+            cancel,
+        )
+        .await?;
+        Ok(report.rows)
+    }
+    .boxed()
 }
 
 /// Reports progress and liveness every `heartbeat_interval` until aborted; when the table

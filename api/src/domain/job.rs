@@ -44,8 +44,9 @@ impl JobStatus {
 }
 
 /// What queued the job: `api` (`POST /jobs?date=`), `backfill` (`POST /jobs?from=&to=`),
-/// or the watcher of pipeline mode: `auto` (the day's 1,440 files are all there and
-/// settled), `changed` (a loaded day's files differ from its load).
+/// the watcher of pipeline mode: `auto` (the day's 1,440 files are all there and
+/// settled), `changed` (a loaded day's files differ from its load); or `rollback`
+/// (`POST /days/{date}/rollback`: swap a kept version of the day back in, loading nothing).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type,
 )]
@@ -57,6 +58,7 @@ pub enum JobTrigger {
     Backfill,
     Auto,
     Changed,
+    Rollback,
 }
 
 /// A clear+load of one day: replace the day's rows in `dwh.data_sample` with the rows of
@@ -107,6 +109,13 @@ pub struct Job {
     pub allow_partial: bool,
     /// The job may replace the day although that shrinks it below the shrink guard.
     pub force: bool,
+    /// For a `rollback` job: the version of the day it swaps back in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<i32>,
+    /// The audit of the load's staging tables before its swap, once it ran: every check,
+    /// passed or not. A failed check of severity `fail` failed the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audits: Option<Vec<crate::domain::AuditFinding>>,
     /// The worker that runs (or last ran) the job.
     pub worker_id: Option<String>,
     pub created_at: DateTime<Utc>,

@@ -87,6 +87,7 @@ pub async fn settle_day(
             allow_partial: false,
             force: false,
             trigger,
+            rollback_to: None,
         };
         match queue::try_insert(&mut *tx, day, job).await? {
             Some(job) => {

@@ -8,12 +8,14 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use std::sync::Arc;
 
-use loader::{Fence, LoadError, LoadProgress, Standing, SwapCheck, SwapSummary, SwapVerdict};
+use loader::{
+    AuditResult, Fence, LoadError, LoadProgress, Standing, SwapCheck, SwapSummary, SwapVerdict,
+};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{COLUMNS, JobRow, fetch_one_job};
-use crate::domain::{Job, JobError, JobStatus};
+use crate::domain::{AuditFinding, Job, JobError, JobStatus};
 use crate::pipeline::ledger;
 
 /// Takes the oldest runnable queued job, if any, for `worker_id`.
@@ -22,7 +24,7 @@ pub async fn claim(pool: &PgPool, worker_id: &str) -> Result<Option<Job>, sqlx::
         "UPDATE ops.jobs SET status = 'running', attempt = attempt + 1, worker_id = $1,
              started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
              files_done = 0, rows_done = 0, error_message = NULL, error_file = NULL,
-             error_row = NULL, error_column = NULL
+             error_row = NULL, error_column = NULL, audits = NULL
          WHERE id = (
              SELECT id FROM ops.jobs
              WHERE status = 'queued' AND run_after <= clock_timestamp()
@@ -86,14 +88,17 @@ fn nonzero(n: u64) -> Option<i64> {
 /// in the transaction that replaces the day, so one is true if and only if the other is,
 /// whatever happens at COMMIT; and only while the job is still this worker's run (worker
 /// id and attempt) and no cancel was asked for. Otherwise the swap rolls back. The file
-/// ledger records the job as what loaded the day's files in the same transaction.
+/// ledger records a load's job as what loaded the day's files in the same transaction (a
+/// rollback loads no files: the ledger keeps describing the files, so the watcher does
+/// not take the rolled-back day for changed and reload it).
 pub fn success_in_swap(job: &Job, worker_id: &str) -> SwapCheck {
     let (id, date, attempt, worker_id) = (job.id, job.date, job.attempt, worker_id.to_owned());
+    let loads_files = job.rollback_to.is_none();
     SwapCheck(Arc::new(move |conn, summary| {
         let worker_id = worker_id.clone();
         Box::pin(async move {
             let verdict = succeed(conn, id, &worker_id, attempt, summary).await?;
-            if verdict == SwapVerdict::Commit {
+            if verdict == SwapVerdict::Commit && loads_files {
                 ledger::loaded_by_job(conn, date, id).await?;
             }
             Ok(verdict)
@@ -109,10 +114,11 @@ async fn succeed(
     summary: SwapSummary,
 ) -> Result<SwapVerdict, sqlx::Error> {
     let rows = to_i64(summary.rows);
+    let audits = (!summary.audits.is_empty()).then(|| audits_json(&summary.audits));
     let updated = sqlx::query(
         "UPDATE ops.jobs SET status = 'succeeded', finished_at = clock_timestamp(),
              heartbeat_at = clock_timestamp(), rows_loaded = $4, replaced_rows = $5,
-             files_done = $6, files_total = $6, rows_done = $4, rows_total = $4
+             files_done = $6, files_total = $6, rows_done = $4, rows_total = $4, audits = $7
          WHERE id = $1 AND worker_id = $2 AND attempt = $3 AND status = 'running'
            AND NOT cancel_requested",
     )
@@ -122,6 +128,7 @@ async fn succeed(
     .bind(rows)
     .bind(summary.replaced_rows)
     .bind(to_i64(summary.files))
+    .bind(audits)
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() == 1 {
@@ -192,6 +199,31 @@ async fn enlist(
             "job {id} is no longer attempt {attempt} of worker {worker_id}"
         )),
     })
+}
+
+fn audits_json(results: &[AuditResult]) -> sqlx::types::Json<Vec<AuditFinding>> {
+    sqlx::types::Json(results.iter().cloned().map(AuditFinding::from).collect())
+}
+
+/// Records the results of an audit that refused the load, with the run's job (the run
+/// then fails, naming the failed checks).
+pub async fn record_audits(
+    pool: &PgPool,
+    job: &Job,
+    worker_id: &str,
+    results: &[AuditResult],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE ops.jobs SET audits = $4
+         WHERE id = $1 AND worker_id = $2 AND status = 'running' AND attempt = $3",
+    )
+    .bind(job.id)
+    .bind(worker_id)
+    .bind(job.attempt)
+    .bind(audits_json(results))
+    .execute(pool)
+    .await
+    .map(|_| ())
 }
 
 /// How a run ended, as the worker reports it.

@@ -15,12 +15,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::{Job, JobAttempt, JobError, JobProgress, JobStatus, JobTrigger};
+use crate::domain::{AuditFinding, Job, JobAttempt, JobError, JobProgress, JobStatus, JobTrigger};
 
 pub(crate) const COLUMNS: &str = "id, date, status, trigger, attempt, max_attempts, files_done, files_total, \
     rows_done, rows_total, rows_loaded, replaced_rows, error_message, error_file, error_row, \
-    error_column, cancel_requested, allow_partial, force, worker_id, created_at, started_at, heartbeat_at, \
-    finished_at, (extract(epoch FROM finished_at - started_at) * 1000)::bigint AS duration_ms";
+    error_column, cancel_requested, allow_partial, force, rollback_to, audits, worker_id, created_at, \
+    started_at, heartbeat_at, finished_at, (extract(epoch FROM finished_at - started_at) * 1000)::bigint AS duration_ms";
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct JobRow {
@@ -41,6 +41,8 @@ pub(crate) struct JobRow {
     cancel_requested: bool,
     allow_partial: bool,
     force: bool,
+    rollback_to: Option<i32>,
+    audits: Option<sqlx::types::Json<Vec<AuditFinding>>>,
     worker_id: Option<String>,
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
@@ -91,6 +93,8 @@ impl From<JobRow> for Job {
             cancel_requested: row.cancel_requested,
             allow_partial: row.allow_partial,
             force: row.force,
+            rollback_to: row.rollback_to,
+            audits: row.audits.map(|a| a.0),
             worker_id: row.worker_id,
             created_at: row.created_at,
             started_at: row.started_at,
@@ -140,6 +144,8 @@ pub struct NewJob {
     /// Replace the day even if it shrinks below the shrink guard.
     pub force: bool,
     pub trigger: JobTrigger,
+    /// For a rollback: the version to swap back in.
+    pub rollback_to: Option<i32>,
 }
 
 /// Queues a load of `date` unless the date already has an active job.
@@ -167,8 +173,8 @@ pub async fn try_insert<'e>(
     job: NewJob,
 ) -> Result<Option<Job>, sqlx::Error> {
     let insert = format!(
-        "INSERT INTO ops.jobs (id, date, max_attempts, allow_partial, force, trigger)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO ops.jobs (id, date, max_attempts, allow_partial, force, trigger, rollback_to)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (date) WHERE status IN ('queued', 'running') DO NOTHING
          RETURNING {COLUMNS}"
     );
@@ -179,6 +185,7 @@ pub async fn try_insert<'e>(
         .bind(job.allow_partial)
         .bind(job.force)
         .bind(job.trigger)
+        .bind(job.rollback_to)
         .fetch_optional(executor)
         .await?;
     Ok(inserted.map(Job::from))

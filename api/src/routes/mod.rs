@@ -7,5 +7,6 @@ pub mod health;
 pub mod jobs;
 pub mod new_jobs;
 pub mod partitions;
+pub mod versions;
 
 pub use health::{healthz, metrics, readyz};

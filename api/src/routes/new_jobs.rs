@@ -139,6 +139,7 @@ async fn create(
         allow_partial: query.allow_partial.unwrap_or(false),
         force: query.force.unwrap_or(false),
         trigger: JobTrigger::Api,
+        rollback_to: None,
     };
     match (query.date, query.from, query.to) {
         (Some(_), None, None) if query.reprocess.is_some() || query.dry_run.is_some() => {
@@ -200,7 +201,7 @@ async fn create_one(
     }
 }
 
-fn busy(job: &Job) -> ApiError {
+pub(crate) fn busy(job: &Job) -> ApiError {
     ApiError::DateBusy {
         detail: format!(
             "{} already has a {} job ({}); cancel it or wait for it to finish",

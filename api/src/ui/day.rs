@@ -89,6 +89,7 @@ async fn day_body(pool: &PgPool, intake: &Intake, date: LoadDate) -> Result<Mark
     let minutes = minute_kinds(&present, load.as_ref(), &ledger);
     let jobs = queue::of_day(pool, date, 20).await?;
     let latest = jobs.first();
+    let versions = loader::list_versions(pool, date).await?;
     let (word, icon, class) = state_label(status.state);
     Ok(html! {
         p { span class={ "badge state-" (class) } { span aria-hidden="true" { (icon) } " " (word) } }
@@ -111,6 +112,10 @@ async fn day_body(pool: &PgPool, intake: &Intake, date: LoadDate) -> Result<Mark
         section aria-labelledby="load-title" {
             h2 #load-title { "Load record" }
             (load_record(&status, load.as_ref(), stats.as_ref()))
+        }
+        section aria-labelledby="versions-title" {
+            h2 #versions-title { "Versions" }
+            (versions_panel(date, &versions))
         }
         section aria-labelledby="jobs-title" {
             h2 #jobs-title { "Jobs" }
@@ -298,6 +303,74 @@ fn job_history(jobs: &[Job]) -> Markup {
                 }
             }
         } }
+    }
+}
+
+/// The day's current and kept versions, each with its audit, and a rollback button for
+/// each kept one.
+fn versions_panel(date: NaiveDate, versions: &[loader::DayVersion]) -> Markup {
+    html! {
+        div #versions data-date=(date) {
+            @if versions.is_empty() {
+                p { "No versions: the day has not been loaded whole." }
+            } @else {
+                div.scroll { table.list {
+                    thead { tr {
+                        th scope="col" { "Version" } th scope="col" { "State" } th scope="col" { "Rows" }
+                        th scope="col" { "Loaded at" } th scope="col" { "Replaced at" }
+                        th scope="col" { "On disk" } th scope="col" { "Audit" } th scope="col" { span.visually-hidden { "Action" } }
+                    } }
+                    tbody {
+                        @for v in versions {
+                            tr data-version=(v.version) {
+                                td { (v.version) }
+                                td { @if v.current { "current" } @else { "kept" } }
+                                td { (thousands(v.rows)) }
+                                td { (v.loaded_at.format("%Y-%m-%d %H:%M:%S")) }
+                                td { @if let Some(at) = v.replaced_at { (at.format("%Y-%m-%d %H:%M:%S")) } }
+                                td { (format!("{:.1} MB", v.disk_bytes as f64 / 1e6)) }
+                                td { (audit_summary(&v.audits)) }
+                                td { @if !v.current {
+                                    button.secondary type="button" data-action="rollback" data-date=(date)
+                                        data-version=(v.version) hidden { "Roll back to version " (v.version) }
+                                } }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn audit_summary(audits: &[loader::AuditResult]) -> Markup {
+    let findings: Vec<&loader::AuditResult> = audits.iter().filter(|a| !a.passed).collect();
+    html! {
+        @if audits.is_empty() {
+            "not audited"
+        } @else if findings.is_empty() {
+            "passed (" (audits.len()) " checks)"
+        } @else {
+            @for finding in findings { div { "⚠ " (finding.to_string()) } }
+        }
+    }
+}
+
+/// `GET /ui/fragments/versions/{date}`: the versions panel as it is now, for the script.
+pub async fn versions_fragment(
+    date: web::Path<String>,
+    pool: web::Data<PgPool>,
+    token: web::Data<ApiToken>,
+) -> HttpResponse {
+    let page = Page::of(&token);
+    let panel = async {
+        let date = LoadDate::parse("date", &date)?.get();
+        let versions = loader::list_versions(&pool, date).await?;
+        Ok::<_, ApiError>(versions_panel(date, &versions))
+    };
+    match panel.await {
+        Ok(panel) => super::fragment_response(panel),
+        Err(error) => super::error_page(page, &error),
     }
 }
 

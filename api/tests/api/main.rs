@@ -20,6 +20,8 @@ mod pipeline;
 mod process;
 mod reprocess;
 mod requests;
+mod rollback_kill;
 mod run_once;
 mod stuck_read;
 mod under_load;
+mod versions;

@@ -4,7 +4,8 @@
 //   2. on /days/<LOAD_DAY>, the Load button is reached with the keyboard (Tab) and pressed
 //      with Enter; the progress bar takes at least 3 distinct values and the panel ends
 //      "Succeeded", with no page reload; meanwhile the day's cell on the month page, open
-//      in another tab, turns to Loading and back to Loaded, with no reload either;
+//      in another tab, turns to Loading and back to Loaded, with no reload either; then
+//      the version that load replaced is rolled back to from the versions panel;
 //   3. the month page shows a loaded, a failed, a running (a load of <RUNNING_DAY>, held at
 //      its swap by the caller) and a missing day; screenshots at 1280 × 800 and 390 × 844,
 //      no sideways scrolling at 390 and 1,440 px;
@@ -111,6 +112,22 @@ try {
   check(cellStates.includes('running') && await month.evaluate(() => window.notReloaded === true),
     `the month's cell changed colour as the load ran and ended, without a reload (${cellStates.join(' → ')})`);
   await month.close();
+
+  // 2b. The day's versions: that load replaced an earlier one, which is kept. Roll back to
+  //     it with the keyboard; the panel shows it current again, without a reload.
+  const back = page.locator('#versions button[data-action=rollback]').first();
+  await back.waitFor({ state: 'visible', timeout: 15000 });
+  const version = await back.getAttribute('data-version');
+  check(await page.locator('#versions tr[data-version] td:nth-child(2)', { hasText: 'current' }).count() === 1,
+    `the versions panel shows one current version and offers version ${version} back`);
+  await tabTo(back, `the "Roll back to version ${version}" button`);
+  await page.keyboard.press('Enter');
+  await page.locator('#notice', { hasText: `Rollback of ${loadDay} to version ${version} queued` }).waitFor({ timeout: 10000 });
+  await page.locator(`#versions tr[data-version="${version}"] td:nth-child(2)`, { hasText: 'current' })
+    .waitFor({ timeout: 30000 });
+  check(await page.evaluate(() => window.notReloaded === true),
+    `version ${version} is current again on the page, without a reload`);
+  await axe(`/days/${loadDay} with its versions`);
 
   // 3. The month: loaded, failed, running, missing.
   await page.goto(`${base}/`);

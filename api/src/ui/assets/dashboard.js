@@ -1,5 +1,5 @@
 // The dashboard's script: live updates from GET /events, and the actions (load, cancel,
-// backfill) through the JSON API. The pages are whole without it; it only adds.
+// backfill, rollback) through the JSON API. The pages are whole without it; it only adds.
 //
 // The bearer token is typed once per tab and kept in sessionStorage, never in a cookie:
 // the API's cross-site rule then still holds, and the token leaves with the tab.
@@ -65,6 +65,8 @@ function refreshDay(date) {
   });
   const panel = document.querySelector(`#active-job[data-date="${date}"]`);
   if (panel) refresh(panel, `/ui/fragments/active-job/${date}`);
+  const versions = document.querySelector(`#versions[data-date="${date}"]`);
+  if (versions) refresh(versions, `/ui/fragments/versions/${date}`);
 }
 
 function onJobEvent(event) {
@@ -120,6 +122,17 @@ async function cancel(button) {
   }
 }
 
+async function rollback(button) {
+  const { date, version } = button.dataset;
+  const [status, body] = await call("POST", `/days/${date}/rollback?version=${version}`);
+  if (status === 202) {
+    say(`Rollback of ${date} to version ${version} queued (job ${body.id}).`);
+    refreshDay(date);
+  } else {
+    say(`Not rolled back: ${problemText(status, body)}`);
+  }
+}
+
 async function backfill(form) {
   const data = new FormData(form);
   const query = new URLSearchParams({
@@ -155,6 +168,8 @@ document.addEventListener("submit", (event) => {
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action=cancel]");
   if (button) cancel(button);
+  const back = event.target.closest("button[data-action=rollback]");
+  if (back) rollback(back);
   if (event.target.id === "token-forget") {
     sessionStorage.removeItem(TOKEN_KEY);
     showActions();

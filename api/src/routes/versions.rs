@@ -1,0 +1,187 @@
+//! `/days/{date}/versions` and `/days/{date}/rollback`: a day's current and kept versions,
+//! and swapping a kept one back in.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Authorized;
+use crate::domain::{DayVersion, Job, JobTrigger, LoadDate};
+use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::intake::Intake;
+use crate::problem::{ApiError, Problem};
+use crate::queue::{self, Enqueued, NewJob};
+use crate::routes::new_jobs::busy;
+
+/// A day's versions.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "date": "2023-01-01", "current_version": 2,
+    "versions": [
+        {"version": 2, "current": true, "job_id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11",
+         "loaded_at": "2026-11-25T10:00:02.510000Z", "replaced_at": null, "rows": 2756160,
+         "files": 1440, "source_bytes": 96468480, "disk_bytes": 262979584, "audits": []},
+        {"version": 1, "current": false, "job_id": "0193a0b1-0c2e-7d51-8a6b-5e1f0a9c7d20",
+         "loaded_at": "2026-11-24T09:00:01.200000Z", "replaced_at": "2026-11-25T10:00:02.510000Z",
+         "rows": 2756160, "files": 1440, "source_bytes": 96468480, "disk_bytes": 262979584,
+         "audits": []}
+    ]
+}))]
+pub struct DayVersions {
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    /// The version readers see; null for a day never loaded whole.
+    pub current_version: Option<i32>,
+    /// The current version and the kept ones, newest first.
+    pub versions: Vec<DayVersion>,
+}
+
+/// List a day's current and kept versions.
+///
+/// A replace keeps the version it replaces (`KEEP_VERSIONS` of them per day, for
+/// `KEEP_VERSIONS_HOURS` after they were replaced), in a schema readers do not see; each
+/// version carries its load's audit results.
+#[utoipa::path(
+    get,
+    path = "/days/{date}/versions",
+    tag = "days",
+    params(("date" = String, Path, format = Date, description = "The day, `YYYY-MM-DD`", example = "2023-01-01")),
+    responses(
+        (status = 200, description = "The day's versions, newest first (none for a day never loaded whole)", body = DayVersions),
+        (status = 400, description = "The date is malformed or impossible", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_versions(
+    date: web::Path<String>,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let date = LoadDate::parse("date", &date)?.get();
+    let versions: Vec<DayVersion> = loader::list_versions(&pool, date)
+        .await?
+        .into_iter()
+        .map(DayVersion::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(DayVersions {
+        date,
+        current_version: versions.iter().find(|v| v.current).map(|v| v.version),
+        versions,
+    }))
+}
+
+/// The version to swap back in.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RollbackQuery {
+    /// A kept version of the day (see `GET /days/{date}/versions`).
+    #[param(minimum = 1, example = 1)]
+    version: Option<i64>,
+}
+
+/// Roll a day back to a kept version.
+///
+/// Queues a job (trigger `rollback`) that swaps the kept version's rows back in through
+/// the same swap a load uses: readers see one version or the other, never a mix. The
+/// version it replaces is kept in turn, so a rollback can be undone the same way. The
+/// watcher does not reload a rolled-back day until its files change again.
+#[utoipa::path(
+    post,
+    path = "/days/{date}/rollback",
+    tag = "days",
+    params(
+        ("date" = String, Path, format = Date, description = "The day, `YYYY-MM-DD`", example = "2023-01-01"),
+        RollbackQuery,
+        ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "As for `POST /jobs`: the same key with the same parameters within 24 hours answers the first answer again"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued: the rollback job, with its URL in `Location`", body = Job,
+            headers(("Location" = String, description = "URL of the job"))),
+        (status = 400, description = "The date is malformed or impossible, or `version` is missing or not a positive number", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A cross-site browser request", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The day has no such kept version (never made, or dropped by retention)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The day is loading or being rolled back (`date-busy`, with `job_id`), or the version is the current one (`already-current`); or (`idempotency-in-progress`) a request with the same `Idempotency-Key` is still being handled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "(`idempotency-key-reused`) the `Idempotency-Key` was used for other parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn rollback(
+    _: Authorized,
+    request: HttpRequest,
+    date: web::Path<String>,
+    query: web::Query<RollbackQuery>,
+    pool: web::Data<PgPool>,
+    intake: web::Data<Intake>,
+) -> Result<HttpResponse, ApiError> {
+    let date = LoadDate::parse("date", &date)?.get();
+    let version = match query.version {
+        Some(v) if v >= 1 => i32::try_from(v).map_err(|_| no_such_version(date, v))?,
+        _ => {
+            return Err(ApiError::InvalidParameter(format!(
+                "give the version to roll back to as ?version=N (N ≥ 1); GET /days/{date}/versions lists the kept ones"
+            )));
+        }
+    };
+    let Some(key) = IdempotencyKey::from_request(&request)? else {
+        return queue_rollback(date, version, &pool, &intake).await;
+    };
+    let parameters = format!("rollback:date={date}&version={version}");
+    match idempotency::claim(&pool, &key, &parameters).await? {
+        Claim::Replay(response) => Ok(response),
+        Claim::New => {
+            let response = match queue_rollback(date, version, &pool, &intake).await {
+                Ok(response) => response,
+                Err(error) => error.error_response(),
+            };
+            idempotency::save(&pool, &key, response).await
+        }
+    }
+}
+
+async fn queue_rollback(
+    date: NaiveDate,
+    version: i32,
+    pool: &PgPool,
+    intake: &Intake,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(active) = queue::active_for(pool, date).await? {
+        return Err(busy(&active));
+    }
+    let versions = loader::list_versions(pool, date).await?;
+    match versions.iter().find(|v| v.version == version) {
+        None => return Err(no_such_version(date, i64::from(version))),
+        Some(v) if v.current => {
+            return Err(ApiError::AlreadyCurrent(format!(
+                "version {version} is {date}'s current version already; nothing to roll back"
+            )));
+        }
+        Some(_) => {}
+    }
+    let job = NewJob {
+        max_attempts: intake.max_attempts,
+        allow_partial: false,
+        force: false,
+        trigger: JobTrigger::Rollback,
+        rollback_to: Some(version),
+    };
+    match queue::enqueue(pool, date, job).await? {
+        Enqueued::Created(job) => {
+            intake.wake_workers();
+            tracing::info!(job_id = %job.id, %date, version, "rollback queued");
+            Ok(HttpResponse::Accepted()
+                .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
+                .json(job))
+        }
+        Enqueued::Busy(job) => Err(busy(&job)),
+    }
+}
+
+fn no_such_version(date: NaiveDate, version: i64) -> ApiError {
+    ApiError::NotFound(format!(
+        "{date} has no kept version {version}; GET /days/{date}/versions lists the kept ones"
+    ))
+}
