@@ -13,6 +13,7 @@ use sqlx::{Connection, Executor, PgPool};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::Facts;
 use crate::convert::{BatchOrigin, copy_schema, normalise};
 use crate::day::{Day, TimeRange};
 use crate::error::{InputError, LoadError};
@@ -38,10 +39,7 @@ enum Message {
     },
     /// All files sent; `trailer` ends the COPY data. Without this message the stream is
     /// incomplete, however the channel closed.
-    Done {
-        trailer: Bytes,
-        names: DistinctNames,
-    },
+    Done { trailer: Bytes, tally: Tally },
 }
 
 /// What every stream of a load does alike.
@@ -50,6 +48,9 @@ pub(crate) struct StreamSettings<'a> {
     /// Analyze an owned table before committing it.
     pub analyze: bool,
     pub fence: Option<&'a Fence>,
+    /// Count the facts the audit judges (only when there is an audit: they cost a look
+    /// at every row).
+    pub audit: bool,
 }
 
 /// What a stream stored.
@@ -57,7 +58,41 @@ pub(crate) struct StreamSettings<'a> {
 pub(crate) struct StreamCopied {
     /// Rows the server stored.
     pub rows: u64,
+    pub tally: Tally,
+}
+
+/// What a stream counts as its rows go by: the distinct names (kept with the day) and,
+/// when there is an audit, the facts it judges.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
     pub names: DistinctNames,
+    pub facts: Option<Facts>,
+}
+
+impl Tally {
+    pub(crate) fn new(audit: bool) -> Self {
+        Self {
+            names: DistinctNames::default(),
+            facts: audit.then(Facts::default),
+        }
+    }
+
+    fn add(&mut self, batch: &arrow_array::RecordBatch) {
+        self.names.add(batch);
+        if let Some(facts) = &mut self.facts {
+            facts.add(batch);
+        }
+    }
+
+    /// Adds another stream's counts.
+    pub(crate) fn merge(&mut self, other: Self) {
+        self.names.merge(other.names);
+        match (&mut self.facts, other.facts) {
+            (Some(facts), Some(other)) => facts.merge(other),
+            (None, other) => self.facts = other,
+            (Some(_), None) => {}
+        }
+    }
 }
 
 /// Running totals a stream reports after each file.
@@ -87,8 +122,9 @@ pub(crate) async fn copy_stream(
     let reader = {
         let cancel = reader_cancel.clone();
         let prefetched = Prefetched::start(&files);
+        let tally = Tally::new(settings.audit);
         tokio::task::spawn_blocking(move || {
-            encode_files(&files, bounds, &sender, &cancel, prefetched)
+            encode_files(&files, bounds, &sender, &cancel, prefetched, tally)
         })
     };
     // Stops the reader thread on every early return below.
@@ -117,7 +153,7 @@ pub(crate) async fn copy_stream(
         if owned { ", FREEZE" } else { "" }
     );
     let mut copy = tx.copy_in_raw(&statement).await?;
-    let names = loop {
+    let tally = loop {
         let message = tokio::select! {
             () = cancel.cancelled() => {
                 copy.abort("load cancelled").await.ok();
@@ -134,9 +170,9 @@ pub(crate) async fn copy_stream(
                 copy.send(bytes).await?;
                 on_file(FileDone { rows, source_bytes });
             }
-            Some(Ok(Message::Done { trailer, names })) => {
+            Some(Ok(Message::Done { trailer, tally })) => {
                 copy.send(trailer).await?;
-                break names;
+                break tally;
             }
             Some(Err(error)) => {
                 copy.abort(error.to_string()).await.ok();
@@ -160,7 +196,7 @@ pub(crate) async fn copy_stream(
     }
     fence::check(settings.fence, &mut tx, date).await?;
     tx.commit().await?;
-    Ok(StreamCopied { rows, names })
+    Ok(StreamCopied { rows, tally })
 }
 
 type Sender = mpsc::Sender<Result<Message, LoadError>>;
@@ -172,13 +208,13 @@ fn encode_files(
     sender: &Sender,
     cancel: &CancellationToken,
     mut prefetched: Option<Prefetched>,
+    mut tally: Tally,
 ) {
     let schema = copy_schema();
     let result = (|| -> Result<(), LoadError> {
         let encoder_failed = |e| LoadError::internal("the COPY encoder failed", e);
         let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
         let mut buffer = BytesMut::with_capacity(512 * 1024);
-        let mut names = DistinctNames::default();
         encoder.write_header(&mut buffer).map_err(encoder_failed)?;
         for file in files {
             if cancel.is_cancelled() {
@@ -191,7 +227,7 @@ fn encode_files(
                 bounds,
                 &mut encoder,
                 &mut buffer,
-                &mut names,
+                &mut tally,
             )?;
             let message = Message::File {
                 bytes: buffer.split().freeze(),
@@ -205,7 +241,7 @@ fn encode_files(
         encoder.write_footer(&mut buffer).map_err(encoder_failed)?;
         let _ = sender.blocking_send(Ok(Message::Done {
             trailer: buffer.split().freeze(),
-            names,
+            tally,
         }));
         Ok(())
     })();
@@ -224,7 +260,7 @@ pub(crate) fn encode_whole_file(
     let encoder_failed = |e| LoadError::internal("the COPY encoder failed", e);
     let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
     let mut buffer = BytesMut::with_capacity(512 * 1024);
-    let mut names = DistinctNames::default();
+    let mut tally = Tally::new(false);
     encoder.write_header(&mut buffer).map_err(encoder_failed)?;
     let rows = encode_file(
         file,
@@ -233,7 +269,7 @@ pub(crate) fn encode_whole_file(
         bounds,
         &mut encoder,
         &mut buffer,
-        &mut names,
+        &mut tally,
     )?;
     encoder.write_footer(&mut buffer).map_err(encoder_failed)?;
     Ok((buffer.freeze(), rows))
@@ -267,8 +303,8 @@ fn batch_reader<T: ChunkReader + 'static>(
         .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))
 }
 
-/// Appends the COPY rows of one file to `buffer` and its names to `names`; returns the
-/// file's row count.
+/// Appends the COPY rows of one file to `buffer` and counts them into `tally`; returns
+/// the file's row count.
 fn encode_file(
     file: &SourceFile,
     prefetched: Option<&mut Prefetched>,
@@ -276,7 +312,7 @@ fn encode_file(
     bounds: TimeRange,
     encoder: &mut ArrowToPostgresBinaryEncoder,
     buffer: &mut BytesMut,
-    names: &mut DistinctNames,
+    tally: &mut Tally,
 ) -> Result<u64, LoadError> {
     let path = &file.path;
     let reader = match &file.object {
@@ -302,7 +338,7 @@ fn encode_file(
             promised: file.create_at_range,
         };
         let normalised = normalise(&batch, &file.projection, schema, bounds, &origin)?;
-        names.add(&normalised);
+        tally.add(&normalised);
         encoder
             .write_batch(&normalised, buffer)
             .map_err(|e| InputError::file(path, format!("cannot encode rows {rows}..: {e}")))?;

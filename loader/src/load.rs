@@ -11,16 +11,16 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::audit::{self, AuditConfig, AuditResult};
+use crate::audit::{self, AuditConfig, AuditResult, Facts};
 use crate::bucket::Bucket;
-use crate::copy::{FileDone, StreamSettings, copy_stream};
+use crate::copy::{FileDone, StreamSettings, Tally, copy_stream};
 use crate::data_source::DataSource;
 use crate::day::{Day, MissingMinutes};
 use crate::day_lock::DayLock;
 use crate::error::LoadError;
 use crate::fence::{self, Fence};
 use crate::listing::list_day;
-use crate::names::{DistinctNames, NameCounts};
+use crate::names::NameCounts;
 use crate::plan::{Part, plan};
 use crate::source::{SourceFile, inspect};
 use crate::staging::{self, Staging};
@@ -306,8 +306,9 @@ async fn fill_and_swap(
     let settings = StreamSettings {
         analyze: options.analyze,
         fence: options.fence.as_ref(),
+        audit: options.audits.is_some(),
     };
-    let (rows, names) = copy_all(pool, staging, parts, totals, settings, progress, cancel).await?;
+    let (rows, tally) = copy_all(pool, staging, parts, totals, settings, progress, cancel).await?;
     if rows != totals.rows_total {
         return Err(LoadError::RowCountMismatch {
             date,
@@ -322,7 +323,8 @@ async fn fill_and_swap(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled { date });
     }
-    let audited = run_audit(pool, lock, staging, options, names.counts()).await?;
+    let names = tally.names.counts();
+    let audited = run_audit(lock, staging, options, tally.facts.as_ref(), names).await?;
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled { date });
     }
@@ -334,7 +336,7 @@ async fn fill_and_swap(
         files: i32::try_from(totals.files_total).map_err(too_large("files"))?,
         bytes: i64::try_from(totals.bytes_total).map_err(too_large("bytes"))?,
         missing_minutes: missing.times().to_vec(),
-        names: names.counts(),
+        names,
         job_id: options.job_id,
         audits: audited.results.clone(),
     };
@@ -355,24 +357,25 @@ struct Audited {
     duration: Duration,
 }
 
-/// Audits the staging tables against the day's current version; an error when a check
-/// of severity `fail` fails (the staging tables are then dropped, the day is untouched).
+/// Judges what the COPY counted of the staging tables' rows, against the day's current
+/// version too; an error when a check of severity `fail` fails (the staging tables are
+/// then dropped, the day is untouched).
 async fn run_audit(
-    pool: &PgPool,
     lock: &mut DayLock,
     staging: &Staging,
     options: &LoadOptions,
+    facts: Option<&Facts>,
     names: NameCounts,
 ) -> Result<Audited, LoadError> {
     let started = Instant::now();
-    let Some(config) = &options.audits else {
+    let (Some(config), Some(facts)) = (&options.audits, facts) else {
         return Ok(Audited {
             results: Vec::new(),
             duration: Duration::ZERO,
         });
     };
     let current = audit::current_version(lock.connection(), staging.day().date()).await?;
-    let results = audit::audit(pool, staging, config, names, current).await?;
+    let results = audit::audit(config, facts, names, current);
     let duration = started.elapsed();
     for result in results.iter().filter(|r| !r.passed) {
         tracing::warn!(check = %result.check, severity = ?result.severity, "audit: {result}");
@@ -382,7 +385,7 @@ async fn run_audit(
 }
 
 /// Runs the plan's COPY streams side by side, each into its part's staging table, and
-/// returns the rows stored and the day's distinct names. When one fails, the others are
+/// returns the rows stored and what the streams counted. When one fails, the others are
 /// stopped cleanly (their COPYs aborted) and the first real error is returned.
 async fn copy_all(
     pool: &PgPool,
@@ -392,7 +395,7 @@ async fn copy_all(
     settings: StreamSettings<'_>,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
-) -> Result<(u64, DistinctNames), LoadError> {
+) -> Result<(u64, Tally), LoadError> {
     let day = staging.day();
     let date = day.date();
     let files_done = AtomicU64::new(0);
@@ -426,13 +429,13 @@ async fn copy_all(
     });
     let results = futures::future::join_all(copies).await;
     let mut rows = 0;
-    let mut names = DistinctNames::default();
+    let mut tally = Tally::new(false);
     let mut first_error: Option<LoadError> = None;
     for result in results {
         match result {
             Ok(copied) => {
                 rows += copied.rows;
-                names.merge(copied.names);
+                tally.merge(copied.tally);
             }
             // A sibling's cancellation is a consequence; keep looking for the cause.
             Err(LoadError::Cancelled { .. }) if !cancel.is_cancelled() => {}
@@ -444,6 +447,6 @@ async fn copy_all(
     match first_error {
         Some(error) => Err(error),
         None if cancel.is_cancelled() => Err(LoadError::Cancelled { date }),
-        None => Ok((rows, names)),
+        None => Ok((rows, tally)),
     }
 }

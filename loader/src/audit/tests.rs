@@ -1,22 +1,21 @@
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 
 use super::*;
 
-fn day_of(rows_per_minute: i64, minutes: u32) -> Facts {
-    let start = NaiveDate::from_ymd_opt(2023, 1, 1)
+fn day_of(rows_per_minute: i64, minutes: i64) -> Facts {
+    let first = NaiveDate::from_ymd_opt(2023, 1, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("a time");
-    let per_minute = (0..minutes)
-        .map(|m| {
-            (
-                start + chrono::TimeDelta::minutes(i64::from(m)),
-                rows_per_minute,
-            )
-        })
-        .collect();
+        .expect("a time")
+        .and_utc()
+        .timestamp()
+        / 60;
     Facts {
-        rows: rows_per_minute * i64::from(minutes),
-        per_minute,
+        rows: rows_per_minute * minutes,
+        per_minute: (first..first + minutes)
+            .map(|m| (m, rows_per_minute))
+            .collect(),
         ..Facts::default()
     }
 }
@@ -120,4 +119,53 @@ fn a_bad_file_is_refused_with_its_line() {
     assert!(message.contains("line 2"), "{message}");
     let error = AuditConfig::parse("[rows_per_minutes]\n", "audits.toml").expect_err("a typo");
     assert!(error.to_string().contains("rows_per_minutes"), "{error}");
+}
+
+/// A normalised batch: the table's columns, timestamps in microseconds.
+fn batch(
+    created: &[Option<i64>],
+    expires: &[Option<i64>],
+    departments: &[Option<&str>],
+) -> RecordBatch {
+    use arrow_array::{ArrayRef, StringArray};
+    let text = |values: &[Option<&str>]| Arc::new(StringArray::from(values.to_vec())) as ArrayRef;
+    let time = |values: &[Option<i64>]| {
+        Arc::new(TimestampMicrosecondArray::from(values.to_vec())) as ArrayRef
+    };
+    let n = created.len();
+    RecordBatch::try_new(
+        crate::convert::copy_schema(),
+        vec![
+            text(departments),
+            text(&vec![Some("s"); n]),
+            time(created),
+            text(&vec![Some("p"); n]),
+            time(expires),
+        ],
+    )
+    .expect("a batch")
+}
+
+#[test]
+fn facts_are_counted_as_the_rows_stream_by() {
+    const MINUTE: i64 = 60_000_000;
+    let t0 = 1_672_531_200_000_000; // 2023-01-01 00:00
+    let mut facts = Facts::default();
+    facts.add(&batch(
+        &[Some(t0), Some(t0 + 1), Some(t0 + MINUTE)],
+        &[Some(t0 + 86_400 * 1_000_000), Some(t0), None],
+        &[Some("d"), None, Some("d")],
+    ));
+    let mut other = Facts::default();
+    other.add(&batch(&[Some(t0 + MINUTE)], &[Some(t0)], &[Some("d")]));
+    facts.merge(other);
+    assert_eq!(facts.rows, 4);
+    assert_eq!(
+        facts.per_minute.values().copied().collect::<Vec<_>>(),
+        [2, 2],
+        "two rows in each of two minutes"
+    );
+    assert_eq!(facts.nulls, [1, 0, 0, 0, 1]);
+    // At create_at, and before it.
+    assert_eq!(facts.expire_not_after_create, 2);
 }
