@@ -7,7 +7,8 @@
 #      token, and once against a second instance without one (its spec declares no
 #      bearer scheme), with another seed;
 #   3. the dashboard in headless Chromium (api/tests/e2e/dashboard.mjs): a load started
-#      with the keyboard moves its bar to the end, the month shows a loaded, a failed, a
+#      with the keyboard moves its bar to the end, a rollback to the version it replaced
+#      from the versions panel, the month shows a loaded, a failed, a
 #      running and a missing day (screenshots in target/dashboard-month-*.png), a cancel
 #      from the page, axe-core on every page;
 #   4. PostgreSQL is stopped in the middle of a load and started again: the API stays up,
