@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on `POST /jobs`: a client that sends a request again (after a timeout
+//! `Idempotency-Key` on `POST /jobs` and `POST /days/{date}/rollback`: a client that sends a request again (after a timeout
 //! or a dropped connection) with the same key gets the first request's answer, not a
 //! second job. The answer is kept in `ops.idempotency` for 24 hours; the same key with
 //! other parameters is refused (422), and while the first request is still being handled
@@ -6,7 +6,7 @@
 
 use actix_web::body::to_bytes;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use sqlx::PgPool;
 
 use crate::problem::ApiError;
@@ -39,9 +39,39 @@ impl IdempotencyKey {
     }
 }
 
+/// Answers `request` once per `Idempotency-Key`, if it has one: `handle`'s answer the
+/// first time (kept, errors too), the kept answer after that. `parameters` are the
+/// request's, normalised: the key is bound to them.
+pub async fn answer_once<F, Fut>(
+    pool: &PgPool,
+    request: &HttpRequest,
+    parameters: &str,
+    handle: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<HttpResponse, ApiError>>,
+{
+    let Some(key) = IdempotencyKey::from_request(request)? else {
+        return handle().await;
+    };
+    match claim(pool, &key, parameters).await? {
+        Claim::Replay(response) => Ok(response),
+        Claim::New => {
+            // Errors are answers too (a 409, a 422): kept like a success, so that a retry
+            // gets the same one. Only server errors free the key.
+            let response = match handle().await {
+                Ok(response) => response,
+                Err(error) => error.error_response(),
+            };
+            save(pool, &key, response).await
+        }
+    }
+}
+
 /// What the key says about a request.
 #[derive(Debug)]
-pub enum Claim {
+enum Claim {
     /// First use: handle the request, then [`save`] its answer.
     New,
     /// The key answered this request before: send this again.
@@ -49,7 +79,7 @@ pub enum Claim {
 }
 
 /// Claims `key` for `request` (the request's parameters, normalised), or finds its answer.
-pub async fn claim(pool: &PgPool, key: &IdempotencyKey, request: &str) -> Result<Claim, ApiError> {
+async fn claim(pool: &PgPool, key: &IdempotencyKey, request: &str) -> Result<Claim, ApiError> {
     // An expired key is free again; so is one whose first request never got an answer
     // saved within a minute (its process died).
     sqlx::query(
@@ -135,7 +165,7 @@ fn replay(
 
 /// Keeps the answer to the key's request, and returns it to be sent. A server error is
 /// not kept: the key is released so that a retry runs anew.
-pub async fn save(
+async fn save(
     pool: &PgPool,
     key: &IdempotencyKey,
     response: HttpResponse,

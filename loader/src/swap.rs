@@ -299,8 +299,9 @@ async fn try_swap(
     if replaced_rows.is_some() {
         versions::mark_replaced(&mut tx, day.date(), &cleared.kept).await?;
     }
-    let version = versions::record_new(&mut tx, day.date(), load, &load.audits).await?;
+    let version = versions::next_number(&mut tx, day.date()).await?;
     record_day_load(&mut tx, day, load, version).await?;
+    versions::record_current(&mut tx, day.date(), &load.audits).await?;
     let summary = SwapSummary {
         rows: new_rows,
         files: u64::try_from(load.files).unwrap_or(0),

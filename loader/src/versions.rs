@@ -18,7 +18,6 @@ use uuid::Uuid;
 use crate::audit::AuditResult;
 use crate::day::Day;
 use crate::day_lock::DayLock;
-use crate::swap::DayLoad;
 use crate::table;
 
 /// Where replaced versions' leaves are kept.
@@ -156,34 +155,41 @@ pub(crate) async fn mark_replaced(
     .map(|_| ())
 }
 
-/// Records the rows `load` swapped in as the day's new current version; returns its number.
-pub(crate) async fn record_new(
+/// The number the day's next version gets: numbers are never reused (pruned versions keep
+/// their record).
+pub(crate) async fn next_number(
     conn: &mut PgConnection,
     date: NaiveDate,
-    load: &DayLoad,
-    audits: &[AuditResult],
 ) -> Result<i32, sqlx::Error> {
-    let audits = serde_json::to_value(audits).expect("audit results serialise");
     sqlx::query_scalar(
+        "SELECT coalesce(max(version), 0) + 1 FROM dwh_history.versions WHERE day = $1",
+    )
+    .bind(date)
+    .fetch_one(conn)
+    .await
+}
+
+/// Records what `dwh.day_loads` now says of the day as its current version, with the
+/// audit's results: the two records cannot disagree.
+pub(crate) async fn record_current(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    audits: &[AuditResult],
+) -> Result<(), sqlx::Error> {
+    let audits = serde_json::to_value(audits).expect("audit results serialise");
+    sqlx::query(
         "INSERT INTO dwh_history.versions
              (day, version, job_id, loaded_at, rows, files, bytes, missing_minutes,
               distinct_department_names, distinct_sensor_serials, distinct_product_names, audits)
-         VALUES ($1, coalesce((SELECT max(version) FROM dwh_history.versions WHERE day = $1), 0) + 1,
-                 $2, clock_timestamp(), $3, $4, $5, $6, $7, $8, $9, $10)
-         RETURNING version",
+         SELECT day, version, job_id, loaded_at, rows, files, bytes, missing_minutes,
+                distinct_department_names, distinct_sensor_serials, distinct_product_names, $2
+         FROM dwh.day_loads WHERE day = $1",
     )
     .bind(date)
-    .bind(load.job_id)
-    .bind(load.rows)
-    .bind(load.files)
-    .bind(load.bytes)
-    .bind(&load.missing_minutes)
-    .bind(load.names.department_names)
-    .bind(load.names.sensor_serials)
-    .bind(load.names.product_names)
     .bind(audits)
-    .fetch_one(conn)
+    .execute(conn)
     .await
+    .map(|_| ())
 }
 
 /// The current and kept versions of `date`, newest first; empty for a day never loaded

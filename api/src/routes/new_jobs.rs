@@ -1,14 +1,14 @@
 //! `POST /jobs`: queue the load of a day, or of each day of a range (a backfill).
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authorized;
 use crate::domain::{DateRange, Job, JobTrigger, LoadDate, Reprocess};
-use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::idempotency;
 use crate::intake::Intake;
 use crate::problem::{ApiError, Problem};
 use crate::queue::{self, Enqueued, NewJob};
@@ -112,21 +112,11 @@ pub async fn create_jobs(
     intake: web::Data<Intake>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let Some(key) = IdempotencyKey::from_request(&request)? else {
-        return create(query, &pool, &intake).await;
-    };
-    match idempotency::claim(&pool, &key, &query.normalised()).await? {
-        Claim::Replay(response) => Ok(response),
-        Claim::New => {
-            // Errors are answers too (a 409, a 422): kept like a success, so that a retry
-            // gets the same one. Only server errors free the key.
-            let response = match create(query, &pool, &intake).await {
-                Ok(response) => response,
-                Err(error) => error.error_response(),
-            };
-            idempotency::save(&pool, &key, response).await
-        }
-    }
+    let parameters = query.normalised();
+    idempotency::answer_once(&pool, &request, &parameters, || {
+        create(query, &pool, &intake)
+    })
+    .await
 }
 
 async fn create(

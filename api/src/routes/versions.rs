@@ -2,7 +2,7 @@
 //! and swapping a kept one back in.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authorized;
 use crate::domain::{DayVersion, Job, JobTrigger, LoadDate};
-use crate::idempotency::{self, Claim, IdempotencyKey};
+use crate::idempotency;
 use crate::intake::Intake;
 use crate::problem::{ApiError, Problem};
 use crate::queue::{self, Enqueued, NewJob};
@@ -126,20 +126,11 @@ pub async fn rollback(
             )));
         }
     };
-    let Some(key) = IdempotencyKey::from_request(&request)? else {
-        return queue_rollback(date, version, &pool, &intake).await;
-    };
     let parameters = format!("rollback:date={date}&version={version}");
-    match idempotency::claim(&pool, &key, &parameters).await? {
-        Claim::Replay(response) => Ok(response),
-        Claim::New => {
-            let response = match queue_rollback(date, version, &pool, &intake).await {
-                Ok(response) => response,
-                Err(error) => error.error_response(),
-            };
-            idempotency::save(&pool, &key, response).await
-        }
-    }
+    idempotency::answer_once(&pool, &request, &parameters, || {
+        queue_rollback(date, version, &pool, &intake)
+    })
+    .await
 }
 
 async fn queue_rollback(

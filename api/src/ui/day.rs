@@ -362,16 +362,11 @@ pub async fn versions_fragment(
     pool: web::Data<PgPool>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
-    let page = Page::of(&token);
-    let panel = async {
-        let date = LoadDate::parse("date", &date)?.get();
+    day_fragment(&date, &token, async |date| {
         let versions = loader::list_versions(&pool, date).await?;
-        Ok::<_, ApiError>(versions_panel(date, &versions))
-    };
-    match panel.await {
-        Ok(panel) => super::fragment_response(panel),
-        Err(error) => super::error_page(page, &error),
-    }
+        Ok(versions_panel(date, &versions))
+    })
+    .await
 }
 
 /// The panel of the day's latest job (empty without one).
@@ -389,14 +384,25 @@ pub async fn active_job_fragment(
     pool: web::Data<PgPool>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
-    let page = Page::of(&token);
-    let panel = async {
-        let date = LoadDate::parse("date", &date)?.get();
+    day_fragment(&date, &token, async |date| {
         let latest = queue::of_day(&pool, date, 1).await?;
-        Ok::<_, ApiError>(latest_panel(date, latest.first()))
+        Ok(latest_panel(date, latest.first()))
+    })
+    .await
+}
+
+/// A panel of the day `date` names, as an HTML fragment; or the error page.
+async fn day_fragment(
+    date: &str,
+    token: &ApiToken,
+    panel: impl AsyncFnOnce(NaiveDate) -> Result<Markup, ApiError>,
+) -> HttpResponse {
+    let rendered = match LoadDate::parse("date", date) {
+        Ok(date) => panel(date.get()).await,
+        Err(error) => Err(error.into()),
     };
-    match panel.await {
+    match rendered {
         Ok(panel) => super::fragment_response(panel),
-        Err(error) => super::error_page(page, &error),
+        Err(error) => super::error_page(Page::of(token), &error),
     }
 }
