@@ -296,9 +296,9 @@ async fn try_swap(
     let cleared = clear_day_table(&mut tx, staging, keep_old).await?;
     let sql = cleared.statements + &attach_statements(staging);
     (&mut *tx).execute(sql.as_str()).await?;
-    if replaced_rows.is_some() {
-        versions::mark_replaced(&mut tx, day.date(), &cleared.kept).await?;
-    }
+    // Whatever the day's record says (an operator may have emptied it): the version that
+    // was current is current no more.
+    versions::mark_replaced(&mut tx, day.date(), &cleared.kept).await?;
     let version = versions::next_number(&mut tx, day.date()).await?;
     record_day_load(&mut tx, day, load, version).await?;
     versions::record_current(&mut tx, day.date(), &load.audits).await?;

@@ -142,11 +142,13 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
             api.kill();
             reader.rollback().await.expect("release");
         }
-        // The job's row is as the killed run last wrote it: it says where the kill landed,
-        // and the day must agree.
+        // The day first: reading it waits for a swap the killed process left in flight
+        // (its COMMIT may be on the wire), so that the job's row read after it is final.
+        // The row is as the killed run last wrote it: it says where the kill landed, and
+        // the day must agree.
+        let state = day_state(&pool).await;
         let landed = job_row(&pool, id).await;
         let total = landed.files_total.expect("the files were listed");
-        let state = day_state(&pool).await;
         match point {
             KillPoint::Copied(_) => {
                 assert_eq!(landed.status, "running", "{point:?}");
