@@ -200,15 +200,19 @@ async fn health_readiness_and_metrics(pool: PgPool) {
 
     let job = app.queue(DAY).await;
     app.wait_until_final(job.id).await;
-    let response = app.get("/metrics").await;
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.expect("text");
+    // The job says `succeeded` from the swap's commit on; the worker counts the run once
+    // the load has returned (after the swap come the clean-up and the versions' pruning).
+    let rows_loaded = format!("dwh_rows_loaded_total {}", rows_per_file());
+    let mut text = String::new();
+    crate::process::wait_until("the worker counts the run", async || {
+        let response = app.get("/metrics").await;
+        assert_eq!(response.status(), 200);
+        text = response.text().await.expect("text");
+        text.contains(&rows_loaded)
+    })
+    .await;
     assert!(text.contains("dwh_jobs{status=\"succeeded\"} 1"), "{text}");
     assert!(text.contains("dwh_jobs{status=\"running\"} 0"), "{text}");
-    assert!(
-        text.contains(&format!("dwh_rows_loaded_total {}", rows_per_file())),
-        "{text}"
-    );
     assert!(
         text.contains("dwh_load_duration_seconds_count{outcome=\"succeeded\"} 1"),
         "{text}"
