@@ -180,6 +180,11 @@ pub(crate) async fn copy_stream(
             }
             None => {
                 copy.abort("reader stopped").await.ok();
+                // A reader stopped by the cancel ends without its Done message; the
+                // channel may report that before the cancel is seen above.
+                if cancel.is_cancelled() {
+                    return Err(LoadError::Cancelled { date });
+                }
                 return Err(match reader.await {
                     Err(join) => LoadError::internal("the reader thread failed", join),
                     Ok(()) => LoadError::internal_without_source(
