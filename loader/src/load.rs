@@ -127,7 +127,8 @@ pub struct LoadReport {
     pub version: i32,
     /// The audit's results (warnings included; empty when not audited).
     pub audits: Vec<AuditResult>,
-    /// Time spent auditing the staging tables.
+    /// Time spent judging the audit's checks after the COPY (what they judge is counted
+    /// during it).
     pub audit_duration: Duration,
 }
 
