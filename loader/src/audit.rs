@@ -7,153 +7,25 @@
 //! counted in the same pass as the COPY, batch by batch on its way into the staging
 //! tables, and judged once every stream has committed its table, before the swap.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::path::Path;
+mod config;
+mod facts;
 
-use arrow_array::{Array, RecordBatch, TimestampMicrosecondArray};
+use std::fmt;
+use std::time::{Duration, Instant};
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 
+pub use config::{
+    AuditConfig, AuditConfigError, Change, DistinctRange, ExpireAfterCreate, Nulls, RowsPerMinute,
+    Severity,
+};
+pub(crate) use facts::Facts;
+
 use crate::error::{LoadError, thousands};
 use crate::names::NameCounts;
 use crate::table::COLUMNS;
-
-/// The defaults for the dataset, as committed in `loader/audits.toml`.
-const DEFAULTS: &str = include_str!("../audits.toml");
-
-/// What a failing check does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Refuse the load.
-    Fail,
-    /// Publish, and record the finding.
-    Warn,
-}
-
-/// The checks to run; a check left out of the file is not run.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditConfig {
-    pub rows_per_minute: Option<RowsPerMinute>,
-    pub nulls: Option<Nulls>,
-    pub expire_after_create: Option<ExpireAfterCreate>,
-    pub distinct_department_names: Option<DistinctRange>,
-    pub change: Option<Change>,
-}
-
-/// Every minute present holds `expected` rows.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RowsPerMinute {
-    pub severity: Severity,
-    pub expected: u64,
-}
-
-/// At most `max` nulls in each column.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Nulls {
-    pub severity: Severity,
-    #[serde(default)]
-    pub max: u64,
-}
-
-/// `product_expire` is after `create_at` on every row.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpireAfterCreate {
-    pub severity: Severity,
-}
-
-/// The number of distinct values lies in `[min, max]`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DistinctRange {
-    pub severity: Severity,
-    pub min: i64,
-    pub max: i64,
-}
-
-/// Rows and distinct names stay within `max_percent` of the current version's.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Change {
-    pub severity: Severity,
-    pub max_percent: f64,
-}
-
-/// The audit file could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditConfigError {
-    #[error("cannot read the audit file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    // toml's message names the line and column, and shows the line.
-    #[error("the audit file {path} is not valid: {message}")]
-    Invalid { path: String, message: String },
-}
-
-impl AuditConfig {
-    /// The committed defaults for the dataset.
-    pub fn defaults() -> Self {
-        Self::parse(DEFAULTS, "loader/audits.toml").expect("the committed audit file is valid")
-    }
-
-    /// The audit a setting (`AUDITS_FILE`, `--audits`) names: unset or empty, the committed
-    /// defaults; `off`, none; otherwise the TOML file at that path.
-    pub fn from_setting(setting: Option<&str>) -> Result<Option<Self>, AuditConfigError> {
-        match setting.map(str::trim) {
-            None | Some("") => Ok(Some(Self::defaults())),
-            Some("off") => Ok(None),
-            Some(path) => Self::from_file(Path::new(path)).map(Some),
-        }
-    }
-
-    /// Reads the checks from a TOML file.
-    pub fn from_file(path: &Path) -> Result<Self, AuditConfigError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| AuditConfigError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        Self::parse(&text, &shown)
-    }
-
-    /// Parses `text`, naming `origin` in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Self, AuditConfigError> {
-        let invalid = |message: String| AuditConfigError::Invalid {
-            path: origin.to_owned(),
-            message,
-        };
-        let config: Self = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        if let Some(range) = &config.distinct_department_names
-            && range.min > range.max
-        {
-            return Err(invalid(format!(
-                "distinct_department_names: min ({}) is above max ({})",
-                range.min, range.max
-            )));
-        }
-        if let Some(change) = &config.change
-            && (change.max_percent.is_nan() || change.max_percent < 0.0)
-        {
-            return Err(invalid(format!(
-                "change: max_percent must be 0 or more, not {}",
-                change.max_percent
-            )));
-        }
-        Ok(config)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        *self == Self::default()
-    }
-}
 
 /// One check's result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -190,7 +62,7 @@ pub(crate) struct CurrentVersion {
 type CountsRow = (i64, Option<i64>, Option<i64>, Option<i64>);
 
 /// The day's current version's counts, or `None` for a day not loaded whole.
-pub(crate) async fn current_version(
+async fn current_version(
     conn: &mut PgConnection,
     date: NaiveDate,
 ) -> Result<Option<CurrentVersion>, sqlx::Error> {
@@ -218,87 +90,41 @@ pub(crate) async fn current_version(
     )
 }
 
-/// What the audit measures, counted as the rows stream into the staging tables: each
-/// normalised batch is looked at on its way to the COPY, so the audit needs no second
-/// pass. (Reading the staging tables back with one aggregate pass each cost 19.5 % of a
-/// day's load, 760 ms of 3.9 s, in `bench/versions.sh`: twice the audit's budget.)
-#[derive(Debug, Default)]
-pub(crate) struct Facts {
-    rows: i64,
-    /// Rows per minute of `create_at` (minutes since the epoch), for the minutes present.
-    per_minute: BTreeMap<i64, i64>,
-    nulls: [i64; COLUMNS.len()],
-    expire_not_after_create: i64,
+/// An audit's results and what judging them took.
+pub(crate) struct Audited {
+    pub results: Vec<AuditResult>,
+    pub duration: Duration,
 }
 
-const MICROS_PER_MINUTE: i64 = 60_000_000;
-
-impl Facts {
-    /// Counts a normalised batch (columns in table order, timestamps in microseconds).
-    pub(crate) fn add(&mut self, batch: &RecordBatch) {
-        self.rows += batch.num_rows() as i64;
-        for (sum, column) in self.nulls.iter_mut().zip(batch.columns()) {
-            *sum += column.null_count() as i64;
-        }
-        let created = timestamps(batch, "create_at");
-        let expires = timestamps(batch, "product_expire");
-        // A file's rows share their minute: count runs, not rows, into the map.
-        let mut run: Option<(i64, i64)> = None;
-        for (created, expires) in created.iter().zip(expires.iter()) {
-            let Some(at) = created else { continue };
-            if expires.is_some_and(|expires| expires <= at) {
-                self.expire_not_after_create += 1;
-            }
-            let minute = at.div_euclid(MICROS_PER_MINUTE);
-            match &mut run {
-                Some((current, n)) if *current == minute => *n += 1,
-                _ => {
-                    if let Some((done, n)) = run.replace((minute, 1)) {
-                        *self.per_minute.entry(done).or_default() += n;
-                    }
-                }
-            }
-        }
-        if let Some((minute, n)) = run {
-            *self.per_minute.entry(minute).or_default() += n;
-        }
+/// Judges what the COPY counted of the staging tables' rows (`facts`, `names`), against
+/// the day's current version too, read on `conn`; an error when a check of severity
+/// `fail` fails (the caller drops the staging tables, the day is untouched). Without a
+/// configured audit, nothing is judged.
+pub(crate) async fn before_swap(
+    conn: &mut PgConnection,
+    date: NaiveDate,
+    config: Option<&AuditConfig>,
+    facts: Option<&Facts>,
+    names: NameCounts,
+) -> Result<Audited, LoadError> {
+    let started = Instant::now();
+    let (Some(config), Some(facts)) = (config, facts) else {
+        return Ok(Audited {
+            results: Vec::new(),
+            duration: Duration::ZERO,
+        });
+    };
+    let current = current_version(conn, date).await?;
+    let results = judge(config, facts, names, current);
+    let duration = started.elapsed();
+    for result in results.iter().filter(|r| !r.passed) {
+        tracing::warn!(check = %result.check, severity = ?result.severity, "audit: {result}");
     }
-
-    /// Adds another stream's counts.
-    pub(crate) fn merge(&mut self, other: Self) {
-        self.rows += other.rows;
-        for (minute, n) in other.per_minute {
-            *self.per_minute.entry(minute).or_default() += n;
-        }
-        for (sum, n) in self.nulls.iter_mut().zip(other.nulls) {
-            *sum += n;
-        }
-        self.expire_not_after_create += other.expire_not_after_create;
-    }
-}
-
-fn timestamps<'b>(batch: &'b RecordBatch, name: &str) -> &'b TimestampMicrosecondArray {
-    let index = COLUMNS
-        .iter()
-        .position(|&(column, _)| column == name)
-        .expect("a column of the table");
-    batch
-        .column(index)
-        .as_any()
-        .downcast_ref::<TimestampMicrosecondArray>()
-        .expect("normalised timestamps are in microseconds")
+    verdict(date, &results)?;
+    Ok(Audited { results, duration })
 }
 
 /// Judges the configured checks on what the COPY counted; every result, passed or not.
-pub(crate) fn audit(
-    config: &AuditConfig,
-    facts: &Facts,
-    names: NameCounts,
-    current: Option<CurrentVersion>,
-) -> Vec<AuditResult> {
-    judge(config, facts, names, current)
-}
-
 fn judge(
     config: &AuditConfig,
     facts: &Facts,
@@ -497,7 +323,7 @@ fn percent_change(old: i64, new: i64) -> f64 {
 }
 
 /// The refusal of a load whose audit failed, or nothing when it may publish.
-pub(crate) fn verdict(date: NaiveDate, results: &[AuditResult]) -> Result<(), LoadError> {
+fn verdict(date: NaiveDate, results: &[AuditResult]) -> Result<(), LoadError> {
     if results.iter().any(AuditResult::refuses) {
         return Err(LoadError::AuditFailed {
             date,

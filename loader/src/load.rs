@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::audit::{self, AuditConfig, AuditResult, Facts};
+use crate::audit::{self, AuditConfig, AuditResult, Audited};
 use crate::bucket::Bucket;
 use crate::copy::{FileDone, StreamSettings, Tally, copy_stream};
 use crate::data_source::DataSource;
@@ -20,7 +20,6 @@ use crate::day_lock::DayLock;
 use crate::error::LoadError;
 use crate::fence::{self, Fence};
 use crate::listing::list_day;
-use crate::names::NameCounts;
 use crate::plan::{Part, plan};
 use crate::source::{SourceFile, inspect};
 use crate::staging::{self, Staging};
@@ -325,7 +324,14 @@ async fn fill_and_swap(
         return Err(LoadError::Cancelled { date });
     }
     let names = tally.names.counts();
-    let audited = run_audit(lock, staging, options, tally.facts.as_ref(), names).await?;
+    let audited = audit::before_swap(
+        lock.connection(),
+        date,
+        options.audits.as_deref(),
+        tally.facts.as_ref(),
+        names,
+    )
+    .await?;
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled { date });
     }
@@ -350,39 +356,6 @@ async fn fill_and_swap(
     };
     let swap = swap::swap_in(pool, lock.connection(), staging, &load, &policy, cancel).await?;
     Ok((copy_duration, audited, swap))
-}
-
-/// An audit's results and what it took.
-struct Audited {
-    results: Vec<AuditResult>,
-    duration: Duration,
-}
-
-/// Judges what the COPY counted of the staging tables' rows, against the day's current
-/// version too; an error when a check of severity `fail` fails (the staging tables are
-/// then dropped, the day is untouched).
-async fn run_audit(
-    lock: &mut DayLock,
-    staging: &Staging,
-    options: &LoadOptions,
-    facts: Option<&Facts>,
-    names: NameCounts,
-) -> Result<Audited, LoadError> {
-    let started = Instant::now();
-    let (Some(config), Some(facts)) = (&options.audits, facts) else {
-        return Ok(Audited {
-            results: Vec::new(),
-            duration: Duration::ZERO,
-        });
-    };
-    let current = audit::current_version(lock.connection(), staging.day().date()).await?;
-    let results = audit::audit(config, facts, names, current);
-    let duration = started.elapsed();
-    for result in results.iter().filter(|r| !r.passed) {
-        tracing::warn!(check = %result.check, severity = ?result.severity, "audit: {result}");
-    }
-    audit::verdict(staging.day().date(), &results)?;
-    Ok(Audited { results, duration })
 }
 
 /// Runs the plan's COPY streams side by side, each into its part's staging table, and

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use arrow_array::{RecordBatch, TimestampMicrosecondArray};
 use chrono::NaiveDate;
 
 use super::*;
