@@ -382,7 +382,7 @@ fn http_server(
                 )
                 .service(
                     resource("/ui/fragments/versions/{date}", "GET")
-                        .route(web::get().to(ui::day::versions_fragment)),
+                        .route(web::get().to(ui::versions::versions_fragment)),
                 )
                 .service(
                     resource("/ui/fragments/active-job/{date}", "GET")

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Timelike};
 use maud::{Markup, html};
 use sqlx::PgPool;
 
-use super::{Page, month, page_response, state_label, status_label, thousands};
+use super::{Page, month, page_response, state_label, status_label, thousands, versions};
 use crate::auth::ApiToken;
 use crate::domain::{Job, LoadDate};
 use crate::intake::Intake;
@@ -115,7 +115,7 @@ async fn day_body(pool: &PgPool, intake: &Intake, date: LoadDate) -> Result<Mark
         }
         section aria-labelledby="versions-title" {
             h2 #versions-title { "Versions" }
-            (versions_panel(date, &versions))
+            (versions::panel(date, &versions))
         }
         section aria-labelledby="jobs-title" {
             h2 #jobs-title { "Jobs" }
@@ -306,69 +306,6 @@ fn job_history(jobs: &[Job]) -> Markup {
     }
 }
 
-/// The day's current and kept versions, each with its audit, and a rollback button for
-/// each kept one.
-fn versions_panel(date: NaiveDate, versions: &[loader::DayVersion]) -> Markup {
-    html! {
-        div #versions data-date=(date) {
-            @if versions.is_empty() {
-                p { "No versions: the day has not been loaded whole." }
-            } @else {
-                div.scroll { table.list {
-                    thead { tr {
-                        th scope="col" { "Version" } th scope="col" { "State" } th scope="col" { "Rows" }
-                        th scope="col" { "Loaded at" } th scope="col" { "Replaced at" }
-                        th scope="col" { "On disk" } th scope="col" { "Audit" } th scope="col" { span.visually-hidden { "Action" } }
-                    } }
-                    tbody {
-                        @for v in versions {
-                            tr data-version=(v.version) {
-                                td { (v.version) }
-                                td { @if v.current { "current" } @else { "kept" } }
-                                td { (thousands(v.rows)) }
-                                td { (v.loaded_at.format("%Y-%m-%d %H:%M:%S")) }
-                                td { @if let Some(at) = v.replaced_at { (at.format("%Y-%m-%d %H:%M:%S")) } }
-                                td { (format!("{:.1} MB", v.disk_bytes as f64 / 1e6)) }
-                                td { (audit_summary(&v.audits)) }
-                                td { @if !v.current {
-                                    button.secondary type="button" data-action="rollback" data-date=(date)
-                                        data-version=(v.version) hidden { "Roll back to version " (v.version) }
-                                } }
-                            }
-                        }
-                    }
-                } }
-            }
-        }
-    }
-}
-
-fn audit_summary(audits: &[loader::AuditResult]) -> Markup {
-    let findings: Vec<&loader::AuditResult> = audits.iter().filter(|a| !a.passed).collect();
-    html! {
-        @if audits.is_empty() {
-            "not audited"
-        } @else if findings.is_empty() {
-            "passed (" (audits.len()) " checks)"
-        } @else {
-            @for finding in findings { div { "⚠ " (finding.to_string()) } }
-        }
-    }
-}
-
-/// `GET /ui/fragments/versions/{date}`: the versions panel as it is now, for the script.
-pub async fn versions_fragment(
-    date: web::Path<String>,
-    pool: web::Data<PgPool>,
-    token: web::Data<ApiToken>,
-) -> HttpResponse {
-    day_fragment(&date, &token, async |date| {
-        let versions = loader::list_versions(&pool, date).await?;
-        Ok(versions_panel(date, &versions))
-    })
-    .await
-}
-
 /// The panel of the day's latest job (empty without one).
 fn latest_panel(date: NaiveDate, latest: Option<&Job>) -> Markup {
     html! {
@@ -384,25 +321,9 @@ pub async fn active_job_fragment(
     pool: web::Data<PgPool>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
-    day_fragment(&date, &token, async |date| {
+    super::day_fragment(&date, &token, async |date| {
         let latest = queue::of_day(&pool, date, 1).await?;
         Ok(latest_panel(date, latest.first()))
     })
     .await
-}
-
-/// A panel of the day `date` names, as an HTML fragment; or the error page.
-async fn day_fragment(
-    date: &str,
-    token: &ApiToken,
-    panel: impl AsyncFnOnce(NaiveDate) -> Result<Markup, ApiError>,
-) -> HttpResponse {
-    let rendered = match LoadDate::parse("date", date) {
-        Ok(date) => panel(date.get()).await,
-        Err(error) => Err(error.into()),
-    };
-    match rendered {
-        Ok(panel) => super::fragment_response(panel),
-        Err(error) => super::error_page(Page::of(token), &error),
-    }
 }

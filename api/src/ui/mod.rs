@@ -11,13 +11,14 @@ pub mod charts;
 pub mod day;
 pub mod jobs;
 pub mod month;
+pub mod versions;
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::auth::ApiToken;
-use crate::domain::{DayState, JobStatus};
+use crate::domain::{DayState, JobStatus, LoadDate};
 use crate::problem::ApiError;
 
 const CSS: &str = include_str!("assets/dashboard.css");
@@ -193,4 +194,20 @@ pub fn wants_html(request: &HttpRequest) -> bool {
 /// Raw markup for trusted constants (a chart's SVG path data, built here from numbers).
 pub fn trusted(markup: String) -> PreEscaped<String> {
     PreEscaped(markup)
+}
+
+/// A panel of the day `date` names, as an HTML fragment; or the error page.
+pub async fn day_fragment(
+    date: &str,
+    token: &ApiToken,
+    panel: impl AsyncFnOnce(chrono::NaiveDate) -> Result<Markup, ApiError>,
+) -> HttpResponse {
+    let rendered = match LoadDate::parse("date", date) {
+        Ok(date) => panel(date.get()).await,
+        Err(error) => Err(error.into()),
+    };
+    match rendered {
+        Ok(panel) => fragment_response(panel),
+        Err(error) => error_page(Page::of(token), &error),
+    }
 }
