@@ -47,26 +47,38 @@ function problemText(status, body) {
   return body.detail || body.title || `the server answered ${status}`;
 }
 
-/** Replaces `element` with the HTML fragment at `path` (a server-rendered piece). */
-async function refresh(element, path) {
+/** The newest refresh asked for, per selector: an older answer arriving later is stale. */
+const newestRefresh = new Map();
+
+/**
+ * Replaces what `selector` matches with the HTML fragment at `path` (a server-rendered
+ * piece). The elements are looked up when the answer arrives, and only the newest refresh
+ * of a selector is applied: answers of two refreshes can arrive in either order (one may
+ * have waited for a swap's lock), and the older must not overwrite the newer.
+ */
+async function refresh(selector, path) {
+  const ticket = (newestRefresh.get(selector) || 0) + 1;
+  newestRefresh.set(selector, ticket);
   const response = await fetch(path, { headers: { Accept: "text/html" } });
-  if (!response.ok) return;
+  if (!response.ok || newestRefresh.get(selector) !== ticket) return;
   const html = await response.text();
+  if (newestRefresh.get(selector) !== ticket) return;
   const template = document.createElement("template");
   template.innerHTML = html.trim();
   const fresh = template.content.firstElementChild;
-  if (fresh) element.replaceWith(fresh); else element.innerHTML = "";
+  document.querySelectorAll(selector).forEach((element) => {
+    if (fresh) element.replaceWith(fresh.cloneNode(true)); else element.innerHTML = "";
+  });
   showActions();
 }
 
 function refreshDay(date) {
-  document.querySelectorAll(`a.cell[data-date="${date}"]`).forEach((cell) => {
-    refresh(cell, `/ui/fragments/day-cell/${date}`);
-  });
-  const panel = document.querySelector(`#active-job[data-date="${date}"]`);
-  if (panel) refresh(panel, `/ui/fragments/active-job/${date}`);
-  const versions = document.querySelector(`#versions[data-date="${date}"]`);
-  if (versions) refresh(versions, `/ui/fragments/versions/${date}`);
+  const cell = `a.cell[data-date="${date}"]`;
+  if (document.querySelector(cell)) refresh(cell, `/ui/fragments/day-cell/${date}`);
+  const panel = `#active-job[data-date="${date}"]`;
+  if (document.querySelector(panel)) refresh(panel, `/ui/fragments/active-job/${date}`);
+  const versions = `#versions[data-date="${date}"]`;
+  if (document.querySelector(versions)) refresh(versions, `/ui/fragments/versions/${date}`);
 }
 
 function onJobEvent(event) {
