@@ -217,7 +217,7 @@ impl Bucket {
         cancel: &CancellationToken,
     ) -> Result<Vec<SourceFile>, LoadError> {
         let inspections = futures::stream::iter(listed.objects())
-            .map(|(display, meta)| self.inspect(display, meta))
+            .map(|(_, display, meta)| self.inspect(display, meta))
             .buffered(FOOTER_READS_IN_FLIGHT)
             .try_collect::<Vec<_>>();
         tokio::select! {
@@ -226,7 +226,12 @@ impl Bucket {
         }
     }
 
-    async fn inspect(&self, display: PathBuf, meta: ObjectMeta) -> Result<SourceFile, LoadError> {
+    /// Checks the footer of one object the listing found.
+    pub(crate) async fn inspect(
+        &self,
+        display: PathBuf,
+        meta: ObjectMeta,
+    ) -> Result<SourceFile, LoadError> {
         let mut object = SourceObject {
             store: self.store.clone(),
             location: meta.location.clone(),

@@ -95,6 +95,68 @@ impl Tally {
     }
 }
 
+/// What one stream copies, in order.
+#[derive(Debug)]
+pub(crate) enum StreamInput {
+    /// Files or objects whose footers were all checked before the load began.
+    Checked(Vec<SourceFile>),
+    /// `count` objects checked while the load runs, each handed over with its bytes once
+    /// its footer passed, before any of its rows is copied.
+    Arriving { objects: Prefetched, count: usize },
+}
+
+impl StreamInput {
+    fn into_feed(self) -> Feed {
+        match self {
+            Self::Checked(files) if files.iter().any(|f| f.object.is_some()) => Feed::Objects {
+                count: files.len(),
+                objects: Prefetched::start(files),
+                seen: 0,
+            },
+            Self::Checked(files) => Feed::Files(files.into_iter()),
+            Self::Arriving { objects, count } => Feed::Objects {
+                objects,
+                count,
+                seen: 0,
+            },
+        }
+    }
+}
+
+/// The reader thread's side of a [`StreamInput`].
+enum Feed {
+    Files(std::vec::IntoIter<SourceFile>),
+    Objects {
+        objects: Prefetched,
+        count: usize,
+        seen: usize,
+    },
+}
+
+impl Feed {
+    /// The next file, with its bytes when it is an object; `None` after the last.
+    fn next_blocking(&mut self) -> Result<Option<(SourceFile, Option<Bytes>)>, LoadError> {
+        match self {
+            Self::Files(files) => Ok(files.next().map(|file| (file, None))),
+            Self::Objects {
+                objects,
+                count,
+                seen,
+            } => match objects.next_blocking() {
+                Some(fetched) => {
+                    let (file, bytes) = fetched?;
+                    *seen += 1;
+                    Ok(Some((file, Some(bytes))))
+                }
+                None if seen == count => Ok(None),
+                None => Err(LoadError::internal_without_source(
+                    "the object fetching stopped before the stream's end",
+                )),
+            },
+        }
+    }
+}
+
 /// Running totals a stream reports after each file.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct FileDone {
@@ -102,7 +164,7 @@ pub(crate) struct FileDone {
     pub source_bytes: u64,
 }
 
-/// One stream: copies `files`, in order, into `table` over one connection, checking every
+/// One stream: copies its `input`, in order, into `table` over one connection, checking every
 /// row against `day`, in one transaction. Unless the table is shared, the stream creates
 /// it in that transaction and copies with FREEZE (rows frozen and all-visible), then
 /// analyzes it when asked to. The fence is asked before the connection writes and again
@@ -110,7 +172,7 @@ pub(crate) struct FileDone {
 pub(crate) async fn copy_stream(
     pool: &PgPool,
     table: &StagingTable,
-    files: Vec<SourceFile>,
+    input: StreamInput,
     day: &Day,
     settings: StreamSettings<'_>,
     on_file: &(dyn Fn(FileDone) + Send + Sync),
@@ -121,11 +183,9 @@ pub(crate) async fn copy_stream(
     let reader_cancel = cancel.child_token();
     let reader = {
         let cancel = reader_cancel.clone();
-        let prefetched = Prefetched::start(&files);
+        let feed = input.into_feed();
         let tally = Tally::new(settings.audit);
-        tokio::task::spawn_blocking(move || {
-            encode_files(&files, bounds, &sender, &cancel, prefetched, tally)
-        })
+        tokio::task::spawn_blocking(move || encode_files(feed, bounds, &sender, &cancel, tally))
     };
     // Stops the reader thread on every early return below.
     let _stop_reader = reader_cancel.drop_guard();
@@ -208,11 +268,10 @@ type Sender = mpsc::Sender<Result<Message, LoadError>>;
 
 /// The reader thread: decodes, validates and encodes each file, in order.
 fn encode_files(
-    files: &[SourceFile],
+    mut feed: Feed,
     bounds: TimeRange,
     sender: &Sender,
     cancel: &CancellationToken,
-    mut prefetched: Option<Prefetched>,
     mut tally: Tally,
 ) {
     let schema = copy_schema();
@@ -221,13 +280,13 @@ fn encode_files(
         let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
         let mut buffer = BytesMut::with_capacity(512 * 1024);
         encoder.write_header(&mut buffer).map_err(encoder_failed)?;
-        for file in files {
+        while let Some((file, whole)) = feed.next_blocking()? {
             if cancel.is_cancelled() {
                 return Ok(());
             }
             let rows = encode_file(
-                file,
-                prefetched.as_mut(),
+                &file,
+                whole,
                 &schema,
                 bounds,
                 &mut encoder,
@@ -267,9 +326,13 @@ pub(crate) fn encode_whole_file(
     let mut buffer = BytesMut::with_capacity(512 * 1024);
     let mut tally = Tally::new(false);
     encoder.write_header(&mut buffer).map_err(encoder_failed)?;
+    let whole = match &file.object {
+        Some(object) => Some(object.read_blocking(&file.path)?),
+        None => None,
+    };
     let rows = encode_file(
         file,
-        None,
+        whole,
         &schema,
         bounds,
         &mut encoder,
@@ -308,11 +371,11 @@ fn batch_reader<T: ChunkReader + 'static>(
         .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))
 }
 
-/// Appends the COPY rows of one file to `buffer` and counts them into `tally`; returns
-/// the file's row count.
+/// Appends the COPY rows of one file (`whole`: an object's bytes, fetched) to `buffer` and
+/// counts them into `tally`; returns the file's row count.
 fn encode_file(
     file: &SourceFile,
-    prefetched: Option<&mut Prefetched>,
+    whole: Option<Bytes>,
     schema: &SchemaRef,
     bounds: TimeRange,
     encoder: &mut ArrowToPostgresBinaryEncoder,
@@ -320,13 +383,9 @@ fn encode_file(
     tally: &mut Tally,
 ) -> Result<u64, LoadError> {
     let path = &file.path;
-    let reader = match &file.object {
+    let reader = match whole {
         None => batch_reader(path, checked_file(file)?)?,
-        Some(object) => {
-            let whole = match prefetched {
-                Some(prefetched) => prefetched.next_blocking()?,
-                None => object.read_blocking(path)?,
-            };
+        Some(whole) => {
             if !file.fingerprint.matches_bytes(&whole) {
                 return Err(changed_during_the_load(path).into());
             }

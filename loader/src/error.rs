@@ -146,6 +146,16 @@ pub enum LoadError {
         stored: u64,
         expected: u64,
     },
+    /// A bucket's day was planned by its objects' names, and this object's footer puts
+    /// rows outside the part of the day its name placed it in. [`crate::load_day_from`]
+    /// answers it by loading the day again with every footer read first; it does not
+    /// return it.
+    #[error(
+        "{}: its rows are not all of the minute its name says; the day is planned again from \
+         every footer",
+        .file.display()
+    )]
+    PlanRefuted { file: PathBuf },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// A fault of the loader or of what it runs (a reader thread, the COPY encoder), not of

@@ -41,6 +41,7 @@
 //! listing and footers `bucket` reads and whose checked objects `objects` fetches.
 //! `ARCHITECTURE.md` at the workspace root follows one load through them.
 
+mod ahead;
 mod audit;
 mod bucket;
 mod convert;
@@ -50,6 +51,7 @@ mod day;
 mod day_lock;
 mod error;
 mod fence;
+mod inspection;
 mod listing;
 mod live;
 mod load;

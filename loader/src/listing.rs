@@ -65,11 +65,12 @@ impl DayFiles {
         insert(self, name, entry);
     }
 
-    /// The day's objects in minute order, with how each is named in messages.
-    pub(crate) fn objects(&self) -> Vec<(PathBuf, ObjectMeta)> {
+    /// The day's objects in minute order: the minute each is named for, how it is named in
+    /// messages, and what the listing said of it.
+    pub(crate) fn objects(&self) -> Vec<(u16, PathBuf, ObjectMeta)> {
         self.minutes
-            .values()
-            .filter_map(|e| Some((e.path.clone(), e.object.clone()?)))
+            .iter()
+            .filter_map(|(&minute, e)| Some((minute, e.path.clone(), e.object.clone()?)))
             .collect()
     }
 

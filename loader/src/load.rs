@@ -11,17 +11,15 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::ahead::Ahead;
 use crate::audit::{self, AuditConfig, AuditResult, Audited};
-use crate::bucket::Bucket;
-use crate::copy::{FileDone, StreamSettings, Tally, copy_stream};
+use crate::copy::{FileDone, StreamCopied, StreamInput, StreamSettings, Tally, copy_stream};
 use crate::data_source::DataSource;
 use crate::day::{Day, MissingMinutes};
 use crate::day_lock::DayLock;
 use crate::error::LoadError;
 use crate::fence::{self, Fence};
-use crate::listing::list_day;
-use crate::plan::{Part, plan};
-use crate::source::{SourceFile, inspect};
+use crate::inspection::{Prepared, Totals, prepare};
 use crate::staging::{self, Staging};
 use crate::streams::Streams;
 use crate::swap::{self, DayLoad, SwapCheck, SwapOutcome, SwapPolicy};
@@ -167,21 +165,35 @@ pub async fn load_day_from(
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<LoadReport, LoadError> {
+    match load_once(pool, source, date, options, true, progress, cancel).await {
+        Err(LoadError::PlanRefuted { file }) => {
+            tracing::info!(
+                %date, file = %file.display(),
+                "a footer refuted the plan by names; loading again with every footer read first"
+            );
+            load_once(pool, source, date, options, false, progress, cancel).await
+        }
+        done => done,
+    }
+}
+
+/// One try of [`load_day_from`]; `ahead`: a bucket's footers may be read while the COPY
+/// runs.
+async fn load_once(
+    pool: &PgPool,
+    source: &DataSource,
+    date: NaiveDate,
+    options: &LoadOptions,
+    ahead: bool,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
     let day = Day::new(date);
-    let (files, missing) = match source {
-        DataSource::Dir(dir) => inspect_day(dir, date, options.allow_partial, cancel).await?,
-        DataSource::Bucket(bucket) => {
-            inspect_objects(bucket, date, options.allow_partial, cancel).await?
-        }
-    };
-    let totals = LoadProgress {
-        files_total: files.len() as u64,
-        rows_total: files.iter().map(|f| f.rows).sum(),
-        bytes_total: files.iter().map(|f| f.bytes).sum(),
-        ..LoadProgress::default()
-    };
-    progress(totals);
+    let prepared = prepare(source, &day, options, ahead, cancel).await?;
+    if let Some(totals) = prepared.totals.progress() {
+        progress(totals);
+    }
 
     let mut lock = DayLock::try_acquire(pool, &day)
         .await?
@@ -191,25 +203,27 @@ pub async fn load_day_from(
         return Err(error);
     }
     staging::drop_leftovers_for_day(&mut lock).await?;
-    // Fail fast, before any row is copied; the swap checks again, under its lock.
-    if let Err(error) = swap::check_shrink(
-        lock.connection(),
-        &day,
-        totals.rows_total,
-        options.shrink_guard(),
-    )
-    .await
+    // Fail fast, before any row is copied (when the rows are not known yet, as soon as
+    // they are); the swap checks again, under its lock.
+    if let Some(rows) = prepared.totals.rows()
+        && let Err(error) =
+            swap::check_shrink(lock.connection(), &day, rows, options.shrink_guard()).await
     {
         lock.release().await.ok();
         return Err(error);
     }
-    let parts = plan(files, options.streams.get(), day.range());
-    let staging = Staging::new(&day, parts.iter().map(|p| (p.range, p.streams.len())));
+    let staging = Staging::new(&day, prepared.parts.iter().map(|p| (p.0, p.1.len())));
     staging.create_shared(lock.connection()).await?;
-    tracing::info!(%date, files = totals.files_total, rows = totals.rows_total, staging = %staging.names(), "loading");
+    tracing::info!(
+        %date, files = prepared.totals.files, bytes = prepared.totals.bytes,
+        footers_ahead = prepared.ahead.is_some(), staging = %staging.names(), "loading"
+    );
 
+    let files = prepared.totals.files;
+    let bytes = prepared.totals.bytes;
+    let missing = prepared.missing.clone();
     let result = fill_and_swap(
-        pool, &mut lock, &staging, parts, totals, &missing, options, progress, cancel,
+        pool, &mut lock, &staging, prepared, options, progress, cancel,
     )
     .await;
     if result.is_err()
@@ -219,21 +233,21 @@ pub async fn load_day_from(
         tracing::warn!(%error, staging = %staging.names(), "could not drop the staging tables");
     }
     lock.release().await.ok();
-    let (copy_duration, audited, swap) = result?;
+    let filled = result?;
     let report = LoadReport {
         date,
-        files: totals.files_total,
-        rows: totals.rows_total,
-        source_bytes: totals.bytes_total,
+        files,
+        rows: filled.rows,
+        source_bytes: bytes,
         elapsed: started.elapsed(),
-        copy_duration,
-        swap_duration: swap.duration,
-        swap_attempts: swap.attempts,
-        replaced_rows: swap.replaced_rows,
+        copy_duration: filled.copy_duration,
+        swap_duration: filled.swap.duration,
+        swap_attempts: filled.swap.attempts,
+        replaced_rows: filled.swap.replaced_rows,
         missing_minutes: missing,
-        version: swap.version,
-        audits: audited.results,
-        audit_duration: audited.duration,
+        version: filled.swap.version,
+        audits: filled.audited.results,
+        audit_duration: filled.audited.duration,
     };
     tracing::info!(
         %date, rows = report.rows, seconds = report.elapsed.as_secs_f64(),
@@ -242,65 +256,24 @@ pub async fn load_day_from(
     Ok(report)
 }
 
-/// Lists the day's files, judges whether they make the day whole, and checks each one's
-/// footer, off the async runtime. Returns the files and the minutes that have none.
-///
-/// A cancel is answered at once, even while a read is stuck in the kernel (a hung network
-/// file system): the thread doing the reads is then left to finish on its own.
-async fn inspect_day(
-    source_dir: &Path,
-    date: NaiveDate,
-    allow_partial: bool,
-    cancel: &CancellationToken,
-) -> Result<(Vec<SourceFile>, MissingMinutes), LoadError> {
-    let dir = source_dir.to_path_buf();
-    let inspection = tokio::task::spawn_blocking(move || {
-        let listed = list_day(&dir, date)?;
-        let missing = listed.judge(allow_partial)?;
-        let files = listed
-            .regular_files()?
-            .iter()
-            .map(|path| inspect(path).map_err(LoadError::from))
-            .collect::<Result<_, _>>()?;
-        Ok((files, missing))
-    });
-    tokio::select! {
-        () = cancel.cancelled() => Err(LoadError::Cancelled { date }),
-        inspected = inspection => {
-            inspected.map_err(|e| LoadError::internal("inspecting the files failed", e))?
-        }
-    }
+/// What [`fill_and_swap`] did.
+struct Filled {
+    rows: u64,
+    copy_duration: Duration,
+    audited: Audited,
+    swap: SwapOutcome,
 }
 
-/// [`inspect_day`] for a bucket: the listing and the footers' ranged reads are requests,
-/// awaited here; a cancel stops them.
-async fn inspect_objects(
-    bucket: &Bucket,
-    date: NaiveDate,
-    allow_partial: bool,
-    cancel: &CancellationToken,
-) -> Result<(Vec<SourceFile>, MissingMinutes), LoadError> {
-    let listed = tokio::select! {
-        () = cancel.cancelled() => return Err(LoadError::Cancelled { date }),
-        listed = bucket.list_day(date) => listed?,
-    };
-    let missing = listed.judge(allow_partial)?;
-    let files = bucket.inspect_day(&listed, cancel).await?;
-    Ok((files, missing))
-}
-
-#[allow(clippy::too_many_arguments)]
+/// Copies the prepared streams into the staging tables, audits them and swaps them in.
 async fn fill_and_swap(
     pool: &PgPool,
     lock: &mut DayLock,
     staging: &Staging,
-    parts: Vec<Part>,
-    totals: LoadProgress,
-    missing: &MissingMinutes,
+    prepared: Prepared,
     options: &LoadOptions,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
-) -> Result<(Duration, Audited, SwapOutcome), LoadError> {
+) -> Result<Filled, LoadError> {
     let date = lock.day().date();
     let copy_started = Instant::now();
     let settings = StreamSettings {
@@ -308,12 +281,29 @@ async fn fill_and_swap(
         fence: options.fence.as_ref(),
         audit: options.audits.is_some(),
     };
-    let (rows, tally) = copy_all(pool, staging, parts, totals, settings, progress, cancel).await?;
-    if rows != totals.rows_total {
+    let Prepared {
+        parts,
+        totals,
+        ahead,
+        missing,
+    } = prepared;
+    let inputs = parts.into_iter().map(|(_, inputs)| inputs).collect();
+    let copy = CopyPhase {
+        staging,
+        totals: &totals,
+        settings,
+        shrink_guard: options.shrink_guard(),
+        progress,
+    };
+    let (rows, tally) = copy.run(pool, lock, inputs, ahead, cancel).await?;
+    let expected = totals.rows().ok_or_else(|| {
+        LoadError::internal_without_source("the streams ended before every footer was read")
+    })?;
+    if rows != expected {
         return Err(LoadError::RowCountMismatch {
             date,
             stored: rows,
-            expected: totals.rows_total,
+            expected,
         });
     }
     if options.analyze {
@@ -340,8 +330,8 @@ async fn fill_and_swap(
     };
     let load = DayLoad {
         rows: i64::try_from(rows).map_err(too_large("rows"))?,
-        files: i32::try_from(totals.files_total).map_err(too_large("files"))?,
-        bytes: i64::try_from(totals.bytes_total).map_err(too_large("bytes"))?,
+        files: i32::try_from(totals.files).map_err(too_large("files"))?,
+        bytes: i64::try_from(totals.bytes).map_err(too_large("bytes"))?,
         missing_minutes: missing.times().to_vec(),
         names,
         job_id: options.job_id,
@@ -355,63 +345,161 @@ async fn fill_and_swap(
         retention: options.retention,
     };
     let swap = swap::swap_in(pool, lock.connection(), staging, &load, &policy, cancel).await?;
-    Ok((copy_duration, audited, swap))
+    Ok(Filled {
+        rows,
+        copy_duration,
+        audited,
+        swap,
+    })
 }
 
-/// Runs the plan's COPY streams side by side, each into its part's staging table, and
-/// returns the rows stored and what the streams counted. When one fails, the others are
-/// stopped cleanly (their COPYs aborted) and the first real error is returned.
-async fn copy_all(
-    pool: &PgPool,
-    staging: &Staging,
-    parts: Vec<Part>,
-    totals: LoadProgress,
-    settings: StreamSettings<'_>,
-    progress: &(dyn Fn(LoadProgress) + Send + Sync),
-    cancel: &CancellationToken,
-) -> Result<(u64, Tally), LoadError> {
-    let day = staging.day();
-    let date = day.date();
-    let files_done = AtomicU64::new(0);
-    let rows_done = AtomicU64::new(0);
-    let bytes_done = AtomicU64::new(0);
-    let on_file = |done: FileDone| {
-        progress(LoadProgress {
-            files_done: files_done.fetch_add(1, Ordering::Relaxed) + 1,
-            rows_done: rows_done.fetch_add(done.rows, Ordering::Relaxed) + done.rows,
-            bytes_done: bytes_done.fetch_add(done.source_bytes, Ordering::Relaxed)
-                + done.source_bytes,
-            ..totals
+/// The COPY phase of a load: what its streams share.
+struct CopyPhase<'a> {
+    staging: &'a Staging,
+    totals: &'a Totals,
+    settings: StreamSettings<'a>,
+    shrink_guard: u8,
+    progress: &'a (dyn Fn(LoadProgress) + Send + Sync),
+}
+
+impl CopyPhase<'_> {
+    /// Runs the COPY streams side by side, each into its part's staging table (`inputs`:
+    /// each table's streams), and the footer checks still ahead of them, and returns the
+    /// rows stored and what the streams counted. When one fails, the others are stopped
+    /// cleanly (their COPYs aborted) and the first real error is returned.
+    async fn run(
+        &self,
+        pool: &PgPool,
+        lock: &mut DayLock,
+        inputs: Vec<Vec<StreamInput>>,
+        ahead: Option<Ahead>,
+        cancel: &CancellationToken,
+    ) -> Result<(u64, Tally), LoadError> {
+        let day = self.staging.day();
+        let done = Done::default();
+        let on_file = |file: FileDone| {
+            let now = done.add(file);
+            if let Some(totals) = self.totals.progress() {
+                (self.progress)(now.with_totals(totals));
+            }
+        };
+        let siblings = cancel.child_token();
+        let streams = self
+            .staging
+            .tables()
+            .iter()
+            .zip(inputs)
+            .flat_map(|(table, inputs)| inputs.into_iter().map(move |input| (table, input)));
+        let copies = streams.map(|(table, input)| {
+            let (siblings, on_file, settings) = (&siblings, &on_file, self.settings);
+            async move {
+                let result =
+                    copy_stream(pool, table, input, day, settings, on_file, siblings).await;
+                if result.is_err() {
+                    siblings.cancel();
+                }
+                result
+            }
         });
-    };
-    let siblings = cancel.child_token();
-    let streams = staging
-        .tables()
-        .iter()
-        .zip(parts)
-        .flat_map(|(table, part)| part.streams.into_iter().map(move |files| (table, files)));
-    let copies = streams.map(|(table, files)| {
-        let siblings = &siblings;
-        let on_file = &on_file;
-        async move {
-            let result = copy_stream(pool, table, files, day, settings, on_file, siblings).await;
+        let checks = async {
+            let result = self.check_ahead(lock, ahead, &done, &siblings).await;
             if result.is_err() {
                 siblings.cancel();
             }
             result
+        };
+        let (results, checked) = futures::join!(futures::future::join_all(copies), checks);
+        first_error(results, checked, cancel, day.date())
+    }
+
+    /// Runs the footer checks still ahead of the streams, if any; once all have passed,
+    /// reports the day's totals and applies the shrink guard.
+    async fn check_ahead(
+        &self,
+        lock: &mut DayLock,
+        ahead: Option<Ahead>,
+        done: &Done,
+        siblings: &CancellationToken,
+    ) -> Result<(), LoadError> {
+        let Some(ahead) = ahead else {
+            return Ok(());
+        };
+        let rows = tokio::select! {
+            rows = ahead.run() => rows,
+            () = siblings.cancelled() => None,
+        };
+        // Without the rows, a check failed or a stream stopped: the streams say why.
+        let Some(rows) = rows else {
+            return Ok(());
+        };
+        self.totals.set_rows(rows);
+        if let Some(totals) = self.totals.progress() {
+            (self.progress)(done.now().with_totals(totals));
         }
-    });
-    let results = futures::future::join_all(copies).await;
+        let day = self.staging.day();
+        swap::check_shrink(lock.connection(), day, rows, self.shrink_guard).await
+    }
+}
+
+/// Files, rows and bytes the streams have copied so far.
+#[derive(Default)]
+struct Done {
+    files: AtomicU64,
+    rows: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Done {
+    /// Counts one more file; returns the counts with it.
+    fn add(&self, file: FileDone) -> LoadProgress {
+        LoadProgress {
+            files_done: self.files.fetch_add(1, Ordering::Relaxed) + 1,
+            rows_done: self.rows.fetch_add(file.rows, Ordering::Relaxed) + file.rows,
+            bytes_done: self.bytes.fetch_add(file.source_bytes, Ordering::Relaxed)
+                + file.source_bytes,
+            ..LoadProgress::default()
+        }
+    }
+
+    fn now(&self) -> LoadProgress {
+        LoadProgress {
+            files_done: self.files.load(Ordering::Relaxed),
+            rows_done: self.rows.load(Ordering::Relaxed),
+            bytes_done: self.bytes.load(Ordering::Relaxed),
+            ..LoadProgress::default()
+        }
+    }
+}
+
+impl LoadProgress {
+    /// These counts of what is done, with the totals of `totals`.
+    fn with_totals(self, totals: LoadProgress) -> LoadProgress {
+        LoadProgress {
+            files_total: totals.files_total,
+            rows_total: totals.rows_total,
+            bytes_total: totals.bytes_total,
+            ..self
+        }
+    }
+}
+
+/// The rows and counts of the streams, or the first real error among them and the footer
+/// checks: a sibling's cancellation is a consequence, not a cause.
+fn first_error(
+    results: Vec<Result<StreamCopied, LoadError>>,
+    checked: Result<(), LoadError>,
+    cancel: &CancellationToken,
+    date: NaiveDate,
+) -> Result<(u64, Tally), LoadError> {
     let mut rows = 0;
     let mut tally = Tally::new(false);
-    let mut first_error: Option<LoadError> = None;
+    let mut first_error: Option<LoadError> = checked.err();
     for result in results {
         match result {
             Ok(copied) => {
                 rows += copied.rows;
                 tally.merge(copied.tally);
             }
-            // A sibling's cancellation is a consequence; keep looking for the cause.
             Err(LoadError::Cancelled { .. }) if !cancel.is_cancelled() => {}
             Err(error) => {
                 first_error.get_or_insert(error);

@@ -3,7 +3,7 @@
 //! can act on them (transient, or refused).
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -70,47 +70,60 @@ impl SourceObject {
 const CHANGED: &str =
     "changed during the load: its ETag differs from when it was checked; nothing of it was copied";
 
-/// A stream's objects, fetched ahead of its reader thread and handed over in order.
+/// Objects of a stream as their checks pass them (or the first error), in order.
+pub(crate) type Checked = futures::channel::mpsc::UnboundedReceiver<Result<SourceFile, LoadError>>;
+
+/// A stream's objects, fetched ahead of its reader thread and handed over in order, each
+/// with the file its check made of it.
 #[derive(Debug)]
 pub(crate) struct Prefetched {
-    receiver: tokio::sync::mpsc::Receiver<Result<Bytes, LoadError>>,
+    receiver: tokio::sync::mpsc::Receiver<Result<(SourceFile, Bytes), LoadError>>,
 }
 
 impl Prefetched {
-    /// Starts fetching the objects among `files`, in order, [`OBJECTS_AHEAD`] at a time;
-    /// `None` when they are files. Dropping the result stops the fetching.
-    pub(crate) fn start(files: &[SourceFile]) -> Option<Self> {
-        let objects: Vec<(PathBuf, SourceObject)> = files
-            .iter()
-            .filter_map(|f| Some((f.path.clone(), f.object.clone()?)))
-            .collect();
-        if objects.is_empty() {
-            return None;
-        }
+    /// Starts fetching `files`, objects whose footers were checked before the load, in
+    /// order, [`OBJECTS_AHEAD`] at a time. Dropping the result stops the fetching.
+    pub(crate) fn start(files: Vec<SourceFile>) -> Self {
+        Self::spawn(futures::stream::iter(files.into_iter().map(Ok)))
+    }
+
+    /// Starts fetching objects as their checks hand them over, in order: an error among
+    /// them is handed on in its place, and ends the stream.
+    pub(crate) fn arriving(checked: Checked) -> Self {
+        Self::spawn(checked)
+    }
+
+    fn spawn(
+        files: impl futures::Stream<Item = Result<SourceFile, LoadError>> + Send + 'static,
+    ) -> Self {
         let (sender, receiver) = tokio::sync::mpsc::channel(OBJECTS_AHEAD);
         tokio::spawn(async move {
-            let mut fetched = futures::stream::iter(objects)
-                .map(|(path, object)| async move {
-                    object.read(&path, None).await.map(|(bytes, _)| bytes)
-                })
-                .buffered(OBJECTS_AHEAD);
+            let mut fetched = std::pin::pin!(files.map(fetch).buffered(OBJECTS_AHEAD));
             while let Some(result) = fetched.next().await {
-                if sender.send(result).await.is_err() {
-                    break; // the stream has stopped
+                let failed = result.is_err();
+                if sender.send(result).await.is_err() || failed {
+                    break; // the stream has stopped, or it will at this error
                 }
             }
         });
-        Some(Self { receiver })
+        Self { receiver }
     }
 
-    /// The next object's bytes; waits on the calling (reader) thread.
-    pub(crate) fn next_blocking(&mut self) -> Result<Bytes, LoadError> {
-        self.receiver.blocking_recv().unwrap_or_else(|| {
-            Err(LoadError::internal_without_source(
-                "the object fetching stopped before the stream's end",
-            ))
-        })
+    /// The next object and its bytes, waiting on the calling (reader) thread; `None` when
+    /// the fetching has ended.
+    pub(crate) fn next_blocking(&mut self) -> Option<Result<(SourceFile, Bytes), LoadError>> {
+        self.receiver.blocking_recv()
     }
+}
+
+/// The whole object a checked file names, of the version its check saw.
+async fn fetch(checked: Result<SourceFile, LoadError>) -> Result<(SourceFile, Bytes), LoadError> {
+    let file = checked?;
+    let object = file.object.as_ref().ok_or_else(|| {
+        LoadError::internal_without_source("a file was handed to the object fetching")
+    })?;
+    let (bytes, _) = object.read(&file.path, None).await?;
+    Ok((file, bytes))
 }
 
 /// The object changed or went (the input's fault: the load fails naming it), or the store

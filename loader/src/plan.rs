@@ -88,6 +88,57 @@ fn cut_into_parts(files: &[SourceFile], streams: usize, day: TimeRange) -> Optio
     Some(parts)
 }
 
+/// Plans a day whose footers are not read yet by its files' names: up to `streams` parts
+/// of consecutive minutes with about equal bytes, each accepting the `create_at` range its
+/// minutes name (the first from the day's start, the last to its end). `items` are
+/// `(minute of the day, bytes, item)` in minute order.
+///
+/// Only a guess that the file of minute `m` holds rows of minute `m`: each file's footer
+/// must still show that its rows lie in its part before any of them is copied.
+pub(crate) fn plan_by_names<T>(
+    items: Vec<(u16, u64, T)>,
+    streams: usize,
+    day: TimeRange,
+) -> Vec<(TimeRange, Vec<T>)> {
+    let streams = streams.clamp(1, items.len().max(1));
+    let share = items
+        .iter()
+        .map(|i| i.1)
+        .sum::<u64>()
+        .div_ceil(streams as u64);
+    let mut parts: Vec<(i64, Vec<T>)> = Vec::new();
+    let mut in_part = 0u64;
+    for (minute, bytes, item) in items {
+        if parts.is_empty() || (in_part >= share && parts.len() < streams) {
+            let start = day.start_us + i64::from(minute) * MINUTE_US;
+            parts.push((
+                if parts.is_empty() {
+                    day.start_us
+                } else {
+                    start
+                },
+                Vec::new(),
+            ));
+            in_part = 0;
+        }
+        in_part += bytes;
+        parts.last_mut().expect("pushed above").1.push(item);
+    }
+    let ends: Vec<i64> = parts
+        .iter()
+        .skip(1)
+        .map(|p| p.0)
+        .chain([day.end_us])
+        .collect();
+    parts
+        .into_iter()
+        .zip(ends)
+        .map(|((start_us, items), end_us)| (TimeRange { start_us, end_us }, items))
+        .collect()
+}
+
+const MINUTE_US: i64 = 60_000_000;
+
 /// Whether no part holds more than 1.5 fair shares of the bytes. A lopsided cut loses to
 /// sharing one table: a stream alone with most of the day runs at one COPY's speed, slower
 /// than two streams contending for one table (measured 1.38–1.44 s against 1.02–1.22 s).
@@ -315,5 +366,35 @@ mod tests {
         let split = split_into_streams(files, 3);
         let sizes: Vec<_> = split.iter().map(Vec::len).collect();
         assert_eq!(sizes, [4, 4, 2]);
+    }
+
+    #[test]
+    fn a_day_planned_by_names_is_cut_at_a_minute_into_equal_parts() {
+        let items: Vec<(u16, u64, u16)> = (0..1440).map(|m| (m, 100, m)).collect();
+        let parts = plan_by_names(items, 2, DAY);
+        let ranges: Vec<TimeRange> = parts.iter().map(|p| p.0).collect();
+        let cut = TimeRange {
+            start_us: 0,
+            end_us: 720 * MINUTE,
+        };
+        assert_eq!(ranges[0], cut);
+        assert_eq!(ranges[1].start_us, 720 * MINUTE);
+        assert_eq!(ranges[1].end_us, DAY.end_us);
+        assert_eq!(parts[0].1, (0..720).collect::<Vec<_>>());
+        assert_eq!(parts[1].1, (720..1440).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_plan_by_names_covers_the_day_whatever_minutes_there_are() {
+        // A partial day: minutes 10, 11, 500 and 1439; four streams for four files.
+        let items = vec![(10, 5, "a"), (11, 5, "b"), (500, 5, "c"), (1439, 5, "d")];
+        let parts = plan_by_names(items, 8, DAY);
+        let starts: Vec<i64> = parts.iter().map(|p| p.0.start_us / MINUTE).collect();
+        let ends: Vec<i64> = parts.iter().map(|p| p.0.end_us / MINUTE).collect();
+        assert_eq!(starts, [0, 11, 500, 1439]);
+        assert_eq!(ends, [11, 500, 1439, 1440]);
+        assert_eq!(plan_by_names(Vec::<(u16, u64, ())>::new(), 2, DAY), []);
+        let one = plan_by_names(vec![(3, 1, ()), (4, 1, ())], 1, DAY);
+        assert_eq!(one, [(DAY, vec![(), ()])]);
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use loader::{Bucket, DataSource, LoadError, LoadProgress, load_day_from};
+use loader::{Bucket, DataSource, LoadError, LoadOptions, LoadProgress, Streams, load_day_from};
 use object_store::ObjectStore;
 use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjectPath;
@@ -48,15 +48,32 @@ async fn load_from(
     source: &DataSource,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
 ) -> Result<loader::LoadReport, LoadError> {
-    load_day_from(
-        pool,
-        source,
-        day(DAY),
-        &options(),
-        progress,
-        &CancellationToken::new(),
-    )
-    .await
+    load_with(pool, source, &options(), progress).await
+}
+
+/// [`load_from`] with one stream: every footer is read before the COPY starts (with more,
+/// a bucket's footers are read while it runs), so the first progress report comes after
+/// every check and before any object is fetched.
+async fn load_checked_first(
+    pool: &PgPool,
+    source: &DataSource,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+) -> Result<loader::LoadReport, LoadError> {
+    let options = LoadOptions {
+        streams: Streams::new(1).expect("one stream"),
+        ..options()
+    };
+    load_with(pool, source, &options, progress).await
+}
+
+async fn load_with(
+    pool: &PgPool,
+    source: &DataSource,
+    options: &LoadOptions,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+) -> Result<loader::LoadReport, LoadError> {
+    let cancel = CancellationToken::new();
+    load_day_from(pool, source, day(DAY), options, progress, &cancel).await
 }
 
 /// Runs `change` once, on the first progress report: it comes after every footer was
@@ -138,6 +155,40 @@ async fn a_day_from_a_bucket_holds_the_same_rows_as_from_a_directory(pool: PgPoo
     assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
 }
 
+/// A day from a bucket is planned by its objects' names, its footers read while the COPY
+/// runs; an object whose rows are not of the minute its name says refutes that plan, and
+/// the day is loaded again, planned by every footer, as from a directory.
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn an_object_of_another_minute_than_its_name_still_loads_exactly(pool: PgPool) {
+    let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:03");
+    let later = minutes_dir("2023-01-01 00:07", "2023-01-01 00:07");
+    std::fs::copy(
+        later.path().join(format!("{DAY} 00:07:00.parquet")),
+        dir.path().join(format!("{DAY} 00:01:00.parquet")),
+    )
+    .expect("00:07's rows under 00:01's name");
+    load(&pool, dir.path(), DAY)
+        .await
+        .expect("from the directory");
+    let from_dir = checksum_of_day(&pool, DAY).await;
+    sqlx::query("TRUNCATE dwh.data_sample, dwh.day_loads")
+        .execute(&pool)
+        .await
+        .expect("empty the table");
+
+    let server = S3Server::start(&[BUCKET]);
+    let store = client(&server);
+    upload_dir(store.as_ref(), dir.path(), PREFIX).await;
+    // Two streams: the names put 00:00 and 00:01 in the first part, [00:00, 00:02).
+    let report = load_from(&pool, &source(&store), &|_| {})
+        .await
+        .expect("planned again by the footers");
+
+    assert_eq!(report.rows as i64, 4 * rows_per_file());
+    assert_eq!(checksum_of_day(&pool, DAY).await, from_dir);
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+}
+
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn an_object_replaced_after_its_check_fails_the_load_naming_it(pool: PgPool) {
     let before = old_day(&pool).await;
@@ -148,7 +199,7 @@ async fn an_object_replaced_after_its_check_fails_the_load_naming_it(pool: PgPoo
         block_on(async { put_file(client(&server).as_ref(), &replacement, &key("00:01")).await });
     });
 
-    let error = load_from(&pool, &source(&store), &progress)
+    let error = load_checked_first(&pool, &source(&store), &progress)
         .await
         .expect_err("changed");
 
@@ -175,7 +226,7 @@ async fn an_object_deleted_after_its_check_fails_the_load_naming_it(pool: PgPool
         .expect("delete");
     });
 
-    let error = load_from(&pool, &source(&store), &progress)
+    let error = load_checked_first(&pool, &source(&store), &progress)
         .await
         .expect_err("gone");
 
@@ -271,7 +322,7 @@ async fn the_server_gone_mid_load_fails_it_after_retries_and_keeps_the_old_day(p
     let server = std::sync::Mutex::new(server);
     let progress = once_checked(|| server.lock().expect("server").stop());
 
-    let error = load_from(&pool, &source(&store), &progress)
+    let error = load_checked_first(&pool, &source(&store), &progress)
         .await
         .expect_err("unreachable");
 

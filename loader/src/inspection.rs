@@ -1,0 +1,157 @@
+//! Before a load copies: the day's files found and judged, their footers checked (or, for
+//! a bucket, set to be checked while the COPY runs: `ahead`), and the plan of its streams.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use chrono::NaiveDate;
+use tokio_util::sync::CancellationToken;
+
+use crate::ahead::{Ahead, plan_ahead};
+use crate::copy::StreamInput;
+use crate::data_source::DataSource;
+use crate::day::{Day, MissingMinutes, TimeRange};
+use crate::error::LoadError;
+use crate::listing::list_day;
+use crate::load::{LoadOptions, LoadProgress};
+use crate::plan::plan;
+use crate::source::{SourceFile, inspect};
+
+/// A load, ready to copy.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// Each part of the day: the range of `create_at` its staging table accepts, and the
+    /// inputs of its streams.
+    pub parts: Vec<(TimeRange, Vec<StreamInput>)>,
+    pub totals: Totals,
+    /// The footer checks still to run while the streams copy (a bucket planned by names).
+    pub ahead: Option<Ahead>,
+    pub missing: MissingMinutes,
+}
+
+/// The day's totals: files and bytes as listed, rows once every footer is read.
+#[derive(Debug)]
+pub(crate) struct Totals {
+    pub files: u64,
+    pub bytes: u64,
+    rows: OnceLock<u64>,
+}
+
+impl Totals {
+    /// The rows of the day's files, once every footer is read.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows.get().copied()
+    }
+
+    pub fn set_rows(&self, rows: u64) {
+        let _ = self.rows.set(rows);
+    }
+
+    /// Progress before anything is copied, once the rows are known.
+    pub fn progress(&self) -> Option<LoadProgress> {
+        Some(LoadProgress {
+            files_total: self.files,
+            rows_total: self.rows()?,
+            bytes_total: self.bytes,
+            ..LoadProgress::default()
+        })
+    }
+}
+
+/// Finds the day's files in `source`, judges them, and plans the load. From a bucket
+/// with more than one stream, the footers are read while the streams copy (`ahead`);
+/// otherwise every footer is checked here, before anything is written.
+pub(crate) async fn prepare(
+    source: &DataSource,
+    day: &Day,
+    options: &LoadOptions,
+    ahead: bool,
+    cancel: &CancellationToken,
+) -> Result<Prepared, LoadError> {
+    let (date, streams) = (day.date(), options.streams.get());
+    let (files, missing) = match source {
+        DataSource::Dir(dir) => inspect_day(dir, date, options.allow_partial, cancel).await?,
+        DataSource::Bucket(bucket) => {
+            let listed = tokio::select! {
+                () = cancel.cancelled() => return Err(LoadError::Cancelled { date }),
+                listed = bucket.list_day(date) => listed?,
+            };
+            let missing = listed.judge(options.allow_partial)?;
+            if ahead && streams > 1 {
+                let (parts, ahead) = plan_ahead(bucket, &listed, streams, day.range());
+                let objects = listed.objects();
+                let totals = Totals {
+                    files: objects.len() as u64,
+                    bytes: objects.iter().map(|(_, _, meta)| meta.size).sum(),
+                    rows: OnceLock::new(),
+                };
+                let parts = parts.into_iter().map(|(r, input)| (r, vec![input]));
+                return Ok(Prepared {
+                    parts: parts.collect(),
+                    totals,
+                    ahead: Some(ahead),
+                    missing,
+                });
+            }
+            (bucket.inspect_day(&listed, cancel).await?, missing)
+        }
+    };
+    Ok(checked_first(files, missing, streams, day))
+}
+
+/// A load whose files' footers were all checked: planned by their statistics.
+fn checked_first(
+    files: Vec<SourceFile>,
+    missing: MissingMinutes,
+    streams: usize,
+    day: &Day,
+) -> Prepared {
+    let totals = Totals {
+        files: files.len() as u64,
+        bytes: files.iter().map(|f| f.bytes).sum(),
+        rows: OnceLock::from(files.iter().map(|f| f.rows).sum::<u64>()),
+    };
+    let parts = plan(files, streams, day.range())
+        .into_iter()
+        .map(|part| {
+            let inputs = part.streams.into_iter().map(StreamInput::Checked);
+            (part.range, inputs.collect())
+        })
+        .collect();
+    Prepared {
+        parts,
+        totals,
+        ahead: None,
+        missing,
+    }
+}
+
+/// Lists the day's files, judges whether they make the day whole, and checks each one's
+/// footer, off the async runtime. Returns the files and the minutes that have none.
+///
+/// A cancel is answered at once, even while a read is stuck in the kernel (a hung network
+/// file system): the thread doing the reads is then left to finish on its own.
+async fn inspect_day(
+    source_dir: &Path,
+    date: NaiveDate,
+    allow_partial: bool,
+    cancel: &CancellationToken,
+) -> Result<(Vec<SourceFile>, MissingMinutes), LoadError> {
+    let dir = source_dir.to_path_buf();
+    let inspection = tokio::task::spawn_blocking(move || {
+        let listed = list_day(&dir, date)?;
+        let missing = listed.judge(allow_partial)?;
+        let files = listed
+            .regular_files()?
+            .iter()
+            .map(|path| inspect(path).map_err(LoadError::from))
+            .collect::<Result<_, _>>()?;
+        Ok((files, missing))
+    });
+    tokio::select! {
+        () = cancel.cancelled() => Err(LoadError::Cancelled { date }),
+        inspected = inspection => {
+            inspected.map_err(|e| LoadError::internal("inspecting the files failed", e))?
+        }
+    }
+}
