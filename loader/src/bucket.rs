@@ -236,6 +236,7 @@ impl Bucket {
             store: self.store.clone(),
             location: meta.location.clone(),
             etag: meta.e_tag.clone(),
+            footer: None,
         };
         let (footer, etag) = read_footer(&object, &display, meta.size).await?;
         // Some stores list no ETags; the first read's answer then pins the version.
@@ -274,6 +275,7 @@ impl Bucket {
             store,
             location,
             etag: None,
+            footer: None,
         };
         let (footer, _) = read_footer(&source, &self.display(&object.name), object.size).await?;
         Ok(Fingerprint::of_object(

@@ -19,7 +19,7 @@ use crate::day::{Day, TimeRange};
 use crate::error::{InputError, LoadError};
 use crate::fence::{self, Fence};
 use crate::names::DistinctNames;
-use crate::objects::Prefetched;
+use crate::objects::{BATCH_ROWS, Prefetched, RowGroups};
 use crate::source::{SourceFile, fingerprint, open_regular};
 use crate::staging::StagingTable;
 use crate::table;
@@ -27,8 +27,6 @@ use crate::table;
 /// Encoded chunks in flight per stream; with ~300 KB per file this bounds a stream's
 /// buffers to a few megabytes.
 const CHANNEL_CAPACITY: usize = 8;
-/// Rows per decoded batch: a generator file (1,914 rows) is one batch.
-const BATCH_ROWS: usize = 8192;
 
 /// What a reader thread sends: one file's encoded rows, or the end of its stream.
 enum Message {
@@ -123,6 +121,16 @@ impl StreamInput {
     }
 }
 
+/// Where the reader thread reads a file's rows.
+enum Rows {
+    /// A local file, opened once it is found to be still what was checked.
+    File,
+    /// An object's bytes, fetched whole (a live minute).
+    Whole(Bytes),
+    /// An object read row group by row group.
+    RowGroups(Box<RowGroups>),
+}
+
 /// The reader thread's side of a [`StreamInput`].
 enum Feed {
     Files(std::vec::IntoIter<SourceFile>),
@@ -134,19 +142,19 @@ enum Feed {
 }
 
 impl Feed {
-    /// The next file, with its bytes when it is an object; `None` after the last.
-    fn next_blocking(&mut self) -> Result<Option<(SourceFile, Option<Bytes>)>, LoadError> {
+    /// The next file, and where its rows are; `None` after the last.
+    fn next_blocking(&mut self) -> Result<Option<(SourceFile, Rows)>, LoadError> {
         match self {
-            Self::Files(files) => Ok(files.next().map(|file| (file, None))),
+            Self::Files(files) => Ok(files.next().map(|file| (file, Rows::File))),
             Self::Objects {
                 objects,
                 count,
                 seen,
             } => match objects.next_blocking() {
                 Some(fetched) => {
-                    let (file, bytes) = fetched?;
+                    let (file, groups) = fetched?;
                     *seen += 1;
-                    Ok(Some((file, Some(bytes))))
+                    Ok(Some((file, Rows::RowGroups(Box::new(groups)))))
                 }
                 None if seen == count => Ok(None),
                 None => Err(LoadError::internal_without_source(
@@ -280,13 +288,13 @@ fn encode_files(
         let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
         let mut buffer = BytesMut::with_capacity(512 * 1024);
         encoder.write_header(&mut buffer).map_err(encoder_failed)?;
-        while let Some((file, whole)) = feed.next_blocking()? {
+        while let Some((file, from)) = feed.next_blocking()? {
             if cancel.is_cancelled() {
                 return Ok(());
             }
             let rows = encode_file(
                 &file,
-                whole,
+                from,
                 &schema,
                 bounds,
                 &mut encoder,
@@ -326,13 +334,13 @@ pub(crate) fn encode_whole_file(
     let mut buffer = BytesMut::with_capacity(512 * 1024);
     let mut tally = Tally::new(false);
     encoder.write_header(&mut buffer).map_err(encoder_failed)?;
-    let whole = match &file.object {
-        Some(object) => Some(object.read_blocking(&file.path)?),
-        None => None,
+    let from = match &file.object {
+        Some(object) => Rows::Whole(object.read_blocking(&file.path)?),
+        None => Rows::File,
     };
     let rows = encode_file(
         file,
-        whole,
+        from,
         &schema,
         bounds,
         &mut encoder,
@@ -371,11 +379,11 @@ fn batch_reader<T: ChunkReader + 'static>(
         .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))
 }
 
-/// Appends the COPY rows of one file (`whole`: an object's bytes, fetched) to `buffer` and
+/// Appends the COPY rows of one file (read `from` where its rows are) to `buffer` and
 /// counts them into `tally`; returns the file's row count.
 fn encode_file(
     file: &SourceFile,
-    whole: Option<Bytes>,
+    from: Rows,
     schema: &SchemaRef,
     bounds: TimeRange,
     encoder: &mut ArrowToPostgresBinaryEncoder,
@@ -383,17 +391,56 @@ fn encode_file(
     tally: &mut Tally,
 ) -> Result<u64, LoadError> {
     let path = &file.path;
-    let reader = match whole {
-        None => batch_reader(path, checked_file(file)?)?,
-        Some(whole) => {
+    let mut groups = None;
+    let mut reader = match from {
+        Rows::File => Some(batch_reader(path, checked_file(file)?)?),
+        Rows::Whole(whole) => {
             if !file.fingerprint.matches_bytes(&whole) {
                 return Err(changed_during_the_load(path).into());
             }
-            batch_reader(path, whole)?
+            Some(batch_reader(path, whole)?)
+        }
+        Rows::RowGroups(mut rest) => {
+            let first = rest.next_blocking(path)?;
+            groups = Some(rest);
+            first
         }
     };
     let mut rows = 0u64;
-    for batch in reader {
+    while let Some(batches) = reader.take() {
+        rows = encode_batches(file, batches, rows, schema, bounds, encoder, buffer, tally)?;
+        if let Some(groups) = &mut groups {
+            reader = groups.next_blocking(path)?;
+        }
+    }
+    if rows != file.rows {
+        return Err(InputError::file(
+            path,
+            format!(
+                "the footer promises {} rows but {rows} were read",
+                file.rows
+            ),
+        )
+        .into());
+    }
+    Ok(rows)
+}
+
+/// Appends the COPY rows of `batches`, a row group of `file` whose first row is its row
+/// `rows`, to `buffer`; returns the file's rows read so far.
+#[allow(clippy::too_many_arguments)]
+fn encode_batches(
+    file: &SourceFile,
+    batches: ParquetRecordBatchReader,
+    mut rows: u64,
+    schema: &SchemaRef,
+    bounds: TimeRange,
+    encoder: &mut ArrowToPostgresBinaryEncoder,
+    buffer: &mut BytesMut,
+    tally: &mut Tally,
+) -> Result<u64, LoadError> {
+    let path = &file.path;
+    for batch in batches {
         let batch = batch
             .map_err(|e| InputError::file(path, format!("corrupt data after row {rows}: {e}")))?;
         let origin = BatchOrigin {
@@ -407,16 +454,6 @@ fn encode_file(
             .write_batch(&normalised, buffer)
             .map_err(|e| InputError::file(path, format!("cannot encode rows {rows}..: {e}")))?;
         rows += batch.num_rows() as u64;
-    }
-    if rows != file.rows {
-        return Err(InputError::file(
-            path,
-            format!(
-                "the footer promises {} rows but {rows} were read",
-                file.rows
-            ),
-        )
-        .into());
     }
     Ok(rows)
 }

@@ -196,20 +196,19 @@ pub(crate) fn check_footer(
     path: &Path,
     footer: &[u8],
     fingerprint: Fingerprint,
-    object: SourceObject,
+    mut object: SourceObject,
 ) -> Result<SourceFile, InputError> {
     let unreadable =
         |e: ParquetError| InputError::file(path, format!("not a readable Parquet file: {e}"));
     let metadata = ParquetMetaDataReader::decode_metadata(footer).map_err(unreadable)?;
     let arrow = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::default())
         .map_err(unreadable)?;
-    source_file(
-        path,
-        arrow.schema(),
-        arrow.metadata(),
-        fingerprint,
-        Some(object),
-    )
+    let file = source_file(path, arrow.schema(), arrow.metadata(), fingerprint, None)?;
+    object.footer = Some(arrow);
+    Ok(SourceFile {
+        object: Some(object),
+        ..file
+    })
 }
 
 fn source_file(

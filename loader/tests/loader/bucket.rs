@@ -155,6 +155,67 @@ async fn a_day_from_a_bucket_holds_the_same_rows_as_from_a_directory(pool: PgPoo
     assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
 }
 
+/// Rewrites the Parquet file `path` with row groups of at most `rows` rows.
+fn in_row_groups(path: &std::path::Path, rows: usize) -> usize {
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::file::properties::WriterProperties;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).expect("open"))
+            .expect("a Parquet file");
+    let schema = builder.schema().clone();
+    let batches: Vec<_> = builder
+        .build()
+        .expect("reader")
+        .map(|b| b.expect("batch"))
+        .collect();
+    let properties = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(rows))
+        .build();
+    let out = std::fs::File::create(path).expect("rewrite");
+    let mut writer = ArrowWriter::try_new(out, schema, Some(properties)).expect("writer");
+    for batch in &batches {
+        writer.write(batch).expect("write");
+    }
+    writer.close().expect("close").num_row_groups()
+}
+
+/// An object's row groups are read one at a time through Parquet's async reader (each a
+/// ranged read, after the footer's), and give the rows a directory gives.
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn an_object_of_many_row_groups_loads_exactly(pool: PgPool) {
+    let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:03");
+    let groups = in_row_groups(&dir.path().join(format!("{DAY} 00:02:00.parquet")), 500);
+    assert_eq!(groups, 4, "1,914 rows in groups of 500");
+    load(&pool, dir.path(), DAY)
+        .await
+        .expect("from the directory");
+    let from_dir = checksum_of_day(&pool, DAY).await;
+    sqlx::query("TRUNCATE dwh.data_sample, dwh.day_loads")
+        .execute(&pool)
+        .await
+        .expect("empty the table");
+
+    let server = S3Server::start(&[BUCKET]);
+    let store = client(&server);
+    upload_dir(store.as_ref(), dir.path(), PREFIX).await;
+    for streams in [1, 2] {
+        let options = LoadOptions {
+            streams: Streams::new(streams).expect("streams"),
+            ..options()
+        };
+        let report = load_with(&pool, &source(&store), &options, &|_| {})
+            .await
+            .expect("from the bucket");
+        assert_eq!(report.rows as i64, 4 * rows_per_file());
+        assert_eq!(
+            checksum_of_day(&pool, DAY).await,
+            from_dir,
+            "{streams} streams"
+        );
+    }
+}
+
 /// A day from a bucket is planned by its objects' names, its footers read while the COPY
 /// runs; an object whose rows are not of the minute its name says refutes that plan, and
 /// the day is loaded again, planned by every footer, as from a directory.
