@@ -5,9 +5,10 @@
 //!
 //! The rules of a directory hold for a bucket: a day is its objects named
 //! `<prefix>/YYYY-MM-DD HH:MM:00.parquet`, judged whole or not by `listing`; each footer is
-//! checked before any row is copied (a ranged read of the object's tail); and every read
-//! names the ETag the listing saw (`If-Match`), so an object replaced between its check and
-//! its COPY fails the load, naming it, instead of mixing two versions.
+//! checked before any of its rows is copied (a ranged read of the object's tail; `ahead`
+//! reads them while the COPY runs); and every read names the ETag the listing saw
+//! (`If-Match`), so an object replaced between its check and its COPY fails the load,
+//! naming it, instead of mixing two versions.
 //!
 //! Transient errors (5xx, throttling, timeouts, a dropped connection) are retried by
 //! `object_store` with exponential back-off for up to [`StorageSettings::retry_timeout`];

@@ -30,8 +30,9 @@
 //!
 //! # Rooms
 //!
-//! `load` (the whole replace) runs `listing` (finding the day's files and judging whether
-//! they make the day whole), `source` (checking each file's footer), `plan`,
+//! `load` (the whole replace) runs `inspection` (before the COPY: `listing` finds the day's
+//! files and judges whether they make the day whole, `source` checks each file's footer,
+//! or `ahead` has a bucket's footers checked while the COPY runs), `plan`,
 //! `copy` (streams; `convert` checks and normalises each batch, `names` keeps its distinct
 //! names), `staging`, `audit`, `day_lock` and `swap`, which keeps the old leaves as a
 //! version (`versions`); `rollback` swaps a kept version back in; `live` appends one minute file to a day not yet loaded

@@ -250,6 +250,25 @@ async fn an_object_of_another_minute_than_its_name_still_loads_exactly(pool: PgP
     assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
 }
 
+/// With the footers read during the COPY, the shrink guard judges the day's rows once the
+/// last footer has passed.
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_bucket_day_that_would_shrink_the_day_is_refused(pool: PgPool) {
+    let before = old_day(&pool).await;
+    let (_server, store) = bucket_with_minutes("2023-01-01 00:00").await;
+
+    let error = load_from(&pool, &source(&store), &|_| {})
+        .await
+        .expect_err("shrinks");
+
+    assert_eq!(
+        error.to_string(),
+        "the load would shrink 2023-01-01 from 3,828 to 1,914 rows (below 90 % of what it \
+         holds); the day is unchanged. Replace it anyway with force=true (--force)"
+    );
+    assert_untouched(&pool, &before).await;
+}
+
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn an_object_replaced_after_its_check_fails_the_load_naming_it(pool: PgPool) {
     let before = old_day(&pool).await;
