@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::*;
 
+mod changing;
+
 const DAY: &str = "2023-01-01";
 const BUCKET: &str = "minutes";
 const PREFIX: &str = "january";
