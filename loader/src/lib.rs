@@ -32,14 +32,16 @@
 //!
 //! `load` (the whole replace) runs `inspection` (before the COPY: `listing` finds the day's
 //! files and judges whether they make the day whole, `source` checks each file's footer,
-//! or `ahead` has a bucket's footers checked while the COPY runs), `plan`,
-//! `copy` (streams; `convert` checks and normalises each batch, `names` keeps its distinct
-//! names), `staging`, `audit`, `day_lock` and `swap`, which keeps the old leaves as a
-//! version (`versions`); `rollback` swaps a kept version back in; `live` appends one minute file to a day not yet loaded
-//! whole (the API's live mode); `fence` asks the caller, before a connection
-//! writes, whether the load may still write. `day` and `table` describe what is loaded into; `partitions` reads back what was
-//! loaded. `data_source` says where the files are: a directory, or a bucket, whose
-//! listing and footers `bucket` reads and whose checked objects `objects` fetches.
+//! or `ahead` has a bucket's footers checked while the COPY runs), `plan`, `fill` (the
+//! COPY phase: the streams side by side), `copy` (one stream; `convert` checks and
+//! normalises each batch, `names` keeps its distinct names), `staging`, `audit`,
+//! `day_lock` and `swap`, which keeps the old leaves as a version (`versions`);
+//! `rollback` swaps a kept version back in; `live` appends one minute file to a day not
+//! yet loaded whole (the API's live mode); `fence` asks the caller, before a connection
+//! writes, whether the load may still write. `day` and `table` describe what is loaded
+//! into; `partitions` reads back what was loaded. `data_source` says where the files are:
+//! a directory, or a bucket, whose listing and footers `bucket` reads and whose checked
+//! objects `objects` reads, row group by row group.
 //! `ARCHITECTURE.md` at the workspace root follows one load through them.
 
 mod ahead;
@@ -52,6 +54,7 @@ mod day;
 mod day_lock;
 mod error;
 mod fence;
+mod fill;
 mod inspection;
 mod listing;
 mod live;
