@@ -20,6 +20,7 @@ use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStream};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaData;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{InputError, LoadError};
 use crate::source::SourceFile;
@@ -141,6 +142,9 @@ pub(crate) struct RowGroups {
     rest: ParquetRecordBatchStream<ObjectChunks>,
     /// The stream's budget the first row group holds until it is decoded.
     budget: Option<OwnedSemaphorePermit>,
+    /// Stops waiting for a row group: the reader thread must not outlive its stream by a
+    /// request's retries.
+    cancel: CancellationToken,
 }
 
 impl RowGroups {
@@ -154,9 +158,21 @@ impl RowGroups {
             return Ok(Some(first));
         }
         self.budget = None;
-        tokio::runtime::Handle::current()
-            .block_on(self.rest.next_row_group())
-            .map_err(|e| unreadable(display, e))
+        let cancel = self.cancel.clone();
+        let next = async {
+            tokio::select! {
+                () = cancel.cancelled() => Err(LoadError::internal_without_source(
+                    "the stream stopped while a row group was being read",
+                )),
+                group = self.rest.next_row_group() => group.map_err(|e| unreadable(display, e)),
+            }
+        };
+        tokio::runtime::Handle::current().block_on(next)
+    }
+
+    /// Stops waiting for row groups once `cancel` fires.
+    pub(crate) fn cancelled_by(self, cancel: CancellationToken) -> Self {
+        Self { cancel, ..self }
     }
 }
 
@@ -214,6 +230,7 @@ async fn open(
         first,
         rest,
         budget: Some(held),
+        cancel: CancellationToken::new(),
     };
     Ok((file, groups))
 }

@@ -55,8 +55,12 @@ pub(super) enum Feed {
 }
 
 impl Feed {
-    /// The next file, and where its rows are; `None` after the last.
-    fn next_blocking(&mut self) -> Result<Option<(SourceFile, Rows)>, LoadError> {
+    /// The next file, and where its rows are; `None` after the last. Reading an object's
+    /// row groups stops waiting when `cancel` fires.
+    fn next_blocking(
+        &mut self,
+        cancel: &CancellationToken,
+    ) -> Result<Option<(SourceFile, Rows)>, LoadError> {
         match self {
             Self::Files(files) => Ok(files.next().map(|file| (file, Rows::File))),
             Self::Objects {
@@ -67,7 +71,8 @@ impl Feed {
                 Some(fetched) => {
                     let (file, groups) = fetched?;
                     *seen += 1;
-                    Ok(Some((file, Rows::RowGroups(Box::new(groups)))))
+                    let groups = Box::new(groups.cancelled_by(cancel.clone()));
+                    Ok(Some((file, Rows::RowGroups(groups))))
                 }
                 None if seen == count => Ok(None),
                 None => Err(LoadError::internal_without_source(
@@ -94,7 +99,7 @@ pub(super) fn encode_files(
         let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
         let mut buffer = BytesMut::with_capacity(512 * 1024);
         encoder.write_header(&mut buffer).map_err(encoder_failed)?;
-        while let Some((file, from)) = feed.next_blocking()? {
+        while let Some((file, from)) = feed.next_blocking(cancel)? {
             if cancel.is_cancelled() {
                 return Ok(());
             }
@@ -123,7 +128,10 @@ pub(super) fn encode_files(
         }));
         Ok(())
     })();
-    if let Err(error) = result {
+    // A stopped stream reports why itself; what its reader was doing then is no news.
+    if let Err(error) = result
+        && !cancel.is_cancelled()
+    {
         let _ = sender.blocking_send(Err(error));
     }
 }
