@@ -8,11 +8,12 @@ use chrono::NaiveDate;
 use tokio_util::sync::CancellationToken;
 
 use crate::ahead::{Ahead, plan_ahead};
+use crate::bucket::Bucket;
 use crate::copy::StreamInput;
 use crate::data_source::DataSource;
 use crate::day::{Day, MissingMinutes, TimeRange};
 use crate::error::LoadError;
-use crate::listing::list_day;
+use crate::listing::{DayFiles, list_day};
 use crate::load::{LoadOptions, LoadProgress};
 use crate::plan::plan;
 use crate::source::{SourceFile, inspect};
@@ -78,25 +79,41 @@ pub(crate) async fn prepare(
             };
             let missing = listed.judge(options.allow_partial)?;
             if ahead && streams > 1 {
-                let (parts, ahead) = plan_ahead(bucket, &listed, streams, day.range());
-                let objects = listed.objects();
-                let totals = Totals {
-                    files: objects.len() as u64,
-                    bytes: objects.iter().map(|(_, _, meta)| meta.size).sum(),
-                    rows: OnceLock::new(),
-                };
-                let parts = parts.into_iter().map(|(r, input)| (r, vec![input]));
-                return Ok(Prepared {
-                    parts: parts.collect(),
-                    totals,
-                    ahead: Some(ahead),
-                    missing,
-                });
+                return Ok(checked_during_the_copy(
+                    bucket, &listed, missing, streams, day,
+                ));
             }
             (bucket.inspect_day(&listed, cancel).await?, missing)
         }
     };
     Ok(checked_first(files, missing, streams, day))
+}
+
+/// A load of a bucket's day whose footers are checked while the streams copy: planned by
+/// the objects' names, one stream per part; the rows are known once the last has passed.
+fn checked_during_the_copy(
+    bucket: &Bucket,
+    listed: &DayFiles,
+    missing: MissingMinutes,
+    streams: usize,
+    day: &Day,
+) -> Prepared {
+    let (parts, ahead) = plan_ahead(bucket, listed, streams, day.range());
+    let objects = listed.objects();
+    let totals = Totals {
+        files: objects.len() as u64,
+        bytes: objects.iter().map(|(_, _, meta)| meta.size).sum(),
+        rows: OnceLock::new(),
+    };
+    Prepared {
+        parts: parts
+            .into_iter()
+            .map(|(r, input)| (r, vec![input]))
+            .collect(),
+        totals,
+        ahead: Some(ahead),
+        missing,
+    }
 }
 
 /// A load whose files' footers were all checked: planned by their statistics.

@@ -75,7 +75,8 @@ impl SourceObject {
         Ok((bytes, meta))
     }
 
-    /// The whole object, from a thread outside the runtime (a live minute: one file).
+    /// The whole object, waiting on the calling blocking thread (a live minute, read in
+    /// one piece).
     pub(crate) fn read_blocking(&self, display: &Path) -> Result<Bytes, LoadError> {
         tokio::runtime::Handle::current()
             .block_on(self.read(display, None))
