@@ -157,6 +157,24 @@ async fn a_day_from_a_bucket_holds_the_same_rows_as_from_a_directory(pool: PgPoo
     assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
 }
 
+/// Loads the day from `dir` and keeps its checksum (what the day must hold when loaded from
+/// the bucket), empties the table, and uploads `dir` to a new server's bucket.
+async fn loaded_then_uploaded(
+    pool: &PgPool,
+    dir: &std::path::Path,
+) -> (String, S3Server, Arc<dyn ObjectStore>) {
+    load(pool, dir, DAY).await.expect("from the directory");
+    let from_dir = checksum_of_day(pool, DAY).await;
+    sqlx::query("TRUNCATE dwh.data_sample, dwh.day_loads")
+        .execute(pool)
+        .await
+        .expect("empty the table");
+    let server = S3Server::start(&[BUCKET]);
+    let store = client(&server);
+    upload_dir(store.as_ref(), dir, PREFIX).await;
+    (from_dir, server, store)
+}
+
 /// Rewrites the Parquet file `path` with row groups of at most `rows` rows.
 fn in_row_groups(path: &std::path::Path, rows: usize) -> usize {
     use parquet::arrow::ArrowWriter;
@@ -189,18 +207,7 @@ async fn an_object_of_many_row_groups_loads_exactly(pool: PgPool) {
     let dir = minutes_dir("2023-01-01 00:00", "2023-01-01 00:03");
     let groups = in_row_groups(&dir.path().join(format!("{DAY} 00:02:00.parquet")), 500);
     assert_eq!(groups, 4, "1,914 rows in groups of 500");
-    load(&pool, dir.path(), DAY)
-        .await
-        .expect("from the directory");
-    let from_dir = checksum_of_day(&pool, DAY).await;
-    sqlx::query("TRUNCATE dwh.data_sample, dwh.day_loads")
-        .execute(&pool)
-        .await
-        .expect("empty the table");
-
-    let server = S3Server::start(&[BUCKET]);
-    let store = client(&server);
-    upload_dir(store.as_ref(), dir.path(), PREFIX).await;
+    let (from_dir, _server, store) = loaded_then_uploaded(&pool, dir.path()).await;
     for streams in [1, 2] {
         let options = LoadOptions {
             streams: Streams::new(streams).expect("streams"),
@@ -230,18 +237,7 @@ async fn an_object_of_another_minute_than_its_name_still_loads_exactly(pool: PgP
         dir.path().join(format!("{DAY} 00:01:00.parquet")),
     )
     .expect("00:07's rows under 00:01's name");
-    load(&pool, dir.path(), DAY)
-        .await
-        .expect("from the directory");
-    let from_dir = checksum_of_day(&pool, DAY).await;
-    sqlx::query("TRUNCATE dwh.data_sample, dwh.day_loads")
-        .execute(&pool)
-        .await
-        .expect("empty the table");
-
-    let server = S3Server::start(&[BUCKET]);
-    let store = client(&server);
-    upload_dir(store.as_ref(), dir.path(), PREFIX).await;
+    let (from_dir, _server, store) = loaded_then_uploaded(&pool, dir.path()).await;
     // Two streams: the names put 00:00 and 00:01 in the first part, [00:00, 00:02).
     let report = load_from(&pool, &source(&store), &|_| {})
         .await
