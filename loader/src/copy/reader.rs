@@ -91,29 +91,17 @@ pub(super) fn encode_files(
     bounds: TimeRange,
     sender: &Sender,
     cancel: &CancellationToken,
-    mut tally: Tally,
+    tally: Tally,
 ) {
-    let schema = copy_schema();
     let result = (|| -> Result<(), LoadError> {
-        let encoder_failed = |e| LoadError::internal("the COPY encoder failed", e);
-        let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
-        let mut buffer = BytesMut::with_capacity(512 * 1024);
-        encoder.write_header(&mut buffer).map_err(encoder_failed)?;
+        let mut encoding = Encoding::start(bounds, tally)?;
         while let Some((file, from)) = feed.next_blocking(cancel)? {
             if cancel.is_cancelled() {
                 return Ok(());
             }
-            let rows = encode_file(
-                &file,
-                from,
-                &schema,
-                bounds,
-                &mut encoder,
-                &mut buffer,
-                &mut tally,
-            )?;
+            let rows = encoding.file(&file, from)?;
             let message = Message::File {
-                bytes: buffer.split().freeze(),
+                bytes: encoding.take(),
                 rows,
                 source_bytes: file.bytes,
             };
@@ -121,11 +109,8 @@ pub(super) fn encode_files(
                 return Ok(()); // the COPY side has stopped and reports why
             }
         }
-        encoder.write_footer(&mut buffer).map_err(encoder_failed)?;
-        let _ = sender.blocking_send(Ok(Message::Done {
-            trailer: buffer.split().freeze(),
-            tally,
-        }));
+        let (trailer, tally) = encoding.finish()?;
+        let _ = sender.blocking_send(Ok(Message::Done { trailer, tally }));
         Ok(())
     })();
     // A stopped stream reports why itself; what its reader was doing then is no news.
@@ -142,27 +127,126 @@ pub(crate) fn encode_whole_file(
     file: &SourceFile,
     bounds: TimeRange,
 ) -> Result<(Bytes, u64), LoadError> {
-    let schema = copy_schema();
-    let encoder_failed = |e| LoadError::internal("the COPY encoder failed", e);
-    let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
-    let mut buffer = BytesMut::with_capacity(512 * 1024);
-    let mut tally = Tally::new(false);
-    encoder.write_header(&mut buffer).map_err(encoder_failed)?;
+    let mut encoding = Encoding::start(bounds, Tally::new(false))?;
     let from = match &file.object {
         Some(object) => Rows::Whole(object.read_blocking(&file.path)?),
         None => Rows::File,
     };
-    let rows = encode_file(
-        file,
-        from,
-        &schema,
-        bounds,
-        &mut encoder,
-        &mut buffer,
-        &mut tally,
-    )?;
-    encoder.write_footer(&mut buffer).map_err(encoder_failed)?;
-    Ok((buffer.freeze(), rows))
+    let rows = encoding.file(file, from)?;
+    let (data, _) = encoding.finish()?;
+    Ok((data, rows))
+}
+
+/// Binary COPY data being written: each batch checked against the day's `bounds`,
+/// normalised to the COPY's schema, counted into the tally and encoded.
+struct Encoding {
+    schema: SchemaRef,
+    bounds: TimeRange,
+    encoder: ArrowToPostgresBinaryEncoder,
+    buffer: BytesMut,
+    tally: Tally,
+}
+
+impl Encoding {
+    /// Starts the data with its header.
+    fn start(bounds: TimeRange, tally: Tally) -> Result<Self, LoadError> {
+        let schema = copy_schema();
+        let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
+        let mut buffer = BytesMut::with_capacity(512 * 1024);
+        encoder.write_header(&mut buffer).map_err(encoder_failed)?;
+        Ok(Self {
+            schema,
+            bounds,
+            encoder,
+            buffer,
+            tally,
+        })
+    }
+
+    /// The data written since the last take (or the start).
+    fn take(&mut self) -> Bytes {
+        self.buffer.split().freeze()
+    }
+
+    /// Ends the data with its trailer: what is left to send, and the tally.
+    fn finish(mut self) -> Result<(Bytes, Tally), LoadError> {
+        self.encoder
+            .write_footer(&mut self.buffer)
+            .map_err(encoder_failed)?;
+        Ok((self.take(), self.tally))
+    }
+
+    /// Appends the rows of one file (read `from` where its rows are); returns the file's
+    /// row count.
+    fn file(&mut self, file: &SourceFile, from: Rows) -> Result<u64, LoadError> {
+        let path = &file.path;
+        let mut groups = None;
+        let mut reader = match from {
+            Rows::File => Some(batch_reader(path, checked_file(file)?)?),
+            Rows::Whole(whole) => {
+                if !file.fingerprint.matches_bytes(&whole) {
+                    return Err(changed_during_the_load(path).into());
+                }
+                Some(batch_reader(path, whole)?)
+            }
+            Rows::RowGroups(mut rest) => {
+                let first = rest.next_blocking(path)?;
+                groups = Some(rest);
+                first
+            }
+        };
+        let mut rows = 0u64;
+        while let Some(batches) = reader.take() {
+            rows = self.batches(file, batches, rows)?;
+            if let Some(groups) = &mut groups {
+                reader = groups.next_blocking(path)?;
+            }
+        }
+        if rows != file.rows {
+            return Err(InputError::file(
+                path,
+                format!(
+                    "the footer promises {} rows but {rows} were read",
+                    file.rows
+                ),
+            )
+            .into());
+        }
+        Ok(rows)
+    }
+
+    /// Appends the rows of `batches`, a row group of `file` whose first row is its row
+    /// `rows`; returns the file's rows read so far.
+    fn batches(
+        &mut self,
+        file: &SourceFile,
+        batches: ParquetRecordBatchReader,
+        mut rows: u64,
+    ) -> Result<u64, LoadError> {
+        let path = &file.path;
+        for batch in batches {
+            let batch = batch.map_err(|e| {
+                InputError::file(path, format!("corrupt data after row {rows}: {e}"))
+            })?;
+            let origin = BatchOrigin {
+                file: path,
+                first_row: rows,
+                promised: file.create_at_range,
+            };
+            let normalised =
+                normalise(&batch, &file.projection, &self.schema, self.bounds, &origin)?;
+            self.tally.add(&normalised);
+            self.encoder
+                .write_batch(&normalised, &mut self.buffer)
+                .map_err(|e| InputError::file(path, format!("cannot encode rows {rows}..: {e}")))?;
+            rows += batch.num_rows() as u64;
+        }
+        Ok(rows)
+    }
+}
+
+fn encoder_failed(error: pgpq::error::ErrorKind) -> LoadError {
+    LoadError::internal("the COPY encoder failed", error)
 }
 
 /// The file, opened, after checking that it is still what was checked.
@@ -191,83 +275,4 @@ fn batch_reader<T: ChunkReader + 'static>(
     ParquetRecordBatchReaderBuilder::try_new(input)
         .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
         .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))
-}
-
-/// Appends the COPY rows of one file (read `from` where its rows are) to `buffer` and
-/// counts them into `tally`; returns the file's row count.
-fn encode_file(
-    file: &SourceFile,
-    from: Rows,
-    schema: &SchemaRef,
-    bounds: TimeRange,
-    encoder: &mut ArrowToPostgresBinaryEncoder,
-    buffer: &mut BytesMut,
-    tally: &mut Tally,
-) -> Result<u64, LoadError> {
-    let path = &file.path;
-    let mut groups = None;
-    let mut reader = match from {
-        Rows::File => Some(batch_reader(path, checked_file(file)?)?),
-        Rows::Whole(whole) => {
-            if !file.fingerprint.matches_bytes(&whole) {
-                return Err(changed_during_the_load(path).into());
-            }
-            Some(batch_reader(path, whole)?)
-        }
-        Rows::RowGroups(mut rest) => {
-            let first = rest.next_blocking(path)?;
-            groups = Some(rest);
-            first
-        }
-    };
-    let mut rows = 0u64;
-    while let Some(batches) = reader.take() {
-        rows = encode_batches(file, batches, rows, schema, bounds, encoder, buffer, tally)?;
-        if let Some(groups) = &mut groups {
-            reader = groups.next_blocking(path)?;
-        }
-    }
-    if rows != file.rows {
-        return Err(InputError::file(
-            path,
-            format!(
-                "the footer promises {} rows but {rows} were read",
-                file.rows
-            ),
-        )
-        .into());
-    }
-    Ok(rows)
-}
-
-/// Appends the COPY rows of `batches`, a row group of `file` whose first row is its row
-/// `rows`, to `buffer`; returns the file's rows read so far.
-#[allow(clippy::too_many_arguments)]
-fn encode_batches(
-    file: &SourceFile,
-    batches: ParquetRecordBatchReader,
-    mut rows: u64,
-    schema: &SchemaRef,
-    bounds: TimeRange,
-    encoder: &mut ArrowToPostgresBinaryEncoder,
-    buffer: &mut BytesMut,
-    tally: &mut Tally,
-) -> Result<u64, LoadError> {
-    let path = &file.path;
-    for batch in batches {
-        let batch = batch
-            .map_err(|e| InputError::file(path, format!("corrupt data after row {rows}: {e}")))?;
-        let origin = BatchOrigin {
-            file: path,
-            first_row: rows,
-            promised: file.create_at_range,
-        };
-        let normalised = normalise(&batch, &file.projection, schema, bounds, &origin)?;
-        tally.add(&normalised);
-        encoder
-            .write_batch(&normalised, buffer)
-            .map_err(|e| InputError::file(path, format!("cannot encode rows {rows}..: {e}")))?;
-        rows += batch.num_rows() as u64;
-    }
-    Ok(rows)
 }
