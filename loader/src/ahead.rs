@@ -21,7 +21,6 @@ use crate::bucket::Bucket;
 use crate::copy::StreamInput;
 use crate::day::TimeRange;
 use crate::error::LoadError;
-use crate::listing::DayFiles;
 use crate::objects::Prefetched;
 use crate::plan::plan_by_names;
 use crate::source::SourceFile;
@@ -44,16 +43,16 @@ struct PartChecks {
     checked: UnboundedSender<Result<SourceFile, LoadError>>,
 }
 
-/// Plans the listed day by its objects' names into up to `streams` parts: each part's
-/// range of `create_at` and the input of its one stream, and the checks that feed them.
+/// Plans a day by its objects' names (`objects`: as [`crate::listing::DayFiles::objects`] lists them)
+/// into up to `streams` parts: each part's range of `create_at` and the input of its one
+/// stream, and the checks that feed them.
 pub(crate) fn plan_ahead(
     bucket: &Bucket,
-    listed: &DayFiles,
+    objects: Vec<(u16, PathBuf, ObjectMeta)>,
     streams: usize,
     day: TimeRange,
 ) -> (Vec<(TimeRange, StreamInput)>, Ahead) {
-    let items = listed
-        .objects()
+    let items = objects
         .into_iter()
         .map(|(minute, display, meta)| (minute, meta.size, (display, meta)))
         .collect();

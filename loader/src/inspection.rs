@@ -98,13 +98,13 @@ fn checked_during_the_copy(
     streams: usize,
     day: &Day,
 ) -> Prepared {
-    let (parts, ahead) = plan_ahead(bucket, listed, streams, day.range());
     let objects = listed.objects();
     let totals = Totals {
         files: objects.len() as u64,
         bytes: objects.iter().map(|(_, _, meta)| meta.size).sum(),
         rows: OnceLock::new(),
     };
+    let (parts, ahead) = plan_ahead(bucket, objects, streams, day.range());
     Prepared {
         parts: parts
             .into_iter()
