@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end checks need, when it is missing: Debian's Chromium (never a
 # downloaded browser) and FUSE (for a test's file system whose reads hang), playwright-core
-# and axe-core from npm, schemathesis and fusepy from PyPI (in a virtualenv under target/),
-# and s3s-fs from crates.io (a real S3-compatible server for the bucket tests; it serves a
-# directory and checks request signatures, and builds with this toolchain: 0.14.1 is the
-# last version that does). Idempotent; quick when everything is there.
+# and axe-core from npm, schemathesis, fusepy, pyarrow, duckdb and polars from PyPI (in a
+# virtualenv under target/), and s3s-fs from crates.io (a real S3-compatible server for the
+# bucket tests; it serves a directory and checks request signatures, and builds with this
+# toolchain: 0.14.1 is the last version that does). Idempotent; quick when everything is
+# there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,11 +40,18 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis_ver
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
-fusepy_version=3.0.1
-if ! "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('fusepy') != '$fusepy_version')" 2>/dev/null; then
-    echo "installing fusepy $fusepy_version ..." >&2
-    "$venv/bin/pip" install -q --disable-pip-version-check "fusepy==$fusepy_version"
-fi
+# One pinned package from PyPI into the virtualenv, unless that version is there already.
+pip_pinned() {
+    local name=$1 version=$2
+    "$venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('$name') != '$version')" 2>/dev/null && return 0
+    echo "installing $name $version ..." >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check "$name==$version"
+}
+pip_pinned fusepy 3.0.1
+# The Parquet compatibility matrix (loader/tests/compat) rewrites files with other writers.
+pip_pinned pyarrow 26.0.1
+pip_pinned duckdb 2.0.0
+pip_pinned polars 2.1.0
 
 s3s_fs_version=0.14.1
 if ! s3s-fs --version 2>/dev/null | grep -q "$s3s_fs_version"; then

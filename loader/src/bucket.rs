@@ -30,9 +30,10 @@ use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ObjectMeta, ObjectStore, RetryConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::LoadError;
+use crate::error::{InputError, LoadError};
 use crate::listing::{DayFiles, day_of};
 use crate::objects::{SourceObject, storage_error};
+use crate::parquet_support;
 use crate::source::{Fingerprint, SourceFile, check_footer, footer_in, metadata_length};
 
 /// Footers are read with one ranged request of the object's last bytes; a footer longer
@@ -311,6 +312,9 @@ async fn read_footer(
     let (mut tail, read) = object
         .read(display, Some(size.saturating_sub(FOOTER_GUESS)..size))
         .await?;
+    if parquet_support::has_encrypted_footer(&tail) {
+        return Err(InputError::file(display, parquet_support::ENCRYPTED_FOOTER).into());
+    }
     if let Some(length) = metadata_length(&tail)
         && length + 8 > tail.len() as u64
         && length + 8 <= size

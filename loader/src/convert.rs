@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -201,6 +202,13 @@ fn timestamp_micros(
             column.as_primitive::<TimestampMillisecondType>().values(),
             &|ms| ms.checked_mul(1000),
             "millisecond",
+        ),
+        // Parquet has no unit of seconds: pyarrow stores `timestamp[s]` as milliseconds and
+        // records the unit in its embedded Arrow schema, which the reader then follows.
+        DataType::Timestamp(TimeUnit::Second, None) => convert(
+            column.as_primitive::<TimestampSecondType>().values(),
+            &|s| s.checked_mul(1_000_000),
+            "second",
         ),
         other => Err(
             InputError::file(origin.file, format!("type {other} is not a timestamp")).column(name),

@@ -61,6 +61,7 @@ mod live;
 mod load;
 mod names;
 mod objects;
+mod parquet_support;
 mod partitions;
 mod plan;
 mod rollback;

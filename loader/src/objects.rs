@@ -23,6 +23,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{InputError, LoadError};
+use crate::parquet_support;
 use crate::source::SourceFile;
 
 /// Objects each COPY stream fetches ahead of its reader thread. A GET's latency (a few
@@ -191,7 +192,9 @@ fn unreadable(display: &Path, error: ParquetError) -> LoadError {
             Ok(load) => *load,
             Err(other) => InputError::file(display, format!("cannot read: {other}")).into(),
         },
-        other => InputError::file(display, format!("corrupt data: {other}")).into(),
+        other => {
+            InputError::file(display, parquet_support::describe(&other, "corrupt data")).into()
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::InputError;
 use crate::objects::SourceObject;
+use crate::parquet_support;
 use crate::table::{COLUMNS, ColumnType, PARTITION_COLUMN};
 
 /// One source file that passed the schema check.
@@ -179,8 +180,12 @@ pub(crate) fn inspect(path: &Path) -> Result<SourceFile, InputError> {
     let file = open_regular(path)?;
     let fingerprint =
         fingerprint(&file).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+        InputError::file(
+            path,
+            parquet_support::describe(&e, "not a readable Parquet file"),
+        )
+    })?;
     source_file(
         path,
         builder.schema(),
@@ -198,8 +203,12 @@ pub(crate) fn check_footer(
     fingerprint: Fingerprint,
     mut object: SourceObject,
 ) -> Result<SourceFile, InputError> {
-    let unreadable =
-        |e: ParquetError| InputError::file(path, format!("not a readable Parquet file: {e}"));
+    let unreadable = |e: ParquetError| {
+        InputError::file(
+            path,
+            parquet_support::describe(&e, "not a readable Parquet file"),
+        )
+    };
     let metadata = ParquetMetaDataReader::decode_metadata(footer).map_err(unreadable)?;
     let arrow = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::default())
         .map_err(unreadable)?;
@@ -220,10 +229,12 @@ fn source_file(
 ) -> Result<SourceFile, InputError> {
     let rows = u64::try_from(metadata.file_metadata().num_rows())
         .map_err(|_| InputError::file(path, "negative row count in the footer"))?;
-    let projection = check_schema(schema).map_err(|e| InputError {
+    let in_this_file = |e: InputError| InputError {
         file: path.into(),
         ..e
-    })?;
+    };
+    let projection = check_schema(schema).map_err(in_this_file)?;
+    parquet_support::check_chunks(metadata).map_err(in_this_file)?;
     Ok(SourceFile {
         path: path.to_path_buf(),
         rows,
@@ -294,10 +305,15 @@ fn check_schema(schema: &Schema) -> Result<[usize; COLUMNS.len()], InputError> {
             .column_with_name(name)
             .ok_or_else(|| problem(name, "missing column".to_owned()))?;
         if !accepts(kind, field.data_type()) {
+            let nested = if field.data_type().is_nested() {
+                "a nested column: "
+            } else {
+                ""
+            };
             return Err(problem(
                 name,
                 format!(
-                    "type {} is not accepted; expected {}",
+                    "{nested}type {} is not accepted; expected {}",
                     field.data_type(),
                     describe(kind)
                 ),
@@ -330,9 +346,11 @@ pub(crate) fn accepts(kind: ColumnType, data_type: &DataType) -> bool {
 
 fn describe(kind: ColumnType) -> &'static str {
     match kind {
-        ColumnType::Varchar { .. } => "a string (utf8, large_utf8 or dictionary of strings)",
+        ColumnType::Varchar { .. } => {
+            "a string (utf8, large_utf8, utf8_view or a dictionary of strings)"
+        }
         ColumnType::Timestamp { .. } => {
-            "a timestamp without time zone in ns, us or ms (PostgreSQL TIMESTAMP)"
+            "a timestamp without time zone in ns, us, ms or s (PostgreSQL TIMESTAMP)"
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::convert::{BatchOrigin, copy_schema, normalise};
 use crate::day::TimeRange;
 use crate::error::{InputError, LoadError};
 use crate::objects::{BATCH_ROWS, Prefetched, RowGroups};
+use crate::parquet_support;
 use crate::source::{SourceFile, fingerprint, open_regular};
 
 impl StreamInput {
@@ -226,7 +227,8 @@ impl Encoding {
         let path = &file.path;
         for batch in batches {
             let batch = batch.map_err(|e| {
-                InputError::file(path, format!("corrupt data after row {rows}: {e}"))
+                let corrupt = format!("corrupt data after row {rows}");
+                InputError::file(path, parquet_support::describe(&e, &corrupt))
             })?;
             let origin = BatchOrigin {
                 file: path,
@@ -274,5 +276,10 @@ fn batch_reader<T: ChunkReader + 'static>(
 ) -> Result<ParquetRecordBatchReader, InputError> {
     ParquetRecordBatchReaderBuilder::try_new(input)
         .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-        .map_err(|e| InputError::file(path, format!("not a readable Parquet file: {e}")))
+        .map_err(|e| {
+            InputError::file(
+                path,
+                parquet_support::describe(&e, "not a readable Parquet file"),
+            )
+        })
 }

@@ -2,6 +2,7 @@
 //! (a fresh database per test) and real Parquet files from the generator library.
 
 mod bucket;
+mod compat;
 mod failures;
 mod helpers;
 mod integrity;

@@ -94,6 +94,24 @@ async fn an_extra_column(pool: PgPool) {
     );
 }
 
+/// A nested column (a struct, as other writers make of grouped fields) where a flat string
+/// is expected is named as such, not as corrupt data.
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_nested_column(pool: PgPool) {
+    let inner = Arc::new(Field::new("name", DataType::Utf8, false));
+    let values: ArrayRef = Arc::new(arrow_array::StructArray::from(vec![(
+        inner.clone(),
+        reference_column(3),
+    )]));
+    let field = Field::new("product_name", DataType::Struct(vec![inner].into()), false);
+    let message = load_with_bad_file(&pool, set_column(3, field, values)).await;
+    assert_eq!(
+        message,
+        ", column product_name: a nested column: type Struct(\"name\": non-null Utf8) is not accepted; \
+         expected a string (utf8, large_utf8, utf8_view or a dictionary of strings)"
+    );
+}
+
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn a_wrong_type(pool: PgPool) {
     let values: ArrayRef = Arc::new(arrow_array::Int64Array::from(vec![
@@ -105,7 +123,7 @@ async fn a_wrong_type(pool: PgPool) {
     assert_eq!(
         message,
         ", column create_at: type Int64 is not accepted; expected a timestamp without time zone \
-         in ns, us or ms (PostgreSQL TIMESTAMP)"
+         in ns, us, ms or s (PostgreSQL TIMESTAMP)"
     );
 }
 
