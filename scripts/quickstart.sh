@@ -5,8 +5,9 @@
 # not change, downloads nothing, and keeps the data and the database.
 #
 # DATABASE_URL, when set, is used as it is. Otherwise: the server on 127.0.0.1:5432
-# (database dwh, user postgres), or an embedded one under target/embedded-pg/ (forced with
-# DWH_EMBEDDED_PG=1), stopped again when the API stops (Ctrl-C).
+# (database dwh, user postgres), or an embedded one (forced with DWH_EMBEDDED_PG=1; under
+# target/embedded-pg/, or as root under /var/lib/dwh-postgres/), stopped again when the API
+# stops (Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
