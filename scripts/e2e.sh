@@ -2,10 +2,13 @@
 # End-to-end checks against the real `api` binary on a fresh database:
 #   1. Swagger UI in headless Chromium: POST /jobs?date=2023-01-01 → 202 → GET /jobs/{id}
 #      until succeeded (screenshot in target/swagger-e2e.png);
-#   2. schemathesis fuzzes every operation from the served /openapi.json (but /events, a
-#      stream without end): no 5xx, every response conforms to the spec; once with a
-#      token, and once against a second instance without one (its spec declares no
-#      bearer scheme), with another seed;
+#   2. schemathesis fuzzes every operation from the served /openapi.json: no 5xx, every
+#      response conforms to the spec (each event of GET /events too: it reads the first
+#      events and closes the stream); once with a token, and once against a second
+#      instance without one (its spec declares no bearer scheme), with another seed; and
+#      GET /events once more with the Last-Event-ID before the Swagger UI's load, so that
+#      every event of that load (job created, status, progress, finished; day) is checked
+#      against the spec;
 #   3. the dashboard in headless Chromium (api/tests/e2e/dashboard.mjs): a load started
 #      with the keyboard moves its bar to the end, a rollback to the version it replaced
 #      from the versions panel, the month shows a loaded, a failed, a
@@ -27,7 +30,9 @@ data_dir="$(mktemp -d)"
 empty_dir="$(mktemp -d)"
 api_pid=""
 open_pid=""
+events_pid=""
 cleanup() {
+    [[ -n "$events_pid" ]] && kill "$events_pid" 2>/dev/null || true
     [[ -n "$open_pid" ]] && kill -TERM "$open_pid" 2>/dev/null && wait "$open_pid" 2>/dev/null || true
     [[ -n "$api_pid" ]] && kill -TERM "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null || true
     psql "$admin_url" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
@@ -60,16 +65,27 @@ DATABASE_URL="$database_url" DATA_DIR="$data_dir" BIND="127.0.0.1:$port" API_TOK
 api_pid=$!
 wait_until_ready "$api_pid" "$base" target/e2e-api.log
 
+# Every event from here on, for its first id: the instance's, to replay them (step 2).
+curl -sN -m 600 "$base/events" >target/e2e-events.txt 2>/dev/null &
+events_pid=$!
 echo "==> Swagger UI in headless Chromium"
 (cd api/tests/e2e && API_TOKEN="$token" node swagger.mjs "$base" ../../../target/swagger-e2e.png)
 
 echo "==> schemathesis against $base/openapi.json"
 # positive_data_acceptance is left out: a valid date without source files is a documented
 # 422, not a 2xx. Every other check runs.
-target/e2e-venv/bin/schemathesis run "$base/openapi.json" -H "Authorization: Bearer $token" \
-    --checks all --exclude-checks positive_data_acceptance --exclude-path /events \
+target/e2e-venv/bin/schemathesis --config-file api/tests/e2e/schemathesis.toml \
+    run "$base/openapi.json" -H "Authorization: Bearer $token" \
+    --checks all --exclude-checks positive_data_acceptance \
     --max-examples 50 --seed 1 --workers 2 --warnings off \
     --report junit --report-dir target/schemathesis
+kill "$events_pid" 2>/dev/null || true
+first_id=$(sed -n 's/^id: //p' target/e2e-events.txt | head -n 1)
+[[ -n $first_id ]] || { echo "GET /events sent no event during the Swagger UI's load" >&2; exit 1; }
+echo "==> schemathesis on GET /events, replaying every event after ${first_id%.*}.0"
+target/e2e-venv/bin/schemathesis --config-file api/tests/e2e/schemathesis.toml \
+    run "$base/openapi.json" --include-path /events -H "Last-Event-ID: ${first_id%.*}.0" \
+    --checks all --max-examples 5 --seed 1 --warnings off
 echo "==> schemathesis against an instance without a token (no Authorization header)"
 # Its own database and an empty data directory: what it accepts, no worker loads.
 psql "$admin_url" -qc "CREATE DATABASE ${database}_open" >/dev/null
@@ -78,8 +94,9 @@ DATABASE_URL="${admin_url%/*}/${database}_open" DATA_DIR="$empty_dir" BIND="127.
     WORKERS=0 WATCH=off LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api-open.log 2>&1 &
 open_pid=$!
 wait_until_ready "$open_pid" "http://127.0.0.1:$open_port" target/e2e-api-open.log
-target/e2e-venv/bin/schemathesis run "http://127.0.0.1:$open_port/openapi.json" \
-    --checks all --exclude-checks positive_data_acceptance --exclude-path /events \
+target/e2e-venv/bin/schemathesis --config-file api/tests/e2e/schemathesis.toml \
+    run "http://127.0.0.1:$open_port/openapi.json" \
+    --checks all --exclude-checks positive_data_acceptance \
     --max-examples 30 --seed 2 --workers 2 --warnings off \
     --report junit --report-dir target/schemathesis-open
 for log in target/e2e-api.log target/e2e-api-open.log; do

@@ -9,6 +9,9 @@ use crate::domain::{
     JobStatus,
 };
 use crate::problem::Problem;
+use crate::routes::event_schemas::{
+    DayEvent, DayEventName, EventStream, JobEvent, JobEventKind, JobEventName,
+};
 use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions, versions};
 
 #[derive(Debug, OpenApi)]
@@ -47,8 +50,9 @@ use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions, 
         partitions::Partition, partitions::DaySummary, health::Health,
         days::DayStatus, days::LatestJob, DayState,
         versions::DayVersions, DayVersion, AuditFinding, AuditSeverity,
+        JobEvent, JobEventName, JobEventKind, DayEvent, DayEventName,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &EventStream),
     tags(
         (name = "jobs", description = "Queue day loads, follow them, cancel them"),
         (name = "partitions", description = "What each loaded day holds"),

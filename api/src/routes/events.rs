@@ -46,8 +46,8 @@ struct Client {
         ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received: the events after it are sent first"),
     ),
     responses(
-        (status = 200, description = "An endless stream of events", content_type = "text/event-stream", body = String,
-         example = json!("id: 3f9c2a1b.42\nevent: job\ndata: {\"event\":\"job\",\"kind\":\"progress\",\"job_id\":\"0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11\",\"date\":\"2023-01-01\",\"status\":\"running\",\"trigger\":\"api\",\"files_done\":700,\"files_total\":1440,\"rows_done\":1339800}\n\n")),
+        // Each event's schema is put here by `event_schemas::EventStream`.
+        (status = 200, description = "An endless stream of events", content_type = "text/event-stream", body = String),
     )
 )]
 pub async fn events(

@@ -2,6 +2,7 @@
 
 pub mod backfill;
 pub mod days;
+pub mod event_schemas;
 pub mod events;
 pub mod health;
 pub mod jobs;
