@@ -2,19 +2,22 @@
 # One-day replace (1,440 files, 2,756,160 rows) against the server's own binary COPY of the
 # same rows from a file into a plain table, interleaved in the same run, medians reported.
 #
-#   bench/loader.sh            # 3 rounds
-#   ROUNDS=5 bench/loader.sh
+#   bench/loader.sh            # 7 rounds
+#   ROUNDS=9 bench/loader.sh
 #   LOADER_SOCKET=/var/run/postgresql bench/loader.sh   # the loader over a Unix socket
 #   LOADER_B=/tmp/loader-old bench/loader.sh            # A/B: another loader binary too,
 #                                                       # interleaved in the same rounds
 #
 # Before every timed run: TRUNCATE of the baseline table, CHECKPOINT and sync (all untimed),
 # Parquet files already in the page cache. Our figure is the loader process's wall time,
-# start-up included; the baseline's is psql's wall time around the COPY.
+# start-up included, as a user waits for it; the baseline's is psql's wall time around the
+# COPY. The loader runs with --timings: the medians of its phases say where that time goes
+# (start-up, files and footers, lock and staging, copy, audit, swap, after the swap), and
+# the rest of the wall time is the process's own exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-7}
 day=2023-01-01
 data=${BENCH_DATA_DIR:-/tmp/dwh-bench-data}
 db=dwh_bench
@@ -37,7 +40,7 @@ q "CREATE TABLE public.dwh_bench (LIKE dwh.data_sample)"
 cat "$data/$day "*.parquet >/dev/null
 
 now() { date +%s.%N; }
-ours=() base=() rss=() other=()
+ours=() base=() rss=() other=() timings=()
 run_baseline() {
     q "TRUNCATE public.dwh_bench"; q "CHECKPOINT"; sync
     local t0; t0=$(now)
@@ -48,9 +51,11 @@ run_ours() {
     q "CHECKPOINT"; sync
     /usr/bin/time -f '%e %M' -o /tmp/dwh-bench-time \
         env DATABASE_URL="$loader_url" \
-        target/release/loader load --date "$day" --data-dir "$data" "${loader_args[@]}" >/dev/null
+        target/release/loader load --date "$day" --data-dir "$data" --timings "${loader_args[@]}" \
+        >/tmp/dwh-bench-out
     read -r seconds rss_kib </tmp/dwh-bench-time
     ours+=("$seconds"); rss+=("$rss_kib")
+    timings+=("$(sed -n 's/^  timings (ms): //p' /tmp/dwh-bench-out)")
 }
 run_other() {
     q "CHECKPOINT"; sync
@@ -71,6 +76,12 @@ echo "rounds: $rounds; loader args: ${loader_args[*]:-(defaults)}; PostgreSQL $(
 echo "baseline COPY FROM file: ${base[*]} s -> median $mb s"
 echo "loader replace:          ${ours[*]} s -> median $mo s, peak RSS $((peak / 1024)) MiB"
 awk -v o="$mo" -v b="$mb" 'BEGIN { printf "ratio (loader / baseline): %.2f; loader %.0f rows/s\n", o/b, 2756160/o }'
+# Each phase's median over the rounds, in ms ("start-up 4, files and footers 36, …").
+printf '%s\n' "${timings[@]}" | tr ',' '\n' | sed -E 's/^ *//; s/ ([0-9]+)$/\t\1/' | sort -t$'\t' -k1,1 -k2,2n |
+    awk -F'\t' '{ v[$1] = v[$1] " " $2; n[$1]++ }
+        END { printf "loader phases (medians, ms):"; for (k in v) { split(substr(v[k], 2), a, " ");
+              m = n[k] % 2 ? a[(n[k] + 1) / 2] : (a[n[k] / 2] + a[n[k] / 2 + 1]) / 2; printf " %s %s;", k, m }
+              print "" }'
 if [[ -n "${LOADER_B:-}" ]]; then
     mx=$(median "${other[@]}")
     echo "$LOADER_B:   ${other[*]} s -> median $mx s"

@@ -80,7 +80,7 @@ pub use error::{InputError, LoadError, server_unavailable, thousands};
 pub use fence::{Fence, FenceFn, Standing};
 pub use listing::{DayFiles, FilesSummary, list_day, list_days, parse_minute_file, stray_day};
 pub use live::{AppendedMinute, append_minute};
-pub use load::{LoadOptions, LoadProgress, LoadReport, load_day, load_day_from};
+pub use load::{LoadOptions, LoadPhases, LoadProgress, LoadReport, load_day, load_day_from};
 pub use names::NameCounts;
 pub use partitions::{
     DayStats, PartitionInfo, day_stats, get_partition, list_partitions, scan_day_stats,

@@ -101,6 +101,25 @@ pub struct LoadProgress {
     pub bytes_total: u64,
 }
 
+/// Where a load's time went, phase by phase (`loader load --timings` prints them).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct LoadPhases {
+    /// Listing the day's files and checking their footers (a bucket's, with more than one
+    /// stream, are read during the COPY instead).
+    pub prepare: Duration,
+    /// The day's lock, dropping leftovers of a dead load, the early shrink guard, creating
+    /// the staging tables.
+    pub setup: Duration,
+    /// Streaming the rows into the staging tables, each stream's commit included.
+    pub copy: Duration,
+    /// Judging the audit's checks.
+    pub audit: Duration,
+    /// The swap: every attempt, waits for readers included, up to its commit.
+    pub swap: Duration,
+    /// After the commit: dropping the retired leaves and the versions beyond retention.
+    pub after_swap: Duration,
+}
+
 /// What a successful load did.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadReport {
@@ -126,6 +145,7 @@ pub struct LoadReport {
     /// Time spent judging the audit's checks after the COPY (what they judge is counted
     /// during it).
     pub audit_duration: Duration,
+    pub phases: LoadPhases,
 }
 
 impl LoadReport {
@@ -190,6 +210,7 @@ async fn load_once(
     let started = Instant::now();
     let day = Day::new(date);
     let prepared = prepare(source, &day, options, ahead, cancel).await?;
+    let prepared_at = Instant::now();
     if let Some(totals) = prepared.totals.progress() {
         progress(totals);
     }
@@ -221,6 +242,7 @@ async fn load_once(
     let files = prepared.totals.files;
     let bytes = prepared.totals.bytes;
     let missing = prepared.missing.clone();
+    let set_up_at = Instant::now();
     let result = fill_and_swap(
         pool, &mut lock, &staging, prepared, options, progress, cancel,
     )
@@ -247,6 +269,14 @@ async fn load_once(
         version: filled.swap.version,
         audits: filled.audited.results,
         audit_duration: filled.audited.duration,
+        phases: LoadPhases {
+            prepare: prepared_at - started,
+            setup: set_up_at - prepared_at,
+            copy: filled.copy_duration,
+            audit: filled.audited.duration,
+            swap: filled.swap_waited,
+            after_swap: filled.swap.after_commit,
+        },
     };
     tracing::info!(
         %date, rows = report.rows, seconds = report.elapsed.as_secs_f64(),
@@ -261,6 +291,8 @@ struct Filled {
     copy_duration: Duration,
     audited: Audited,
     swap: SwapOutcome,
+    /// The swap, every attempt up to its commit.
+    swap_waited: Duration,
 }
 
 /// Copies the prepared streams into the staging tables, audits them and swaps them in.
@@ -343,11 +375,13 @@ async fn fill_and_swap(
         check: options.swap_check.clone(),
         retention: options.retention,
     };
+    let swap_started = Instant::now();
     let swap = swap::swap_in(pool, lock.connection(), staging, &load, &policy, cancel).await?;
     Ok(Filled {
         rows,
         copy_duration,
         audited,
+        swap_waited: swap_started.elapsed().saturating_sub(swap.after_commit),
         swap,
     })
 }

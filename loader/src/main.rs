@@ -3,19 +3,24 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use loader::{
-    AuditConfig, DataSource, LoadOptions, LoadProgress, LoadReport, Retention, RollbackOptions,
-    StorageSettings, Streams, load_day_from,
+    AuditConfig, DataSource, LoadOptions, Retention, RollbackOptions, StorageSettings, Streams,
+    load_day_from,
 };
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio_util::sync::CancellationToken;
+
+// The binary's own rooms, in a folder of their own beside the library's.
+#[path = "cli/report.rs"]
+mod report;
+
+use report::{print_report, print_timings, progress_bar, show};
 
 /// Loads the sensor-readings Parquet files into dwh.data_sample, one atomic day at a time.
 #[derive(Debug, Parser)]
@@ -139,6 +144,10 @@ struct LoadArgs {
     audits: Option<String>,
     #[command(flatten)]
     retention: RetentionArgs,
+    /// Also print where each day's time went: the process's start-up (connecting
+    /// included), then each phase of the load.
+    #[arg(long)]
+    timings: bool,
 }
 
 fn parse_date(value: &str) -> Result<NaiveDate, String> {
@@ -183,6 +192,7 @@ impl LoadArgs {
 }
 
 fn main() -> ExitCode {
+    let started = Instant::now();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         // Colours for people at a terminal; none in a file or a pipe.
@@ -194,7 +204,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, started)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -203,7 +213,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
     let url = cli
         .database_url
         .context("no database given: set DATABASE_URL or pass --database-url")?;
@@ -263,7 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Partitions => print_partitions(&pool).await?,
-        Command::Load(args) => load_days(&pool, &args).await?,
+        Command::Load(args) => load_days(&pool, &args, started).await?,
     }
     Ok(())
 }
@@ -330,7 +340,8 @@ async fn print_versions(pool: &PgPool, date: NaiveDate) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
+/// Loads each day of `args`; `started`: when the process began (for `--timings`).
+async fn load_days(pool: &PgPool, args: &LoadArgs, started: Instant) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let on_ctrl_c = cancel.clone();
     tokio::spawn(async move {
@@ -344,12 +355,19 @@ async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
     let days = args.days()?;
     let in_range = days.len() > 1;
     let mut skipped = Vec::new();
+    let mut started = started;
     for day in days {
         let bar = progress_bar();
+        let load_began = Instant::now();
         let report = load_day_from(pool, &source, day, &options, &|p| show(&bar, p), &cancel).await;
         bar.finish_and_clear();
         match report {
-            Ok(report) => print_report(&report),
+            Ok(report) => {
+                print_report(&report);
+                if args.timings {
+                    print_timings(&report, started, load_began);
+                }
+            }
             // In a range, an incomplete day (the month's last holds one minute) is said
             // and skipped, not a reason to stop the days after it.
             Err(error @ loader::LoadError::DayIncomplete { .. }) if in_range => {
@@ -361,6 +379,8 @@ async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
                     .with_context(|| format!("loading {day} failed; the day is unchanged"));
             }
         }
+        // The next day's start-up is nothing but the step to it.
+        started = Instant::now();
     }
     if !skipped.is_empty() {
         let days: Vec<String> = skipped.iter().map(ToString::to_string).collect();
@@ -371,61 +391,6 @@ async fn load_days(pool: &PgPool, args: &LoadArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let style = ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:40}] {pos}/{len} files  {msg}  ETA {eta}",
-    )
-    .expect("the template is valid")
-    .progress_chars("=> ");
-    ProgressBar::new(0).with_style(style)
-}
-
-fn show(bar: &ProgressBar, progress: LoadProgress) {
-    bar.set_length(progress.files_total);
-    bar.set_position(progress.files_done);
-    let seconds = bar.elapsed().as_secs_f64().max(1e-9);
-    bar.set_message(format!(
-        "{}/{} rows  {:.0} MB/s",
-        progress.rows_done,
-        progress.rows_total,
-        progress.bytes_done as f64 / 1e6 / seconds
-    ));
-}
-
-fn print_report(report: &LoadReport) {
-    let seconds = report.elapsed.as_secs_f64();
-    println!(
-        "{} (version {}): {} files, {} rows, {:.1} MB in {:.2} s ({:.0} rows/s; audit {:.1} ms; swap {} ms{}){}",
-        report.date,
-        report.version,
-        report.files,
-        report.rows,
-        report.source_bytes as f64 / 1e6,
-        seconds,
-        report.rows_per_second(),
-        report.audit_duration.as_secs_f64() * 1e3,
-        report.swap_duration.as_millis(),
-        report
-            .replaced_rows
-            .map_or_else(String::new, |rows| format!(", replaced {rows} rows")),
-        if report.missing_minutes.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; partial: {} minutes missing ({})",
-                report.missing_minutes.count(),
-                report.missing_minutes
-            )
-        }
-    );
-    for finding in report.audits.iter().filter(|a| !a.passed) {
-        println!("  audit warning: {finding}");
-    }
 }
 
 #[cfg(test)]

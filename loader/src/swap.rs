@@ -64,6 +64,8 @@ pub(crate) struct SwapOutcome {
     pub replaced_rows: Option<i64>,
     /// The day's version the swap made current.
     pub version: i32,
+    /// After the commit: dropping the retired leaves and the versions beyond retention.
+    pub after_commit: Duration,
 }
 
 /// What one swap transaction did, and left to clean up.
@@ -219,6 +221,7 @@ pub(crate) async fn retrying(
         match attempt.run(&mut *conn).await {
             Ok(swapped) => {
                 let duration = started.elapsed();
+                let committed = Instant::now();
                 drop_retired(pool, &swapped.retired).await;
                 if let Err(error) = versions::prune_day(conn, date, policy.retention).await {
                     tracing::warn!(%error, day = %date, "could not prune the day's versions; the collector will");
@@ -228,6 +231,7 @@ pub(crate) async fn retrying(
                     attempts: n,
                     replaced_rows: swapped.replaced_rows,
                     version: swapped.version,
+                    after_commit: committed.elapsed(),
                 });
             }
             Err(LoadError::Database(error)) if is_lock_timeout(&error) => {
