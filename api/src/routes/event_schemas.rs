@@ -102,13 +102,17 @@ fn event_schema() -> Schema {
     let job = event(
         "job",
         true,
-        data(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("JobEvent"))),
+        data(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+            "JobEvent",
+        ))),
         "A job was created, moved or finished.",
     );
     let day = event(
         "day",
         true,
-        data(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("DayEvent"))),
+        data(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+            "DayEvent",
+        ))),
         "A day's state may have changed.",
     );
     let nothing = ObjectBuilder::new()
