@@ -99,20 +99,17 @@ impl Modify for EventStream {
 
 /// One event: a `job`, a `day` or a `resync`.
 fn event_schema() -> Schema {
+    let of = |schema: &str| data(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(schema)));
     let job = event(
         "job",
         true,
-        data(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-            "JobEvent",
-        ))),
+        of("JobEvent"),
         "A job was created, moved or finished.",
     );
     let day = event(
         "day",
         true,
-        data(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-            "DayEvent",
-        ))),
+        of("DayEvent"),
         "A day's state may have changed.",
     );
     let nothing = ObjectBuilder::new()
