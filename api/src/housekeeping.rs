@@ -31,6 +31,11 @@ pub async fn run(
         if let Err(error) = loader::prune_versions(&pool, versions).await {
             tracing::warn!(%error, "could not prune the days' kept versions; trying again in an hour");
         }
+        // The leaves swaps retired, for days not loaded again since (collect_garbage logs
+        // what it drops).
+        if let Err(error) = loader::collect_garbage(&pool).await {
+            tracing::warn!(%error, "could not drop retired leaves; trying again in an hour");
+        }
         tokio::select! {
             () = tokio::time::sleep(EVERY) => {}
             () = shutdown.cancelled() => return,

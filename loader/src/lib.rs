@@ -64,6 +64,7 @@ mod objects;
 mod parquet_support;
 mod partitions;
 mod plan;
+mod retired;
 mod rollback;
 mod source;
 mod staging;

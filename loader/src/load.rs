@@ -19,6 +19,7 @@ use crate::error::LoadError;
 use crate::fence::{self, Fence};
 use crate::fill::CopyPhase;
 use crate::inspection::{Prepared, prepare};
+use crate::retired;
 use crate::staging::{self, Staging};
 use crate::streams::Streams;
 use crate::swap::{self, DayLoad, SwapCheck, SwapOutcome, SwapPolicy};
@@ -116,7 +117,8 @@ pub struct LoadPhases {
     pub audit: Duration,
     /// The swap: every attempt, waits for readers included, up to its commit.
     pub swap: Duration,
-    /// After the commit: dropping the retired leaves and the versions beyond retention.
+    /// After the commit: retiring the versions beyond retention (their drop is left to
+    /// the next load of the day, or to the collector).
     pub after_swap: Duration,
 }
 
@@ -243,10 +245,14 @@ async fn load_once(
     let bytes = prepared.totals.bytes;
     let missing = prepared.missing.clone();
     let set_up_at = Instant::now();
-    let result = fill_and_swap(
-        pool, &mut lock, &staging, prepared, options, progress, cancel,
-    )
-    .await;
+    // The leaves earlier swaps of the day retired are dropped while the rows stream: the
+    // server frees their files on a core the COPY leaves idle at times.
+    let (result, ()) = tokio::join!(
+        fill_and_swap(
+            pool, &mut lock, &staging, prepared, options, progress, cancel
+        ),
+        retired::drop_day_alongside(pool, date),
+    );
     if result.is_err()
         && let Err(error) = staging.drop_tables(lock.connection()).await
     {
@@ -376,7 +382,7 @@ async fn fill_and_swap(
         retention: options.retention,
     };
     let swap_started = Instant::now();
-    let swap = swap::swap_in(pool, lock.connection(), staging, &load, &policy, cancel).await?;
+    let swap = swap::swap_in(lock.connection(), staging, &load, &policy, cancel).await?;
     Ok(Filled {
         rows,
         copy_duration,

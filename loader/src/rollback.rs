@@ -75,7 +75,7 @@ pub async fn rollback_day(
     let mut lock = DayLock::try_acquire(pool, &day)
         .await?
         .ok_or(LoadError::DayBusy { date })?;
-    let result = swap_back(pool, &mut lock, version, options, cancel).await;
+    let result = swap_back(&mut lock, version, options, cancel).await;
     lock.release().await.ok();
     let (outcome, replaced_version, rows) = result?;
     tracing::info!(
@@ -93,7 +93,6 @@ pub async fn rollback_day(
 }
 
 async fn swap_back(
-    pool: &PgPool,
     lock: &mut DayLock,
     version: i32,
     options: &RollbackOptions,
@@ -125,7 +124,7 @@ async fn swap_back(
         version,
         policy: &policy,
     };
-    let outcome = swap::retrying(pool, lock.connection(), date, &policy, cancel, &attempt).await?;
+    let outcome = swap::retrying(lock.connection(), date, &policy, cancel, &attempt).await?;
     let rows_now: i64 = sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1")
         .bind(date)
         .fetch_one(lock.connection())
@@ -180,6 +179,5 @@ async fn try_rollback(
     Ok(Swapped {
         replaced_rows,
         version,
-        retired: Vec::new(),
     })
 }

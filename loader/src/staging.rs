@@ -20,11 +20,13 @@ use uuid::Uuid;
 
 use crate::day::{Day, TimeRange};
 use crate::day_lock::DayLock;
+use crate::retired;
 use crate::table;
 
 const STAGE_PREFIX: &str = "data_sample_stage_";
-/// Old leaves between the swap and their drop.
-const RETIRED_PREFIX: &str = "data_sample_retired_";
+/// Old leaves between the swap and their drop (see `retired`): a swap moves them into the
+/// history; one killed inside an older swap may have left them in `dwh`.
+const RETIRED_PREFIX: &str = retired::PREFIX;
 
 /// The staging tables being filled for one day: one per part of the day, each a plain
 /// table with a CHECK on its part's range.
@@ -200,12 +202,14 @@ pub(crate) async fn drop_leftovers_for_day(lock: &mut DayLock) -> Result<Vec<Str
 }
 
 /// Drops every staging table whose day has no load running (in any process sharing the
-/// database): leftovers of loads that were killed. Returns the dropped tables' names.
+/// database), leftovers of loads that were killed, and the retired leaves waiting in the
+/// history. Returns the dropped tables' names.
 pub async fn collect_garbage(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     let mut dates: Vec<NaiveDate> = leftover_tables(&mut conn)
         .await?
         .into_iter()
+        .chain(retired::waiting(&mut conn).await?)
         .map(|(_, d)| d)
         .collect();
     drop(conn);
@@ -215,11 +219,12 @@ pub async fn collect_garbage(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> 
     for date in dates {
         if let Some(mut lock) = DayLock::try_acquire(pool, &Day::new(date)).await? {
             dropped.extend(drop_leftovers_for_day(&mut lock).await?);
+            dropped.extend(retired::drop_day(lock.connection(), date).await?);
             lock.release().await?;
         }
     }
     if !dropped.is_empty() {
-        tracing::info!(tables = ?dropped, "dropped staging tables left by interrupted loads");
+        tracing::info!(tables = ?dropped, "dropped staging tables left by interrupted loads, and retired leaves");
     }
     Ok(dropped)
 }

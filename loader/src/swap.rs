@@ -9,21 +9,21 @@
 //! (and queue every reader behind a waiting swap).
 //!
 //! The swap detaches the day's old leaves and moves them into schema `dwh_history` as the
-//! day's previous version (see `versions`; with no versions kept, it renames them aside,
-//! `data_sample_retired_…`, to be dropped), renames the staging tables to the new leaves
-//! and attaches them, and records the day in `dwh.day_loads` and its new version in
+//! day's previous version (see `versions`; with no versions kept, it retires them into the
+//! history, `data_sample_retired_…`, to be dropped), renames the staging tables to the new
+//! leaves and attaches them, and records the day in `dwh.day_loads` and its new version in
 //! `dwh_history.versions`, all in one transaction. Readers of the day wait for that
 //! transaction only; the swap itself waits at most `lock_timeout` for them and then
-//! retries, rather than queueing them behind a long wait. Old rows are dropped only after
-//! the commit: unlinking half a gigabyte of files takes ~100 ms that readers need not
-//! wait for.
+//! retries, rather than queueing them behind a long wait. Old rows are not dropped by the
+//! swap nor after it: freeing half a gigabyte of files takes ~120 ms that neither readers
+//! nor the load's caller need wait for (see `retired`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveTime;
 use futures::future::BoxFuture;
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::{Connection, Executor, PgConnection};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -31,9 +31,9 @@ use crate::audit::AuditResult;
 use crate::day::Day;
 use crate::error::LoadError;
 use crate::names::NameCounts;
-use crate::staging::{self, Staging};
+use crate::staging::Staging;
 use crate::table;
-use crate::versions::{self, Leaf, Retention};
+use crate::versions::{self, Dispose, Leaf, Retention};
 
 /// SQLSTATE `lock_not_available`, raised when `lock_timeout` expires.
 const LOCK_NOT_AVAILABLE: &str = "55P03";
@@ -64,7 +64,7 @@ pub(crate) struct SwapOutcome {
     pub replaced_rows: Option<i64>,
     /// The day's version the swap made current.
     pub version: i32,
-    /// After the commit: dropping the retired leaves and the versions beyond retention.
+    /// After the commit: retiring the versions beyond retention.
     pub after_commit: Duration,
 }
 
@@ -72,8 +72,6 @@ pub(crate) struct SwapOutcome {
 pub(crate) struct Swapped {
     pub replaced_rows: Option<i64>,
     pub version: i32,
-    /// Old leaves renamed aside, to drop after the commit (when no version is kept).
-    pub retired: Vec<String>,
 }
 
 /// What the caller decides, inside the swap transaction, just before it commits.
@@ -170,7 +168,6 @@ pub(crate) async fn check_shrink(
 /// Replaces the day's leaves with `staging`'s tables in one transaction on `conn` (the
 /// day lock's connection), retrying when the locks are not granted within `lock_timeout`.
 pub(crate) async fn swap_in(
-    pool: &PgPool,
     conn: &mut PgConnection,
     staging: &Staging,
     load: &DayLoad,
@@ -183,7 +180,7 @@ pub(crate) async fn swap_in(
         load,
         policy,
     };
-    retrying(pool, conn, date, policy, cancel, &attempt).await
+    retrying(conn, date, policy, cancel, &attempt).await
 }
 
 /// One attempt of a swap transaction, as [`retrying`] runs it: a load's, or a rollback's.
@@ -205,10 +202,9 @@ impl SwapAttempt for LoadSwap<'_> {
 }
 
 /// Runs `attempt` until it commits, backing off while its locks are not granted within
-/// `lock_timeout`; then drops what it retired and prunes the day's versions beyond
-/// retention (both after the commit: readers need not wait for either).
+/// `lock_timeout`; then retires the day's versions beyond retention (after the commit:
+/// readers need not wait for it; dropping them is left to `retired`).
 pub(crate) async fn retrying(
-    pool: &PgPool,
     conn: &mut PgConnection,
     date: chrono::NaiveDate,
     policy: &SwapPolicy,
@@ -222,8 +218,8 @@ pub(crate) async fn retrying(
             Ok(swapped) => {
                 let duration = started.elapsed();
                 let committed = Instant::now();
-                drop_retired(pool, &swapped.retired).await;
-                if let Err(error) = versions::prune_day(conn, date, policy.retention).await {
+                let retiring = versions::prune_day(conn, date, policy.retention, Dispose::Retire);
+                if let Err(error) = retiring.await {
                     tracing::warn!(%error, day = %date, "could not prune the day's versions; the collector will");
                 }
                 return Ok(SwapOutcome {
@@ -247,21 +243,6 @@ pub(crate) async fn retrying(
         }
     }
     Err(LoadError::SwapLockTimeout { date, attempts })
-}
-
-/// Drops the old leaves, outside the swap: their rows are no longer visible to anyone.
-/// Each on a connection of its own, because freeing a table's files is I/O-bound and the
-/// drops overlap. If one fails, `collect_garbage` (or the next load of the day) drops it.
-async fn drop_retired(pool: &PgPool, retired: &[String]) {
-    let drops = retired.iter().map(|name| async move {
-        let mut conn = pool.acquire().await?;
-        staging::drop_table(&mut conn, name).await
-    });
-    for (name, result) in retired.iter().zip(futures::future::join_all(drops).await) {
-        if let Err(error) = result {
-            tracing::warn!(%error, table = %name, "could not drop the replaced leaf");
-        }
-    }
 }
 
 fn is_lock_timeout(error: &sqlx::Error) -> bool {
@@ -318,7 +299,6 @@ async fn try_swap(
     Ok(Swapped {
         replaced_rows,
         version,
-        retired: cleared.retired,
     })
 }
 
@@ -407,6 +387,16 @@ async fn record_day_load(
     .map(|_| ())
 }
 
+/// The statement that moves the retired leaf `dwh.<name>` into the history, where readers
+/// of `dwh` see nothing, to wait there for its drop (see `retired`).
+fn into_history(name: &str) -> String {
+    format!(
+        "ALTER TABLE {} SET SCHEMA {};",
+        table::qualified(name),
+        versions::SCHEMA
+    )
+}
+
 /// What clearing the day's table takes: the statements, and where the old leaves go.
 struct Cleared {
     statements: String,
@@ -450,9 +440,11 @@ async fn clear_day_table(
                 let name = staging.retired_name(cleared.retired.len());
                 cleared.statements.push_str(&format!(
                     "ALTER TABLE {day_table} DETACH PARTITION {leaf};
-                     ALTER TABLE {leaf} RENAME TO {renamed};",
+                     ALTER TABLE {leaf} RENAME TO {renamed};
+                     {retire}",
                     leaf = table::qualified(&leaf.name),
                     renamed = table::quote_ident(&name),
+                    retire = into_history(&name),
                 ));
                 cleared.retired.push(name);
             }
@@ -465,9 +457,11 @@ async fn clear_day_table(
                 let name = staging.retired_name(0);
                 cleared.statements.push_str(&format!(
                     "ALTER TABLE {parent} DETACH PARTITION {day_table};
-                     ALTER TABLE {day_table} RENAME TO {renamed};",
+                     ALTER TABLE {day_table} RENAME TO {renamed};
+                     {retire}",
                     renamed = table::quote_ident(&name),
                     parent = table::NAME,
+                    retire = into_history(&name),
                 ));
                 cleared.retired.push(name);
             }

@@ -5,6 +5,8 @@
 pub(crate) const NAME: &str = "dwh.data_sample";
 /// The schema of the table, its day tables, leaves and staging tables.
 pub(crate) const SCHEMA: &str = "dwh";
+/// Where replaced versions' leaves are kept, and retired leaves wait for their drop.
+pub(crate) const HISTORY_SCHEMA: &str = "dwh_history";
 
 /// The SQL type of a column of `dwh.data_sample`, with the limits the loader enforces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,10 +18,11 @@ use uuid::Uuid;
 use crate::audit::AuditResult;
 use crate::day::Day;
 use crate::day_lock::DayLock;
+use crate::retired;
 use crate::table;
 
 /// Where replaced versions' leaves are kept.
-pub(crate) const SCHEMA: &str = "dwh_history";
+pub(crate) const SCHEMA: &str = table::HISTORY_SCHEMA;
 
 /// How many replaced versions of a day are kept, and for how long after they were replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,13 +217,25 @@ pub async fn list_versions(pool: &PgPool, date: NaiveDate) -> Result<Vec<DayVers
     .await
 }
 
-/// Drops the replaced versions of `date` beyond `retention`, oldest replaced first, on the
-/// day lock's connection (so that no rollback is taking them back meanwhile). Returns the
-/// dropped versions' numbers.
+/// What becomes of the leaves of a version that retention lets go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dispose {
+    /// Dropped now.
+    Drop,
+    /// Renamed to retired leaves, for the next load of the day or the collector to drop
+    /// (see `retired`): what a swap does, so that its caller need not wait for the drop.
+    Retire,
+}
+
+/// Lets go of the replaced versions of `date` beyond `retention`, oldest replaced first,
+/// on the day lock's connection (so that no rollback is taking them back meanwhile): no
+/// longer listed nor rolled back to, their leaves dropped or retired (`dispose`). Returns
+/// the versions' numbers.
 pub(crate) async fn prune_day(
     conn: &mut PgConnection,
     date: NaiveDate,
     retention: Retention,
+    dispose: Dispose,
 ) -> Result<Vec<i32>, sqlx::Error> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let max_age = retention.max_age.as_secs_f64();
@@ -244,18 +257,30 @@ pub(crate) async fn prune_day(
     .bind(max_age)
     .fetch_all(&mut *tx)
     .await?;
-    let drops: String = dropped
+    let statements: String = dropped
         .iter()
-        .flat_map(|(_, leaves)| leaves)
-        .map(|leaf| format!("DROP TABLE IF EXISTS {};", history_table(leaf)))
+        .flat_map(|(version, leaves)| {
+            leaves
+                .iter()
+                .enumerate()
+                .map(move |(n, leaf)| (version, n, leaf))
+        })
+        .map(|(&version, n, leaf)| match dispose {
+            Dispose::Drop => format!("DROP TABLE IF EXISTS {};", history_table(leaf)),
+            Dispose::Retire => format!(
+                "ALTER TABLE IF EXISTS {} RENAME TO {};",
+                history_table(leaf),
+                table::quote_ident(&retired::name_of_version_leaf(date, version, n + 1))
+            ),
+        })
         .collect();
-    if !drops.is_empty() {
-        (&mut *tx).execute(drops.as_str()).await?;
+    if !statements.is_empty() {
+        (&mut *tx).execute(statements.as_str()).await?;
     }
     tx.commit().await?;
     let versions: Vec<i32> = dropped.into_iter().map(|(v, _)| v).collect();
     if !versions.is_empty() {
-        tracing::info!(day = %date, ?versions, "dropped versions beyond retention");
+        tracing::info!(day = %date, ?versions, ?dispose, "let go of versions beyond retention");
     }
     Ok(versions)
 }
@@ -275,7 +300,7 @@ pub async fn prune_versions(
     let mut dropped = Vec::new();
     for date in days {
         if let Some(mut lock) = DayLock::try_acquire(pool, &Day::new(date)).await? {
-            let versions = prune_day(lock.connection(), date, retention).await;
+            let versions = prune_day(lock.connection(), date, retention, Dispose::Drop).await;
             lock.release().await?;
             dropped.extend(versions?.into_iter().map(|v| (date, v)));
         }

@@ -72,16 +72,27 @@ async fn versions(pool: &PgPool) -> Vec<(i32, bool)> {
         .collect()
 }
 
-/// Tables in schema dwh_history: the kept versions' leaves.
-async fn kept_tables(pool: &PgPool) -> Vec<String> {
+/// Tables in schema dwh_history but its versions table, named like `pattern`.
+async fn history_tables(pool: &PgPool, pattern: &str) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = 'dwh_history' AND c.relkind = 'r' AND c.relname <> 'versions'
-         ORDER BY 1",
+           AND c.relname LIKE $1 ORDER BY 1",
     )
+    .bind(pattern)
     .fetch_all(pool)
     .await
     .expect("tables")
+}
+
+/// The kept versions' leaves.
+async fn kept_tables(pool: &PgPool) -> Vec<String> {
+    history_tables(pool, "data\\_sample\\_p%").await
+}
+
+/// Leaves no version keeps, waiting for their drop.
+async fn retired_tables(pool: &PgPool) -> Vec<String> {
+    history_tables(pool, "data\\_sample\\_retired\\_%").await
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
@@ -158,8 +169,16 @@ async fn retention_drops_the_oldest_versions_beyond_keep(pool: PgPool) {
             .await
             .expect("load");
     }
-    // Version 1 was dropped when version 3 came in; version 2 is the one kept.
+    // Version 1 was let go when version 3 came in; version 2 is the one kept. Version 1's
+    // leaves were retired, not dropped: the swap's caller does not wait for that.
     assert_eq!(versions(&pool).await, [(3, true), (2, false)]);
+    assert_eq!(
+        retired_tables(&pool).await,
+        [
+            "data_sample_retired_20230101_v1_1",
+            "data_sample_retired_20230101_v1_2"
+        ]
+    );
     let mut leaves_of_2: Vec<String> = sqlx::query_scalar(
         "SELECT unnest(leaves) FROM dwh_history.versions WHERE day = $1 AND version = 2",
     )
@@ -180,7 +199,9 @@ async fn retention_drops_the_oldest_versions_beyond_keep(pool: PgPool) {
         "version 1 of 2023-01-01 is not kept (kept: 2)"
     );
 
-    // KEEP_VERSIONS=0: the old rows are dropped at once, as before versions.
+    // KEEP_VERSIONS=0: the old rows are no longer kept, as before versions. The load
+    // dropped the leaves retired before it (version 1's) while it copied, and retired
+    // version 3's (the old rows) and version 2's (let go).
     let options = options_with(lenient_audits(), keep(0));
     let report = load_using(&pool, dir.path(), DATE, &options)
         .await
@@ -189,6 +210,18 @@ async fn retention_drops_the_oldest_versions_beyond_keep(pool: PgPool) {
     assert_eq!(versions(&pool).await, [(4, true)]);
     assert!(kept_tables(&pool).await.is_empty());
     assert!(leftover_tables(&pool).await.is_empty());
+    let retired = retired_tables(&pool).await;
+    assert_eq!(retired.len(), 4, "{retired:?}");
+    assert!(
+        retired.iter().all(|name| !name.contains("_v1_")),
+        "{retired:?}"
+    );
+    assert!(retired.contains(&"data_sample_retired_20230101_v2_1".to_owned()));
+
+    // The collector (loader gc, the API's start and hourly housekeeping) drops them.
+    let dropped = loader::collect_garbage(&pool).await.expect("gc");
+    assert_eq!(dropped.len(), 4, "{dropped:?}");
+    assert!(retired_tables(&pool).await.is_empty());
 }
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
