@@ -68,7 +68,7 @@ pub(crate) struct SwapOutcome {
     pub after_commit: Duration,
 }
 
-/// What one swap transaction did, and left to clean up.
+/// What one swap transaction did.
 pub(crate) struct Swapped {
     pub replaced_rows: Option<i64>,
     pub version: i32,
