@@ -58,8 +58,8 @@ enum Command {
     },
     /// Apply the schema migrations.
     Migrate,
-    /// Drop staging tables left behind by loads that were killed, and kept versions beyond
-    /// retention.
+    /// Drop staging tables left behind by loads that were killed, the leaves swaps retired,
+    /// and kept versions beyond retention.
     Gc {
         #[command(flatten)]
         retention: RetentionArgs,
@@ -240,7 +240,7 @@ async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
         Command::Gc { retention } => {
             let dropped = loader::collect_garbage(&pool).await?;
             println!(
-                "dropped {} staging table(s){}",
+                "dropped {} table(s) (staging tables of killed loads, retired leaves){}",
                 dropped.len(),
                 list(&dropped)
             );
