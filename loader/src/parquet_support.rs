@@ -3,6 +3,8 @@
 //! ("LZO codec not supported", "encrypted footer"), never called corrupt, which would send
 //! its owner looking for a disk fault.
 
+use std::path::Path;
+
 use parquet::basic::Compression;
 use parquet::file::metadata::ParquetMetaData;
 
@@ -56,6 +58,11 @@ fn unsupported_codec(compression: Compression) -> Option<&'static str> {
         | Compression::LZ4_RAW => None,
         Compression::LZO => Some("LZO"),
     }
+}
+
+/// `path` is not a Parquet file the loader can read: what its footer or reader said of it.
+pub(crate) fn unreadable(path: &Path, error: &dyn std::fmt::Display) -> InputError {
+    InputError::file(path, describe(error, "not a readable Parquet file"))
 }
 
 /// Says what Parquet reported: the unsupported thing by name when that is the cause,

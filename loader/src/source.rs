@@ -180,12 +180,8 @@ pub(crate) fn inspect(path: &Path) -> Result<SourceFile, InputError> {
     let file = open_regular(path)?;
     let fingerprint =
         fingerprint(&file).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
-        InputError::file(
-            path,
-            parquet_support::describe(&e, "not a readable Parquet file"),
-        )
-    })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| parquet_support::unreadable(path, &e))?;
     source_file(
         path,
         builder.schema(),
@@ -203,12 +199,7 @@ pub(crate) fn check_footer(
     fingerprint: Fingerprint,
     mut object: SourceObject,
 ) -> Result<SourceFile, InputError> {
-    let unreadable = |e: ParquetError| {
-        InputError::file(
-            path,
-            parquet_support::describe(&e, "not a readable Parquet file"),
-        )
-    };
+    let unreadable = |e: ParquetError| parquet_support::unreadable(path, &e);
     let metadata = ParquetMetaDataReader::decode_metadata(footer).map_err(unreadable)?;
     let arrow = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::default())
         .map_err(unreadable)?;

@@ -276,10 +276,5 @@ fn batch_reader<T: ChunkReader + 'static>(
 ) -> Result<ParquetRecordBatchReader, InputError> {
     ParquetRecordBatchReaderBuilder::try_new(input)
         .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-        .map_err(|e| {
-            InputError::file(
-                path,
-                parquet_support::describe(&e, "not a readable Parquet file"),
-            )
-        })
+        .map_err(|e| parquet_support::unreadable(path, &e))
 }
