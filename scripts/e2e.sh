@@ -7,8 +7,9 @@
 #      events and closes the stream); once with a token, and once against a second
 #      instance without one (its spec declares no bearer scheme), with another seed; and
 #      GET /events once more with the Last-Event-ID before the Swagger UI's load, so that
-#      every event of that load (job created, status, progress, finished; day) is checked
-#      against the spec;
+#      the events kept since (the last 1,024: that load's job created, status, progress,
+#      finished and its day among them, unless the fuzzing made more) are checked against
+#      the spec;
 #   3. the dashboard in headless Chromium (api/tests/e2e/dashboard.mjs): a load started
 #      with the keyboard moves its bar to the end, a rollback to the version it replaced
 #      from the versions panel, the month shows a loaded, a failed, a
