@@ -59,6 +59,7 @@ mod inspection;
 mod listing;
 mod live;
 mod load;
+mod load_report;
 mod names;
 mod objects;
 mod parquet_support;
@@ -81,7 +82,8 @@ pub use error::{InputError, LoadError, server_unavailable, thousands};
 pub use fence::{Fence, FenceFn, Standing};
 pub use listing::{DayFiles, FilesSummary, list_day, list_days, parse_minute_file, stray_day};
 pub use live::{AppendedMinute, append_minute};
-pub use load::{LoadOptions, LoadPhases, LoadProgress, LoadReport, load_day, load_day_from};
+pub use load::{LoadOptions, LoadProgress, load_day, load_day_from};
+pub use load_report::{LoadPhases, LoadReport};
 pub use names::NameCounts;
 pub use partitions::{
     DayStats, PartitionInfo, day_stats, get_partition, list_partitions, scan_day_stats,

@@ -10,15 +10,16 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::audit::{self, AuditConfig, AuditResult, Audited};
+use crate::audit::{self, AuditConfig, Audited};
 use crate::copy::StreamSettings;
 use crate::data_source::DataSource;
-use crate::day::{Day, MissingMinutes};
+use crate::day::Day;
 use crate::day_lock::DayLock;
 use crate::error::LoadError;
 use crate::fence::{self, Fence};
 use crate::fill::CopyPhase;
 use crate::inspection::{Prepared, prepare};
+use crate::load_report::{LoadPhases, LoadReport};
 use crate::retired;
 use crate::staging::{self, Staging};
 use crate::streams::Streams;
@@ -102,60 +103,6 @@ pub struct LoadProgress {
     pub bytes_total: u64,
 }
 
-/// Where a load's time went, phase by phase (`loader load --timings` prints them).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct LoadPhases {
-    /// Listing the day's files and checking their footers (a bucket's, with more than one
-    /// stream, are read during the COPY instead).
-    pub prepare: Duration,
-    /// The day's lock, dropping leftovers of a dead load, the early shrink guard, creating
-    /// the staging tables.
-    pub setup: Duration,
-    /// Streaming the rows into the staging tables, each stream's commit included.
-    pub copy: Duration,
-    /// Judging the audit's checks.
-    pub audit: Duration,
-    /// The swap: every attempt, waits for readers included, up to its commit.
-    pub swap: Duration,
-    /// After the commit: retiring the versions beyond retention (their drop is left to
-    /// the next load of the day, or to the collector).
-    pub after_swap: Duration,
-}
-
-/// What a successful load did.
-#[derive(Debug, Clone, Serialize)]
-pub struct LoadReport {
-    pub date: NaiveDate,
-    pub files: u64,
-    pub rows: u64,
-    /// Bytes of Parquet read.
-    pub source_bytes: u64,
-    pub elapsed: Duration,
-    /// Time spent streaming rows into the staging tables.
-    pub copy_duration: Duration,
-    /// The swap transaction: the longest a reader of the table waited on this load.
-    pub swap_duration: Duration,
-    pub swap_attempts: u32,
-    /// Rows the day held before, if it was loaded before.
-    pub replaced_rows: Option<i64>,
-    /// Minutes without a file (only when a partial day was allowed).
-    pub missing_minutes: MissingMinutes,
-    /// The day's version this load made current.
-    pub version: i32,
-    /// The audit's results (warnings included; empty when not audited).
-    pub audits: Vec<AuditResult>,
-    /// Time spent judging the audit's checks after the COPY (what they judge is counted
-    /// during it).
-    pub audit_duration: Duration,
-    pub phases: LoadPhases,
-}
-
-impl LoadReport {
-    pub fn rows_per_second(&self) -> f64 {
-        self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
-
 /// Replaces the rows of `date` in `dwh.data_sample` with the rows of the day's minute files
 /// in `source_dir` (`YYYY-MM-DD HH:MM:00.parquet`, one per minute).
 ///
@@ -217,25 +164,7 @@ async fn load_once(
         progress(totals);
     }
 
-    let mut lock = DayLock::try_acquire(pool, &day)
-        .await?
-        .ok_or(LoadError::DayBusy { date })?;
-    if let Err(error) = fence::check(options.fence.as_ref(), lock.connection(), date).await {
-        lock.release().await.ok();
-        return Err(error);
-    }
-    staging::drop_leftovers_for_day(&mut lock).await?;
-    // Fail fast, before any row is copied (when the rows are not known yet, as soon as
-    // they are); the swap checks again, under its lock.
-    if let Some(rows) = prepared.totals.rows()
-        && let Err(error) =
-            swap::check_shrink(lock.connection(), &day, rows, options.shrink_guard()).await
-    {
-        lock.release().await.ok();
-        return Err(error);
-    }
-    let staging = Staging::new(&day, prepared.parts.iter().map(|p| (p.0, p.1.len())));
-    staging.create_shared(lock.connection()).await?;
+    let (mut lock, staging) = set_up(pool, &day, &prepared, options).await?;
     tracing::info!(
         %date, files = prepared.totals.files, bytes = prepared.totals.bytes,
         footers_ahead = prepared.ahead.is_some(), staging = %staging.names(), "loading"
@@ -278,8 +207,6 @@ async fn load_once(
         phases: LoadPhases {
             prepare: prepared_at - started,
             setup: set_up_at - prepared_at,
-            copy: filled.copy_duration,
-            audit: filled.audited.duration,
             swap: filled.swap_waited,
             after_swap: filled.swap.after_commit,
         },
@@ -289,6 +216,37 @@ async fn load_once(
         swap_ms = report.swap_duration.as_millis() as u64, "day replaced"
     );
     Ok(report)
+}
+
+/// Takes the day's lock and readies the staging tables: the fence asked, leftovers of a
+/// dead load dropped, the shrink guard checked early, the shared tables created.
+async fn set_up(
+    pool: &PgPool,
+    day: &Day,
+    prepared: &Prepared,
+    options: &LoadOptions,
+) -> Result<(DayLock, Staging), LoadError> {
+    let date = day.date();
+    let mut lock = DayLock::try_acquire(pool, day)
+        .await?
+        .ok_or(LoadError::DayBusy { date })?;
+    if let Err(error) = fence::check(options.fence.as_ref(), lock.connection(), date).await {
+        lock.release().await.ok();
+        return Err(error);
+    }
+    staging::drop_leftovers_for_day(&mut lock).await?;
+    // Fail fast, before any row is copied (when the rows are not known yet, as soon as
+    // they are); the swap checks again, under its lock.
+    if let Some(rows) = prepared.totals.rows()
+        && let Err(error) =
+            swap::check_shrink(lock.connection(), day, rows, options.shrink_guard()).await
+    {
+        lock.release().await.ok();
+        return Err(error);
+    }
+    let staging = Staging::new(day, prepared.parts.iter().map(|p| (p.0, p.1.len())));
+    staging.create_shared(lock.connection()).await?;
+    Ok((lock, staging))
 }
 
 /// What [`fill_and_swap`] did.

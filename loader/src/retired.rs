@@ -19,8 +19,33 @@ pub(crate) const PREFIX: &str = "data_sample_retired_";
 
 /// `data_sample_retired_YYYYMMDD_v<version>_<n>`: the name of leaf `n` (from 1) of a
 /// version that retention let go; version numbers are never reused, so it is unique.
-pub(crate) fn name_of_version_leaf(date: NaiveDate, version: i32, n: usize) -> String {
+fn name_of_version_leaf(date: NaiveDate, version: i32, n: usize) -> String {
     format!("{PREFIX}{}_v{version}_{n}", date.format("%Y%m%d"))
+}
+
+/// What becomes of the leaves of a version that retention lets go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dispose {
+    /// Dropped now.
+    Drop,
+    /// Renamed to retired leaves, for the next load of the day or the collector to drop:
+    /// what a swap does, so that its caller need not wait for the drop.
+    Retire,
+}
+
+impl Dispose {
+    /// The statement that disposes of leaf `n` (from 1), `leaf` in the history, of
+    /// `version` of `date`.
+    pub(crate) fn statement(self, date: NaiveDate, version: i32, n: usize, leaf: &str) -> String {
+        let leaf_table = table::history_qualified(leaf);
+        match self {
+            Self::Drop => format!("DROP TABLE IF EXISTS {leaf_table};"),
+            Self::Retire => format!(
+                "ALTER TABLE IF EXISTS {leaf_table} RENAME TO {};",
+                table::quote_ident(&name_of_version_leaf(date, version, n))
+            ),
+        }
+    }
 }
 
 /// The day of a retired leaf, from its name.
@@ -62,7 +87,7 @@ pub(crate) async fn drop_day(
     if !names.is_empty() {
         let tables: Vec<String> = names
             .iter()
-            .map(|name| format!("{}.{}", table::HISTORY_SCHEMA, table::quote_ident(name)))
+            .map(|name| table::history_qualified(name))
             .collect();
         let sql = format!("DROP TABLE IF EXISTS {}", tables.join(", "));
         conn.execute(sql.as_str()).await?;

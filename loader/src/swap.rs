@@ -31,9 +31,10 @@ use crate::audit::AuditResult;
 use crate::day::Day;
 use crate::error::LoadError;
 use crate::names::NameCounts;
+use crate::retired::Dispose;
 use crate::staging::Staging;
 use crate::table;
-use crate::versions::{self, Dispose, Leaf, Retention};
+use crate::versions::{self, Leaf, Retention};
 
 /// SQLSTATE `lock_not_available`, raised when `lock_timeout` expires.
 const LOCK_NOT_AVAILABLE: &str = "55P03";

@@ -41,6 +41,11 @@ pub(crate) fn qualified(name: &str) -> String {
     format!("{}.{}", quote_ident(SCHEMA), quote_ident(name))
 }
 
+/// `dwh_history."<name>"`: a kept or retired leaf.
+pub(crate) fn history_qualified(name: &str) -> String {
+    format!("{HISTORY_SCHEMA}.{}", quote_ident(name))
+}
+
 /// The column list for statements: `department_name, sensor_serial, …`.
 pub(crate) fn column_list() -> String {
     COLUMNS.map(|(name, _)| name).join(", ")

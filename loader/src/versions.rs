@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::audit::AuditResult;
 use crate::day::Day;
 use crate::day_lock::DayLock;
-use crate::retired;
+use crate::retired::Dispose;
 use crate::table;
 
 /// Where replaced versions' leaves are kept.
@@ -120,7 +120,7 @@ fn move_from_history(day: &Day, leaves: &[Leaf]) -> String {
                 "ALTER TABLE {kept} SET SCHEMA {schema};
                  ALTER TABLE {day_table} ATTACH PARTITION {qualified}
                      FOR VALUES FROM ('{start}') TO ('{end}');",
-                kept = history_table(&leaf.name),
+                kept = table::history_qualified(&leaf.name),
                 schema = table::SCHEMA,
                 qualified = table::qualified(&leaf.name),
                 start = leaf.start,
@@ -128,10 +128,6 @@ fn move_from_history(day: &Day, leaves: &[Leaf]) -> String {
             )
         })
         .collect()
-}
-
-fn history_table(name: &str) -> String {
-    format!("{SCHEMA}.{}", table::quote_ident(name))
 }
 
 /// Marks the day's current version replaced, its leaves now kept in the history; with no
@@ -217,16 +213,6 @@ pub async fn list_versions(pool: &PgPool, date: NaiveDate) -> Result<Vec<DayVers
     .await
 }
 
-/// What becomes of the leaves of a version that retention lets go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dispose {
-    /// Dropped now.
-    Drop,
-    /// Renamed to retired leaves, for the next load of the day or the collector to drop
-    /// (see `retired`): what a swap does, so that its caller need not wait for the drop.
-    Retire,
-}
-
 /// Lets go of the replaced versions of `date` beyond `retention`, oldest replaced first,
 /// on the day lock's connection (so that no rollback is taking them back meanwhile): no
 /// longer listed nor rolled back to, their leaves dropped or retired (`dispose`). Returns
@@ -260,18 +246,8 @@ pub(crate) async fn prune_day(
     let statements: String = dropped
         .iter()
         .flat_map(|(version, leaves)| {
-            leaves
-                .iter()
-                .enumerate()
-                .map(move |(n, leaf)| (version, n, leaf))
-        })
-        .map(|(&version, n, leaf)| match dispose {
-            Dispose::Drop => format!("DROP TABLE IF EXISTS {};", history_table(leaf)),
-            Dispose::Retire => format!(
-                "ALTER TABLE IF EXISTS {} RENAME TO {};",
-                history_table(leaf),
-                table::quote_ident(&retired::name_of_version_leaf(date, version, n + 1))
-            ),
+            let numbered = leaves.iter().enumerate();
+            numbered.map(move |(n, leaf)| dispose.statement(date, *version, n + 1, leaf))
         })
         .collect();
     if !statements.is_empty() {

@@ -73,8 +73,8 @@ pub(crate) fn print_timings(report: &LoadReport, started: Instant, load_began: I
         ms(load_began - started),
         ms(phases.prepare),
         ms(phases.setup),
-        ms(phases.copy),
-        ms(phases.audit),
+        ms(report.copy_duration),
+        ms(report.audit_duration),
         ms(phases.swap),
         ms(phases.after_swap),
     );
