@@ -188,7 +188,7 @@ for _ in $(seq 1 240); do
 done
 rows=$(psql "$database_url" -Atc "SELECT count(*) FROM dwh.data_sample WHERE create_at >= '2023-01-02' AND create_at < '2023-01-03'")
 leftovers=$(psql "$database_url" -Atc "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = 'dwh' AND c.relkind = 'r' AND NOT c.relispartition AND c.relname <> 'day_loads'")
+    WHERE n.nspname IN ('dwh', 'dwh_staging') AND c.relkind = 'r' AND NOT c.relispartition AND c.relname <> 'day_loads'")
 echo "    job $status after $attempt attempts; day 2023-01-02 holds $rows rows; $leftovers staging tables left"
 [[ $status == succeeded && $attempt -ge 2 && $rows == 2756160 && $leftovers == 0 ]] \
     || { echo "the outage was not survived cleanly" >&2; tail -20 target/e2e-api.log >&2; exit 1; }

@@ -122,6 +122,17 @@ pub enum LoadError {
     #[error("another load of {date} is running; try again when it has finished")]
     DayBusy { date: NaiveDate },
     #[error(
+        "{date} is locked by a session that is not a load: pid {pid}, role {role:?}, \
+         application {application:?} holds the day's advisory lock; loads of the day cannot \
+         start until it lets go (SELECT pg_terminate_backend({pid}) ends that session)"
+    )]
+    DayLockedByOther {
+        date: NaiveDate,
+        pid: i32,
+        role: String,
+        application: String,
+    },
+    #[error(
         "{date} is loaded: its minutes are not appended live any more (a changed file \
          is published by a reload of the day)"
     )]
@@ -240,7 +251,9 @@ impl LoadError {
     /// input: contention, or a database that went away.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::DayBusy { .. } | Self::SwapLockTimeout { .. } => true,
+            Self::DayBusy { .. } | Self::DayLockedByOther { .. } | Self::SwapLockTimeout { .. } => {
+                true
+            }
             Self::Storage { transient, .. } => *transient,
             Self::Database(error) => {
                 matches!(

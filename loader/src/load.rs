@@ -227,9 +227,7 @@ async fn set_up(
     options: &LoadOptions,
 ) -> Result<(DayLock, Staging), LoadError> {
     let date = day.date();
-    let mut lock = DayLock::try_acquire(pool, day)
-        .await?
-        .ok_or(LoadError::DayBusy { date })?;
+    let mut lock = DayLock::acquire(pool, day).await?;
     if let Err(error) = fence::check(options.fence.as_ref(), lock.connection(), date).await {
         lock.release().await.ok();
         return Err(error);

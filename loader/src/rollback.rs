@@ -72,9 +72,7 @@ pub async fn rollback_day(
     cancel: &CancellationToken,
 ) -> Result<RollbackReport, LoadError> {
     let day = Day::new(date);
-    let mut lock = DayLock::try_acquire(pool, &day)
-        .await?
-        .ok_or(LoadError::DayBusy { date })?;
+    let mut lock = DayLock::acquire(pool, &day).await?;
     let result = swap_back(&mut lock, version, options, cancel).await;
     lock.release().await.ok();
     let (outcome, replaced_version, rows) = result?;

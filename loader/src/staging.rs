@@ -1,9 +1,11 @@
 //! Staging tables: where a load copies its rows before the swap, and the collection of
 //! those left behind by loads that were killed.
 //!
-//! A load copies into `dwh.data_sample_stage_YYYYMMDD_<id>_<k>`, one plain table per part
-//! of the day (see `plan`), with the table's columns and a CHECK matching the part's range,
-//! so that attaching it as a leaf needs no rescan. A part filled by one stream has its
+//! A load copies into `dwh_staging.data_sample_stage_YYYYMMDD_<id>_<k>`, one plain table
+//! per part of the day (see `plan`), with the table's columns and a CHECK matching the
+//! part's range, so that attaching it as a leaf needs no rescan. Schema `dwh_staging`
+//! grants readers nothing (and its tables inherit no grant of `dwh`'s defaults), so rows
+//! the audit may still refuse are never readable: the swap moves each table into `dwh`. A part filled by one stream has its
 //! table created by that stream, in the transaction that fills it: only then may COPY
 //! write the rows frozen (`FREEZE`), so that the day needs no hint-bit writes on its first
 //! read and no freezing by VACUUM later. A table shared by several streams is created
@@ -47,9 +49,9 @@ pub(crate) struct StagingTable {
 }
 
 impl StagingTable {
-    /// `dwh.<name>`.
+    /// `dwh_staging.<name>`.
     pub(crate) fn qualified_name(&self) -> String {
-        table::qualified(&self.name)
+        table::staging_qualified(&self.name)
     }
 
     pub(crate) fn range(&self) -> TimeRange {
@@ -163,26 +165,37 @@ impl Staging {
     }
 }
 
-/// Staging tables and retired leaves in `dwh`, with the day each one is for.
-async fn leftover_tables(conn: &mut PgConnection) -> Result<Vec<(String, NaiveDate)>, sqlx::Error> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = $1 AND c.relkind = 'r'
-           AND (starts_with(c.relname::text, $2) OR starts_with(c.relname::text, $3))",
+/// A staging table or retired leaf left behind, and the day it is for.
+#[derive(Debug)]
+struct Leftover {
+    schema: String,
+    name: String,
+    day: NaiveDate,
+}
+
+/// Staging tables in `dwh_staging`, and those of older versions and retired leaves of
+/// killed swaps that may still be in `dwh`.
+async fn leftover_tables(conn: &mut PgConnection) -> Result<Vec<Leftover>, sqlx::Error> {
+    let found: Vec<(String, String)> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname IN ($1, $2) AND c.relkind = 'r'
+           AND (starts_with(c.relname::text, $3) OR starts_with(c.relname::text, $4))",
     )
+    .bind(table::STAGING_SCHEMA)
     .bind(table::SCHEMA)
     .bind(STAGE_PREFIX)
     .bind(RETIRED_PREFIX)
     .fetch_all(conn)
     .await?;
-    Ok(names
+    Ok(found
         .into_iter()
-        .filter_map(|name| {
+        .filter_map(|(schema, name)| {
             let rest = name
                 .strip_prefix(STAGE_PREFIX)
                 .or_else(|| name.strip_prefix(RETIRED_PREFIX))?;
             let day = NaiveDate::parse_from_str(rest.get(..8)?, "%Y%m%d").ok()?;
-            Some((name, day))
+            Some(Leftover { schema, name, day })
         })
         .collect())
 }
@@ -192,10 +205,16 @@ async fn leftover_tables(conn: &mut PgConnection) -> Result<Vec<(String, NaiveDa
 pub(crate) async fn drop_leftovers_for_day(lock: &mut DayLock) -> Result<Vec<String>, sqlx::Error> {
     let date = lock.day().date();
     let mut dropped = Vec::new();
-    for (name, table_day) in leftover_tables(lock.connection()).await? {
-        if table_day == date {
-            drop_table(lock.connection(), &name).await?;
-            dropped.push(name);
+    for leftover in leftover_tables(lock.connection()).await? {
+        if leftover.day == date {
+            let qualified = format!(
+                "{}.{}",
+                table::quote_ident(&leftover.schema),
+                table::quote_ident(&leftover.name)
+            );
+            let sql = format!("DROP TABLE IF EXISTS {qualified}");
+            lock.connection().execute(sql.as_str()).await?;
+            dropped.push(leftover.name);
         }
     }
     Ok(dropped)
@@ -209,8 +228,13 @@ pub async fn collect_garbage(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> 
     let mut dates: Vec<NaiveDate> = leftover_tables(&mut conn)
         .await?
         .into_iter()
-        .chain(retired::waiting(&mut conn).await?)
-        .map(|(_, d)| d)
+        .map(|leftover| leftover.day)
+        .chain(
+            retired::waiting(&mut conn)
+                .await?
+                .into_iter()
+                .map(|(_, d)| d),
+        )
         .collect();
     drop(conn);
     dates.sort();
@@ -227,10 +251,4 @@ pub async fn collect_garbage(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> 
         tracing::info!(tables = ?dropped, "dropped staging tables left by interrupted loads, and retired leaves");
     }
     Ok(dropped)
-}
-
-/// Drops `dwh.<name>` if it exists.
-pub(crate) async fn drop_table(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    let sql = format!("DROP TABLE IF EXISTS {}", table::qualified(name));
-    conn.execute(sql.as_str()).await.map(|_| ())
 }

@@ -330,7 +330,9 @@ pub(crate) async fn ask(
     }
 }
 
-/// Renames each staging table to a leaf of the day's table and attaches it.
+/// Renames each staging table to a leaf of the day's table, moves it from `dwh_staging`
+/// into `dwh` and attaches it. (It keeps its grants: none. Readers read the day through
+/// the tables above it, whose privileges are the ones checked.)
 fn attach_statements(staging: &Staging) -> String {
     let day = staging.day();
     let day_table = day.qualified_partition();
@@ -339,10 +341,13 @@ fn attach_statements(staging: &Staging) -> String {
         let leaf = staging.leaf_name(k);
         sql.push_str(&format!(
             "ALTER TABLE {stage} RENAME TO {leaf_name};
+             ALTER TABLE {staged} SET SCHEMA {schema};
              ALTER TABLE {day_table} ATTACH PARTITION {leaf}
                  FOR VALUES FROM ('{start}') TO ('{end}');",
             stage = stage.qualified_name(),
             leaf_name = table::quote_ident(&leaf),
+            staged = table::staging_qualified(&leaf),
+            schema = table::SCHEMA,
             leaf = table::qualified(&leaf),
             start = stage.range().start(),
             end = stage.range().end(),

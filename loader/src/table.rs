@@ -3,10 +3,13 @@
 
 /// Fully qualified name of the partitioned table.
 pub(crate) const NAME: &str = "dwh.data_sample";
-/// The schema of the table, its day tables, leaves and staging tables.
+/// The schema of the table, its day tables and leaves.
 pub(crate) const SCHEMA: &str = "dwh";
 /// Where replaced versions' leaves are kept, and retired leaves wait for their drop.
 pub(crate) const HISTORY_SCHEMA: &str = "dwh_history";
+/// Where loads copy their rows before the swap moves them into [`SCHEMA`]: readers are
+/// granted nothing here, so no reader sees a row of a load before its audit and swap.
+pub(crate) const STAGING_SCHEMA: &str = "dwh_staging";
 
 /// The SQL type of a column of `dwh.data_sample`, with the limits the loader enforces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +42,11 @@ pub(crate) fn quote_ident(name: &str) -> String {
 /// `"dwh"."<name>"`.
 pub(crate) fn qualified(name: &str) -> String {
     format!("{}.{}", quote_ident(SCHEMA), quote_ident(name))
+}
+
+/// `dwh_staging."<name>"`: a staging table.
+pub(crate) fn staging_qualified(name: &str) -> String {
+    format!("{STAGING_SCHEMA}.{}", quote_ident(name))
 }
 
 /// `dwh_history."<name>"`: a kept or retired leaf.

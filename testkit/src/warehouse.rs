@@ -27,12 +27,12 @@ pub async fn checksum_of_day(pool: &PgPool, date: &str) -> String {
     .expect("checksum")
 }
 
-/// Tables in schema `dwh` other than the parent, its partitions and `day_loads`:
+/// Tables in schemas `dwh` and `dwh_staging` other than the parent, its partitions and `day_loads`:
 /// leftovers of loads (staging tables, retired leaves).
 pub async fn leftover_tables(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = 'dwh' AND c.relkind = 'r' AND NOT c.relispartition
+         WHERE n.nspname IN ('dwh', 'dwh_staging') AND c.relkind = 'r' AND NOT c.relispartition
            AND c.relname <> 'day_loads' ORDER BY 1",
     )
     .fetch_all(pool)

@@ -170,11 +170,13 @@ async fn a_second_load_of_the_same_day_is_refused_while_one_runs(pool: PgPool) {
 
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn garbage_collection_drops_leftovers_of_dead_loads_only(pool: PgPool) {
+    // Where staging tables are now, and where loads of older versions left them.
     for name in [
-        "data_sample_stage_20230101_dead",
-        "data_sample_retired_20230103_dead",
+        "dwh.data_sample_stage_20230101_dead",
+        "dwh.data_sample_retired_20230103_dead",
+        "dwh_staging.data_sample_stage_20230104_dead",
     ] {
-        sqlx::raw_sql(&format!("CREATE TABLE dwh.{name} (LIKE dwh.data_sample)"))
+        sqlx::raw_sql(&format!("CREATE TABLE {name} (LIKE dwh.data_sample)"))
             .execute(&pool)
             .await
             .expect("create leftover");
@@ -190,7 +192,8 @@ async fn garbage_collection_drops_leftovers_of_dead_loads_only(pool: PgPool) {
         dropped,
         [
             "data_sample_retired_20230103_dead",
-            "data_sample_stage_20230101_dead"
+            "data_sample_stage_20230101_dead",
+            "data_sample_stage_20230104_dead"
         ]
     );
     let left = leftover_tables(&pool).await;

@@ -138,6 +138,96 @@ async fn the_loader_role_migrates_and_loads_and_the_reader_role_only_reads(pool:
         rows_of_day(&reader_pool, "2023-01-01").await,
         3 * rows_per_file()
     );
+    a_reader_sees_nothing_of_a_load_before_its_swap(&pool, &loader_pool, &reader_pool, &dir).await;
+    a_reader_holding_the_day_s_lock_is_named(&loader_pool, &reader_pool, &dir).await;
     reader_pool.close().await;
     loader_pool.close().await;
+}
+
+/// Any role may take an advisory lock, and the day's keys can be guessed: a reader that
+/// holds the day's lock is named (pid, role) when a load finds the day locked.
+async fn a_reader_holding_the_day_s_lock_is_named(
+    loader_pool: &PgPool,
+    reader_pool: &PgPool,
+    dir: &tempfile::TempDir,
+) {
+    let mut squatter = reader_pool.acquire().await.expect("connection");
+    let pid: i32 = sqlx::query_scalar(
+        // The loader's keys: "dwld", and the day's number counted from 0001-01-01 as 1.
+        "SELECT pg_backend_pid()
+         FROM (SELECT pg_advisory_lock(x'64776C64'::int, (DATE '2023-01-01' - DATE '0001-01-01') + 1)) AS taken",
+    )
+    .fetch_one(&mut *squatter)
+    .await
+    .expect("the reader takes the day's advisory lock");
+    let error = load(loader_pool, dir.path(), "2023-01-01")
+        .await
+        .expect_err("the day is locked");
+    assert!(
+        matches!(&error, loader::LoadError::DayLockedByOther { pid: holder, role, .. }
+            if *holder == pid && role == "dwh_reader"),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("pid {pid}, role \"dwh_reader\"")),
+        "{message}"
+    );
+    sqlx::query("SELECT pg_advisory_unlock_all()")
+        .execute(&mut *squatter)
+        .await
+        .expect("the reader lets go");
+    drop(squatter);
+    load(loader_pool, dir.path(), "2023-01-01")
+        .await
+        .expect("loads once the reader's session is gone");
+}
+
+/// Write, audit, publish: with a load's staging tables committed and its swap held back,
+/// the reader is granted none of them (nor any leaf, kept or retired: it reads the day
+/// through the tables above them), and after the swap reads the day as before.
+async fn a_reader_sees_nothing_of_a_load_before_its_swap(
+    pool: &PgPool,
+    loader_pool: &PgPool,
+    reader_pool: &PgPool,
+    dir: &tempfile::TempDir,
+) {
+    let held = HeldLoad::start(loader_pool, dir.path(), "2023-01-01").await;
+    let staged: Vec<(String, String)> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname IN ('dwh_staging', 'dwh_history', 'dwh') AND c.relkind = 'r'
+           AND (n.nspname <> 'dwh' OR c.relispartition)
+           AND c.relname::text <> 'versions'",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("tables");
+    assert!(
+        staged.iter().any(|(schema, _)| schema == "dwh_staging"),
+        "the load has staged: {staged:?}"
+    );
+    for (schema, table) in &staged {
+        let qualified = format!("{schema}.\"{table}\"");
+        let granted: bool =
+            sqlx::query_scalar("SELECT has_table_privilege('dwh_reader', $1, 'SELECT')")
+                .bind(&qualified)
+                .fetch_one(pool)
+                .await
+                .expect("privilege");
+        assert!(!granted, "dwh_reader is granted SELECT on {qualified}");
+        if schema != "dwh" {
+            let read = format!("SELECT count(*) FROM {qualified}");
+            let error = sqlx::raw_sql(&read)
+                .execute(reader_pool)
+                .await
+                .expect_err(&read);
+            assert_eq!(sqlstate(error), "42501", "{read}");
+        }
+    }
+    held.finish().await.expect("the held load swaps");
+    assert_eq!(
+        rows_of_day(reader_pool, "2023-01-01").await,
+        3 * rows_per_file()
+    );
 }
