@@ -1,7 +1,9 @@
-//! Who may change things: the bearer-token check, and the refusal of cross-site browser
-//! requests, for the endpoints that change things.
+//! Who may change things: the bearer-token check (with wrong tokens counted per address,
+//! `strikes.rs`), and the refusal of cross-site browser requests, for the endpoints that
+//! change things.
 
 use std::future::{Ready, ready};
+use std::time::Instant;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -10,7 +12,12 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::forwarded::TrustedProxies;
 use crate::problem::ApiError;
+
+pub use strikes::Strikes;
+
+mod strikes;
 
 /// The configured token; `None` leaves the API open (for a local setup).
 #[derive(Clone, Debug)]
@@ -18,7 +25,8 @@ pub struct ApiToken(pub Option<SecretString>);
 
 /// Proof that the request may change things: present as a handler argument, it makes the
 /// handler answer 403 to a cross-site browser request, and 401 unless the request carries
-/// `Authorization: Bearer <API_TOKEN>` (when a token is configured).
+/// `Authorization: Bearer <API_TOKEN>` (when a token is configured); 429 to an address
+/// that sent too many wrong tokens lately.
 #[derive(Debug)]
 pub struct Authorized;
 
@@ -27,17 +35,49 @@ impl FromRequest for Authorized {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let expected = request
-            .app_data::<web::Data<ApiToken>>()
-            .and_then(|token| token.0.as_ref().map(|t| t.expose_secret().to_owned()));
-        ready(same_site(request).and_then(|()| check(request, expected.as_deref())))
+        let proxies = request
+            .app_data::<web::Data<TrustedProxies>>()
+            .map(|proxies| proxies.get_ref().clone())
+            .unwrap_or_default();
+        ready(same_site(request, &proxies).and_then(|()| authorize(request, &proxies)))
     }
 }
 
-fn check(request: &HttpRequest, expected: Option<&str>) -> Result<Authorized, ApiError> {
-    let Some(expected) = expected else {
+/// The token check, counted: an address with too many recent failures is not even
+/// compared, and each wrong token counts against its address.
+fn authorize(request: &HttpRequest, proxies: &TrustedProxies) -> Result<Authorized, ApiError> {
+    let Some(expected) = request
+        .app_data::<web::Data<ApiToken>>()
+        .and_then(|token| token.0.as_ref().map(|t| t.expose_secret().to_owned()))
+    else {
         return Ok(Authorized);
     };
+    let strikes = request.app_data::<web::Data<Strikes>>();
+    let client = proxies.client_ip(request);
+    let now = Instant::now();
+    if let (Some(strikes), Some(client)) = (strikes, client)
+        && let Some(wait) = strikes.wait_for(client, now)
+    {
+        return Err(ApiError::TooManyFailures {
+            detail: format!(
+                "too many wrong tokens from {client}; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let result = check(request, &expected);
+    let wrong = matches!(&result, Err(ApiError::Unauthorized(message)) if *message == WRONG_TOKEN);
+    if let (true, Some(strikes), Some(client)) = (wrong, strikes, client) {
+        strikes.fail(client, now);
+    }
+    result
+}
+
+/// What a wrong token is told; only these count as failures (a missing token is no guess).
+const WRONG_TOKEN: &str = "the bearer token is not valid";
+
+fn check(request: &HttpRequest, expected: &str) -> Result<Authorized, ApiError> {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -51,7 +91,7 @@ fn check(request: &HttpRequest, expected: Option<&str>) -> Result<Authorized, Ap
             "this endpoint needs an \"Authorization: Bearer <token>\" header (the server's API_TOKEN)",
         )),
         Some(token) if tokens_match(token, expected) => Ok(Authorized),
-        Some(_) => Err(ApiError::Unauthorized("the bearer token is not valid")),
+        Some(_) => Err(ApiError::Unauthorized(WRONG_TOKEN)),
     }
 }
 
@@ -67,8 +107,9 @@ fn tokens_match(presented: &str, expected: &str) -> bool {
 /// A browser tells where a request comes from: a page of another site (a `<form>` posting
 /// here, a script) must not start or cancel loads, token or not (a browser may hold no
 /// token, but an open API needs this more, not less). Requests without these headers
-/// (curl, programs) are not browsers' and pass.
-fn same_site(request: &HttpRequest) -> Result<(), ApiError> {
+/// (curl, programs) are not browsers' and pass. The origin is compared with the host the
+/// client asked for (behind a trusted proxy, the one the proxy forwards).
+fn same_site(request: &HttpRequest, proxies: &TrustedProxies) -> Result<(), ApiError> {
     let header = |name| {
         request
             .headers()
@@ -82,7 +123,7 @@ fn same_site(request: &HttpRequest) -> Result<(), ApiError> {
         ));
     }
     if let Some(origin) = header(header::ORIGIN) {
-        let host = header(header::HOST).unwrap_or_default();
+        let host = proxies.requested_host(request).unwrap_or_default();
         let origin_host = origin
             .split_once("://")
             .map_or(origin.as_str(), |(_, rest)| rest);

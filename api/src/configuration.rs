@@ -11,6 +11,10 @@ use loader::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
+pub use http::HttpSettings;
+
+mod http;
+
 /// Serves the dwh-loader job API and runs its load workers.
 #[derive(Clone, Debug, Parser)]
 #[command(name = "api", version, about)]
@@ -140,6 +144,9 @@ pub struct Settings {
     /// (needs WATCH), so that the day in progress can be queried within seconds.
     #[arg(long, env = "LIVE", value_enum, default_value_t = Switch::Off)]
     pub live: Switch,
+
+    #[command(flatten)]
+    pub http: HttpSettings,
 
     /// Size of the database connection pool of the workers (and start-up work). Each running load also holds one connection
     /// outside the pool, for its day's lock (see `loader`'s `DayLock`).
@@ -289,6 +296,12 @@ impl Settings {
                 self.bind
             ));
         }
+        if let Some(weak) = self
+            .api_token()
+            .and_then(|t| http::weak_token(t.expose_secret()))
+        {
+            return Err(weak);
+        }
         if self.live.is_on() && self.reads_a_bucket() {
             return Err(
                 "LIVE=on needs a directory to watch; DATA_DIR names a bucket (see WATCH)".into(),
@@ -373,6 +386,7 @@ impl Settings {
             settle_secs: 10,
             rescan_secs: 60,
             live: Switch::Off,
+            http: HttpSettings::default(),
         }
     }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use tokio::sync::broadcast;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
 
 /// The channel the database triggers notify (see the `events` migration).
@@ -77,6 +77,33 @@ impl Event {
 struct Recent {
     events: VecDeque<Arc<Event>>,
     last: u64,
+}
+
+/// The streams this instance serves at once (`EVENTS_MAX_CLIENTS`): each client holds a
+/// slot for as long as its stream is open, so that a crowd of clients cannot hold every
+/// connection and task of the instance.
+#[derive(Clone, Debug)]
+pub struct ClientSlots {
+    slots: Arc<Semaphore>,
+    max: u32,
+}
+
+impl ClientSlots {
+    pub fn new(max: u32) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(max as usize)),
+            max,
+        }
+    }
+
+    /// A slot, while one is free; the stream gives it back when it ends.
+    pub fn take(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.slots).try_acquire_owned().ok()
+    }
+
+    pub fn max(&self) -> u32 {
+        self.max
+    }
 }
 
 /// This instance's relay.

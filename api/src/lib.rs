@@ -8,21 +8,27 @@
 //! [`problem`] (every error as an RFC 9457 document), [`idempotency`] (`Idempotency-Key`
 //! on `POST /jobs`), [`pipeline`] (watching the data directory: days that load themselves,
 //! live minutes), [`housekeeping`] (pruning old jobs and keys), [`auth`], [`metrics`],
-//! [`openapi`]; [`ui`] (the dashboard's pages) and [`events`] (`GET /events`, live).
+//! [`openapi`]; [`ui`] (the dashboard's pages) and [`events`] (`GET /events`, live);
+//! [`server`] (the HTTP server: shared state, middleware, route table), [`hosts`] (the
+//! names it answers to), [`forwarded`] (trusted proxies), [`page_headers`].
 
 pub mod auth;
 pub mod configuration;
 pub mod domain;
 pub mod events;
+pub mod forwarded;
+pub mod hosts;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod intake;
 pub mod metrics;
 pub mod openapi;
+pub mod page_headers;
 pub mod pipeline;
 pub mod problem;
 pub mod queue;
 pub mod routes;
+pub mod server;
 pub mod startup;
 pub mod telemetry;
 pub mod ui;

@@ -71,6 +71,18 @@ pub enum ApiError {
     IdempotencyInProgress(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Too many wrong tokens from the client's address: 429 with `Retry-After`.
+    #[error("{detail}")]
+    TooManyFailures {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// Every place of a bounded resource (event streams) is taken: 503 with `Retry-After`.
+    #[error("{detail}")]
+    Full {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -140,6 +152,8 @@ impl ApiError {
                 "A request with this Idempotency-Key is in progress",
             ),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
+            Self::TooManyFailures { .. } => ("too-many-failures", "Too many failed attempts"),
+            Self::Full { .. } => ("full", "No room for another client"),
             Self::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -184,7 +198,8 @@ impl ResponseError for ApiError {
             Self::NoSourceFiles(_) | Self::DayIncomplete { .. } | Self::DayAmbiguous(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Full { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -193,7 +208,28 @@ impl ResponseError for ApiError {
         if let Self::Internal(error) = self {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
-        problem_response(&self.problem())
+        let mut response = problem_response(&self.problem());
+        if let Some(seconds) = self.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
+    }
+}
+
+impl ApiError {
+    /// When the client may try again, for the errors that know.
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyFailures {
+                retry_after_secs, ..
+            }
+            | Self::Full {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
     }
 }
 

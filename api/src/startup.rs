@@ -1,14 +1,11 @@
-//! Builds the application: database pool, migrations, HTTP server, workers, reaper; and
-//! stops it gracefully.
+//! Builds the application: database pool, migrations, HTTP server (`server.rs`), workers,
+//! reaper; and stops it gracefully.
 
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::Server;
-use actix_web::http::header;
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use loader::DataSource;
 use secrecy::ExposeSecret;
@@ -17,20 +14,13 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing_actix_web::TracingLogger;
-use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::ApiToken;
 use crate::configuration::Settings;
 use crate::events::{self, EventBus};
 use crate::housekeeping;
-use crate::intake::Intake;
-use crate::metrics::{self, Metrics};
-use crate::openapi;
+use crate::metrics::Metrics;
 use crate::pipeline::{self, Pipeline};
-use crate::problem;
-use crate::routes::{self, days, jobs, new_jobs, partitions, versions};
-use crate::ui;
+use crate::server;
 use crate::worker::{self, RunOutcome, WorkerContext};
 
 /// A built application: listening, with its workers running.
@@ -67,9 +57,15 @@ impl Application {
         let shutdown = CancellationToken::new();
         let http_pool = http_pool(&settings, &pool);
         let events = Arc::new(EventBus::default());
-        let server = http_server(
-            listener, &settings, &source, &http_pool, &metrics, &wake, &events, &shutdown,
-        )?;
+        let shared = server::Shared {
+            source: source.clone(),
+            pool: http_pool,
+            metrics: metrics.clone(),
+            wake: Arc::clone(&wake),
+            events: Arc::clone(&events),
+            shutdown: shutdown.clone(),
+        };
+        let server = server::http_server(listener, &settings, shared)?;
         let context = worker_context(&settings, &source, &pool, &metrics, &wake, &shutdown)?;
         let mut background = spawn_workers(&settings, context);
         if settings.serves_jobs_api() {
@@ -233,6 +229,12 @@ fn workers_pool(settings: &Settings) -> anyhow::Result<PgPool> {
         .expose_secret()
         .parse()
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+    // Named (unless the URL names it), so that an operator, and a load finding its day
+    // locked, can tell our sessions.
+    let options = match options.get_application_name() {
+        Some(_) => options,
+        None => options.application_name("dwh-loader worker"),
+    };
     Ok(PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
         .acquire_timeout(Duration::from_secs(5))
@@ -303,117 +305,4 @@ fn instance_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     format!("{host}:{}:{}", std::process::id(), &suffix[..6])
-}
-
-#[allow(clippy::too_many_arguments)]
-fn http_server(
-    listener: TcpListener,
-    settings: &Settings,
-    source: &DataSource,
-    pool: &PgPool,
-    metrics: &Metrics,
-    wake: &Arc<Notify>,
-    events: &Arc<EventBus>,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<Server> {
-    let pool = web::Data::new(pool.clone());
-    let events = web::Data::from(Arc::clone(events));
-    let shutdown = web::Data::new(shutdown.clone());
-    let metrics = web::Data::new(metrics.clone());
-    let token = web::Data::new(ApiToken(settings.api_token().cloned()));
-    let intake = web::Data::new(Intake::new(
-        source.clone(),
-        settings.max_attempts,
-        Arc::clone(wake),
-    ));
-    let serves_jobs = settings.serves_jobs_api();
-    let spec = openapi::served(settings.api_token().is_some());
-    let server = HttpServer::new(move || {
-        let mut app = App::new()
-            .wrap(from_fn(metrics::record_request))
-            .wrap(TracingLogger::default())
-            .app_data(problem::query_config())
-            .app_data(problem::path_config())
-            .app_data(pool.clone())
-            .app_data(metrics.clone())
-            .app_data(token.clone())
-            .app_data(intake.clone())
-            .app_data(events.clone())
-            .app_data(shutdown.clone())
-            .service(resource("/healthz", "GET").route(web::get().to(routes::healthz)))
-            .service(resource("/readyz", "GET").route(web::get().to(routes::readyz)))
-            .service(resource("/metrics", "GET").route(web::get().to(routes::metrics)));
-        if serves_jobs {
-            app = app
-                .service(
-                    resource("/jobs", "GET, POST")
-                        .route(web::get().to(jobs::list_jobs))
-                        .route(web::post().to(new_jobs::create_jobs)),
-                )
-                .service(resource("/jobs/{id}", "GET").route(web::get().to(jobs::get_job)))
-                .service(
-                    resource("/jobs/{id}/cancel", "POST").route(web::post().to(jobs::cancel_job)),
-                )
-                .service(
-                    resource("/partitions", "GET")
-                        .route(web::get().to(partitions::list_partitions)),
-                )
-                .service(
-                    resource("/partitions/{date}", "GET")
-                        .route(web::get().to(partitions::get_partition)),
-                )
-                .service(resource("/days", "GET").route(web::get().to(days::list_days)))
-                .service(
-                    resource("/days/{date}/versions", "GET")
-                        .route(web::get().to(versions::list_versions)),
-                )
-                .service(
-                    resource("/days/{date}/rollback", "POST")
-                        .route(web::post().to(versions::rollback)),
-                )
-                .service(resource("/events", "GET").route(web::get().to(routes::events::events)))
-                .service(resource("/", "GET").route(web::get().to(ui::month::month_page)))
-                .service(resource("/days/{date}", "GET").route(web::get().to(ui::day::day_page)))
-                .service(resource("/ui/jobs", "GET").route(web::get().to(ui::jobs::jobs_page)))
-                .service(resource("/ui/assets/{name}", "GET").route(web::get().to(ui::asset)))
-                .service(
-                    resource("/ui/fragments/day-cell/{date}", "GET")
-                        .route(web::get().to(ui::month::day_cell_fragment)),
-                )
-                .service(
-                    resource("/ui/fragments/versions/{date}", "GET")
-                        .route(web::get().to(ui::versions::versions_fragment)),
-                )
-                .service(
-                    resource("/ui/fragments/active-job/{date}", "GET")
-                        .route(web::get().to(ui::day::active_job_fragment)),
-                );
-        }
-        app.route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((header::LOCATION, "/docs/"))
-                    .finish()
-            }),
-        )
-        .service(
-            SwaggerUi::new("/docs/{_:.*}")
-                .url("/openapi.json", spec.clone())
-                .config(utoipa_swagger_ui::Config::default().persist_authorization(true)),
-        )
-        .default_service(web::to(problem::not_found))
-    })
-    .listen(listener)?
-    .disable_signals()
-    .shutdown_timeout(30)
-    .run();
-    Ok(server)
-}
-
-/// A resource whose other methods get a 405 problem with an `Allow` header.
-fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move |request: HttpRequest| async move {
-        problem::method_not_allowed(&request, allow)
-    }))
 }

@@ -88,6 +88,9 @@ fn an_open_api_beyond_loopback_is_refused_unless_intended() {
     settings.api_token = Some("  ".into());
     assert!(settings.check().is_err(), "a blank token is no token");
     settings.api_token = Some("s3cret".into());
+    let weak = settings.check().expect_err("a short token");
+    assert!(weak.contains("API_TOKEN has 6 characters"), "{weak}");
+    settings.api_token = Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into());
     assert_eq!(settings.check(), Ok(()));
     settings.api_token = None;
     settings.allow_anonymous_writes = true;

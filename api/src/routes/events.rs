@@ -8,10 +8,12 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures::stream;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
-use crate::events::{Event, EventBus};
+use crate::events::{ClientSlots, Event, EventBus};
+use crate::problem::{ApiError, Problem};
 
 /// How often an idle stream sends a comment, so that proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -24,7 +26,12 @@ struct Client {
     /// The prefix of this instance's event ids.
     instance: String,
     shutdown: CancellationToken,
+    /// Given back when the stream ends (the client went away, or shutdown).
+    _slot: OwnedSemaphorePermit,
 }
+
+/// How long a client turned away is asked to wait.
+const RETRY_FULL_SECS: u64 = 10;
 
 /// Live events, as Server-Sent Events.
 ///
@@ -48,13 +55,25 @@ struct Client {
     responses(
         // Each event's schema is put here by `event_schemas::EventStream`.
         (status = 200, description = "An endless stream of events", content_type = "text/event-stream", body = String),
+        (status = 503, description = "`EVENTS_MAX_CLIENTS` streams are open already; try again after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn events(
     request: HttpRequest,
     bus: web::Data<EventBus>,
+    slots: web::Data<ClientSlots>,
     shutdown: web::Data<CancellationToken>,
-) -> HttpResponse {
+) -> Result<HttpResponse, ApiError> {
+    let Some(slot) = slots.take() else {
+        return Err(ApiError::Full {
+            detail: format!(
+                "this instance serves {} event streams at once (EVENTS_MAX_CLIENTS) and all \
+                 are taken; try again later",
+                slots.max()
+            ),
+            retry_after_secs: RETRY_FULL_SECS,
+        });
+    };
     let last_event_id = request
         .headers()
         .get("Last-Event-ID")
@@ -65,6 +84,7 @@ pub async fn events(
         receiver,
         instance: bus.instance().to_owned(),
         shutdown: shutdown.get_ref().clone(),
+        _slot: slot,
     };
     // The first chunk tells the browser how long to wait before reconnecting.
     let opening = stream::once(async { Ok::<_, actix_web::Error>(Bytes::from("retry: 2000\n\n")) });
@@ -72,11 +92,11 @@ pub async fn events(
         let chunk = next_chunk(&mut client).await?;
         Some((Ok::<_, actix_web::Error>(Bytes::from(chunk)), client))
     });
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(futures::StreamExt::chain(opening, events))
+        .streaming(futures::StreamExt::chain(opening, events)))
 }
 
 /// The next lines to send, or `None` to end the stream (at shutdown).

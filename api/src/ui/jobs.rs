@@ -1,21 +1,78 @@
 //! The job list page: `/ui/jobs`, and `GET /jobs` for a browser. Filters and cursor
 //! paging are the JSON endpoint's own (same parameters, same checks).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
+use serde::de::{Deserializer, IntoDeserializer};
+use serde::{Deserialize, de::DeserializeOwned};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use super::{Page, page_response, status_label, thousands};
 use crate::auth::ApiToken;
 use crate::domain::JobStatus;
+use crate::problem::ApiError;
 use crate::routes::jobs::{ListJobsQuery, filter_of, page_of};
 
+/// The filter form's query: a field left at "any" or empty is sent as `name=` and means
+/// no filter, where the JSON endpoint would refuse an empty value.
+#[derive(Debug, Deserialize)]
+struct FormQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    status: Option<JobStatus>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    from: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    to: Option<String>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    cursor: Option<Uuid>,
+    #[serde(default, deserialize_with = "blank_as_none")]
+    limit: Option<String>,
+}
+
+fn blank_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    match Option::<String>::deserialize(deserializer)? {
+        Some(text) if !text.trim().is_empty() => {
+            T::deserialize(text.trim().to_owned().into_deserializer()).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `GET /ui/jobs`: the page, filtered as its form asks; a filter that does not parse is a
+/// 400 page, not a JSON problem.
 pub async fn jobs_page(
-    query: web::Query<ListJobsQuery>,
+    request: HttpRequest,
     pool: web::Data<PgPool>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
-    render(query.into_inner(), &pool, Page::of(&token)).await
+    let page = Page::of(&token);
+    match query_of(request.query_string()) {
+        Ok(query) => render(query, &pool, page).await,
+        Err(error) => super::error_page(page, &error),
+    }
+}
+
+fn query_of(text: &str) -> Result<ListJobsQuery, ApiError> {
+    let form = web::Query::<FormQuery>::from_query(text)
+        .map_err(|error| ApiError::InvalidParameter(format!("invalid filter: {error}")))?
+        .into_inner();
+    let limit = form
+        .limit
+        .map(|limit| limit.parse::<i64>())
+        .transpose()
+        .map_err(|_| ApiError::InvalidParameter("limit must be a whole number".into()))?;
+    Ok(ListJobsQuery {
+        status: form.status,
+        from: form.from,
+        to: form.to,
+        limit,
+        cursor: form.cursor,
+    })
 }
 
 /// The page for `query`; a bad filter or cursor is a 400 page.

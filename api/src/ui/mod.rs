@@ -98,13 +98,17 @@ pub fn fragment_response(markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-/// An error as a page, with the status the JSON API would answer.
+/// An error as a page, with the status and the words the JSON API would answer: an
+/// internal error's cause (a database message, say) goes to the log, not to the page.
 pub fn error_page(page: Page, error: &ApiError) -> HttpResponse {
     use actix_web::ResponseError;
+    if let ApiError::Internal(cause) = error {
+        tracing::error!(error = format!("{cause:#}"), "page failed");
+    }
     let status = error.status_code();
     let title = status.canonical_reason().unwrap_or("Error");
     let body = html! {
-        p { (error.to_string()) }
+        p { (error.problem().detail) }
         p { a href="/" { "Back to the month" } }
     };
     HttpResponse::build(status)

@@ -38,7 +38,7 @@ async fn month_body(pool: &PgPool, intake: &Intake, page: Page) -> Result<Markup
     known.extend(queue::job_dates(pool).await?);
     let months = months_of(&known);
     let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
-        return Ok(empty_body(intake));
+        return Ok(empty_body());
     };
     let end = last_day(last);
     // Month by month: the months shown need not be consecutive.
@@ -88,13 +88,15 @@ async fn month_body(pool: &PgPool, intake: &Intake, page: Page) -> Result<Markup
     })
 }
 
-fn empty_body(intake: &Intake) -> Markup {
+/// The page of a warehouse with nothing in it. It says how to begin, but not where the
+/// files are looked for: a page anyone can read must not show the server's paths or
+/// bucket (the operator set `DATA_DIR` and knows it).
+fn empty_body() -> Markup {
     html! {
-        p { "Nothing yet: no minute files in the data source, no loads, no jobs." }
+        p { "No files yet: no minute files in the data source, no loads, no jobs." }
         p.muted {
-            "Put files named " code { "YYYY-MM-DD HH:MM:00.parquet" } " in "
-            code { (intake.source.to_string()) } ", e.g. "
-            code { "generator --date 2023-01-01 --out " (intake.source.to_string()) } "."
+            "Put files named " code { "YYYY-MM-DD HH:MM:00.parquet" } " in the service's "
+            code { "DATA_DIR" } ", e.g. " code { "generator --date 2023-01-01 --out <DATA_DIR>" } "."
         }
     }
 }

@@ -87,6 +87,8 @@ async fn bad_input_to_the_pages_is_a_400_page(pool: PgPool) {
         "/ui/jobs?limit=0",
         "/ui/jobs?cursor=00000000-0000-0000-0000-000000000000",
         "/ui/jobs?from=yesterday",
+        "/ui/jobs?status=bogus",
+        "/ui/jobs?limit=many",
     ] {
         let (status, page) = html(&app, path).await;
         assert_eq!(status, 400, "{path}");
@@ -108,6 +110,13 @@ async fn a_browser_gets_the_job_list_page_and_a_client_its_json(pool: PgPool) {
     assert!(page.contains("Succeeded"));
     let (_, filtered) = html(&app, "/ui/jobs?status=failed").await;
     assert!(filtered.contains("No jobs match."));
+    // The filter form as a browser sends it with "any" status and no dates.
+    let (status, unfiltered) = html(&app, "/ui/jobs?status=&from=&to=").await;
+    assert_eq!(status, 200, "{unfiltered}");
+    assert!(unfiltered.contains(&format!(r#"data-job="{}""#, job.id)));
+    let (status, dated) = html(&app, "/ui/jobs?status=succeeded&from=2023-01-02&to=").await;
+    assert_eq!(status, 200, "{dated}");
+    assert!(dated.contains(&format!(r#"data-job="{}""#, job.id)));
 
     let json = app.get("/jobs").await;
     assert_eq!(json.status(), 200);

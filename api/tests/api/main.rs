@@ -7,6 +7,7 @@ mod bucket;
 mod dashboard;
 mod days;
 mod fencing;
+mod hardening;
 mod helpers;
 mod housekeeping;
 mod idempotency;

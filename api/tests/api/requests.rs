@@ -157,7 +157,7 @@ async fn a_token_guards_the_post_endpoints(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
     let app = spawn_app_with(&pool, data.path(), |s| {
         api_only(s);
-        s.api_token = Some("s3cret-token\n".into()); // as read from a file
+        s.api_token = Some("s3cret-token-7f3a9c2e5b8d1f4a6c0e9b2d\n".into()); // as read from a file
     })
     .await;
     let post = |auth: Option<&'static str>| {
@@ -174,14 +174,16 @@ async fn a_token_guards_the_post_endpoints(pool: PgPool) {
         Some("Bearer wrong-token"),
         Some("Basic czNjcmV0LXRva2Vu"),
         Some("Bearer s3cret-toke"),
-        Some("Bearer s3cret-token-and-more"),
+        Some("Bearer s3cret-token-7f3a9c2e5b8d1f4a6c0e9b2d-and-more"),
     ] {
         let response = post(auth).await.expect("request");
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
         let (status, _) = problem(response).await;
         assert_eq!(status, 401, "{auth:?}");
     }
-    let response = post(Some("Bearer s3cret-token")).await.expect("request");
+    let response = post(Some("Bearer s3cret-token-7f3a9c2e5b8d1f4a6c0e9b2d"))
+        .await
+        .expect("request");
     assert_eq!(response.status(), 202);
     let job: api::domain::Job = response.json().await.expect("job");
     // Reading needs no token; cancelling does.
@@ -270,7 +272,10 @@ async fn swagger_ui_and_the_spec_are_served(pool: PgPool) {
     );
 
     // With a token, the served spec is the committed one, which declares it.
-    let tokened = spawn_app_with(&pool, data.path(), |s| s.api_token = Some("t".into())).await;
+    let tokened = spawn_app_with(&pool, data.path(), |s| {
+        s.api_token = Some("s3cret-token-7f3a9c2e5b8d1f4a6c0e9b2d".into())
+    })
+    .await;
     let spec: Value = tokened
         .get("/openapi.json")
         .await

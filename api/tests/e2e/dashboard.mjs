@@ -179,7 +179,30 @@ try {
   await axe(`/days/${failedDay}`);
   await page.goto(`${base}/ui/jobs`);
   await axe('/ui/jobs');
-  check(problems.length === 0, `no script errors (${problems.join('; ')})`);
+  // The filter form, as a person uses it: one status, then "any" with no dates.
+  await page.selectOption('form[aria-label="Filter jobs"] select[name=status]', 'failed');
+  await page.click('form[aria-label="Filter jobs"] button[type=submit]');
+  await page.waitForURL(/status=failed/);
+  const failedRows = await page.locator('table.list tbody tr').count();
+  const failedOnly = await page.locator('table.list tbody tr .job-status').allTextContents();
+  check(failedRows > 0 && failedOnly.every((text) => text.includes('Failed')),
+    `the filter form shows the failed jobs only (${failedOnly.join(', ')})`);
+  await page.selectOption('form[aria-label="Filter jobs"] select[name=status]', '');
+  await page.click('form[aria-label="Filter jobs"] button[type=submit]');
+  await page.waitForURL(/status=&/);
+  check((await page.title()).startsWith('Jobs')
+      && (await page.locator('table.list tbody tr').count()) > failedRows,
+    'the filter form with "any" status and empty dates shows every job');
+  check(problems.length === 0, `no script errors, no content-security refusals (${problems.join('; ')})`);
+
+  // Another site's page cannot frame the dashboard (and click its buttons).
+  const framer = await browser.newPage();
+  await framer.setContent(`<iframe src="${base}/" width="800" height="600"></iframe>`);
+  await framer.waitForTimeout(1000);
+  const framed = framer.frames().find((frame) => frame !== framer.mainFrame());
+  const framedTitle = framed ? await framed.title().catch(() => '') : '';
+  check(!framedTitle.includes('dwh-loader'), `a framed dashboard stays empty (${framed?.url()})`);
+  await framer.close();
   // (The browser logs the 400 of this page itself as a console error.)
   await page.goto(`${base}/days/2023-02-30`);
   check((await page.title()).startsWith('Bad Request'), 'an impossible date is a 400 page');

@@ -39,6 +39,11 @@ async function execute(page, operationId, params) {
 
 let failed = false;
 const page = await browser.newPage({ viewport: { width: 1280, height: 2000 } });
+// The service's Content-Security-Policy must not refuse anything Swagger UI needs.
+const refusals = [];
+page.on('console', (message) => {
+  if (message.type() === 'error' && message.text().includes('Content Security Policy')) refusals.push(message.text());
+});
 try {
   await page.goto(`${base}/docs/`);
   await page.locator('.swagger-ui .information-container .title').waitFor({ timeout: 15000 });
@@ -50,6 +55,10 @@ try {
     await modal.locator('.auth-btn-wrapper button.authorize').click();
     await modal.locator('button.btn-done').click();
     console.log('authorized with the bearer token');
+    const kept = await page.evaluate((token) => Object.keys(localStorage)
+      .filter((key) => localStorage.getItem(key)?.includes(token)), process.env.API_TOKEN);
+    if (kept.length > 0) throw new Error(`the token was kept in localStorage (${kept.join(', ')})`);
+    console.log('the token is not kept in localStorage');
   }
 
   const created = await execute(page, 'jobs-create_jobs', { date: '2023-01-01' });
@@ -71,6 +80,8 @@ try {
   const done = JSON.parse(last.body);
   console.log(`GET /jobs/${job.id} -> succeeded, ${done.rows_loaded} rows`);
   await last.op.scrollIntoViewIfNeeded();
+  if (refusals.length > 0) throw new Error(`the content security policy refused: ${refusals.join('; ')}`);
+  console.log('nothing refused by the content security policy');
 } catch (error) {
   failed = true;
   console.error(`swagger UI check failed: ${error.message}`);

@@ -99,15 +99,26 @@ function onJobEvent(event) {
   });
 }
 
-function listen() {
+function refreshAll() {
+  const dates = new Set();
+  document.querySelectorAll("[data-date]").forEach((el) => dates.add(el.dataset.date));
+  dates.forEach(refreshDay);
+}
+
+// The browser reconnects by itself after a dropped stream, but not after a refusal (503:
+// every stream the service serves is taken): then try again later, and refresh what is
+// shown once back, since events were missed meanwhile.
+function listen(reconnecting = false) {
   if (!("EventSource" in window)) return;
   const source = new EventSource("/events");
   source.addEventListener("job", onJobEvent);
   source.addEventListener("day", (event) => refreshDay(JSON.parse(event.data).date));
-  source.addEventListener("resync", () => {
-    const dates = new Set();
-    document.querySelectorAll("[data-date]").forEach((el) => dates.add(el.dataset.date));
-    dates.forEach(refreshDay);
+  source.addEventListener("resync", refreshAll);
+  source.addEventListener("open", () => {
+    if (reconnecting) refreshAll();
+  });
+  source.addEventListener("error", () => {
+    if (source.readyState === EventSource.CLOSED) setTimeout(() => listen(true), 15000);
   });
 }
 
