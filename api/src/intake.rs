@@ -44,16 +44,10 @@ impl Intake {
             .map_err(|error| refused(error, &self.source))
     }
 
-    /// The days the data source has files for, with their files, from one listing of
-    /// it; empty (with a warning) when it cannot be listed. For pages, which show what
-    /// they can.
-    pub async fn days_with_source(&self) -> BTreeMap<NaiveDate, DayFiles> {
-        Self::or_warn(self.source.list_days().await)
-    }
-
-    /// [`Intake::days_with_source`] for answers that must not mistake a bucket that cannot
-    /// be listed for one without files: 503 then. (A directory that cannot be read is
-    /// still taken as empty: it may not have been made yet.)
+    /// The days the data source has files for, with their files, from one listing of it,
+    /// for a backfill; a bucket that cannot be listed is not taken for one without files:
+    /// 503 then. (A directory that cannot be read is still taken as empty: it may not
+    /// have been made yet.)
     pub async fn list_days(&self) -> Result<BTreeMap<NaiveDate, DayFiles>, ApiError> {
         match self.source.list_days().await {
             Err(error @ LoadError::Storage { .. }) => Err(ApiError::Unavailable(without_data_dir(
@@ -62,13 +56,6 @@ impl Intake {
             ))),
             listed => Ok(Self::or_warn(listed)),
         }
-    }
-
-    /// [`Intake::days_with_source`] for `date` alone: a page or a cell of one day (asked
-    /// for again at every event of the day) need not sort a month of files into days.
-    pub async fn day_with_source(&self, date: NaiveDate) -> BTreeMap<NaiveDate, DayFiles> {
-        let listed = self.source.list_day(date).await;
-        Self::or_warn(listed.map(|day| BTreeMap::from([(date, day)])))
     }
 
     fn or_warn(

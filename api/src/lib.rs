@@ -9,13 +9,15 @@
 //! on `POST /jobs`), [`pipeline`] (watching the data directory: days that load themselves,
 //! live minutes), [`housekeeping`] (pruning old jobs and keys), [`auth`], [`metrics`],
 //! [`openapi`]; [`ui`] (the dashboard's pages) and [`events`] (`GET /events`, live);
-//! [`server`] (the HTTP server: shared state, middleware, route table), [`hosts`] (the
+//! [`files_view`] (what pages and `GET /days` know of the files, without a listing per
+//! request); [`server`] (the HTTP server: shared state, middleware, route table), [`hosts`] (the
 //! names it answers to), [`forwarded`] (trusted proxies), [`page_headers`].
 
 pub mod auth;
 pub mod configuration;
 pub mod domain;
 pub mod events;
+pub mod files_view;
 pub mod forwarded;
 pub mod hosts;
 pub mod housekeeping;

@@ -19,6 +19,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{ApiToken, Strikes};
 use crate::configuration::Settings;
 use crate::events::{ClientSlots, EventBus};
+use crate::files_view::FilesView;
 use crate::forwarded::TrustedProxies;
 use crate::hosts::{self, AllowedHosts};
 use crate::intake::Intake;
@@ -58,6 +59,10 @@ pub fn http_server(
         settings.http.proxies().map_err(anyhow::Error::msg)?,
     ));
     let slots = web::Data::new(ClientSlots::new(settings.http.events_max_clients));
+    let files = web::Data::new(FilesView::new(
+        settings.watch.is_on(),
+        shared.source.clone(),
+    ));
     let intake = web::Data::new(Intake::new(
         shared.source,
         settings.max_attempts,
@@ -83,6 +88,7 @@ pub fn http_server(
             .app_data(proxies.clone())
             .app_data(slots.clone())
             .app_data(intake.clone())
+            .app_data(files.clone())
             .app_data(events.clone())
             .app_data(shutdown.clone())
             .service(resource("/healthz", "GET").route(web::get().to(routes::healthz)))

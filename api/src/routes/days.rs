@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use loader::{DayFiles, FilesSummary, PartitionInfo};
+use loader::{FilesSummary, PartitionInfo};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::{DateRange, DayFacts, DayState, JobStatus, LoadDate, Loaded};
-use crate::intake::{self, Intake};
+use crate::files_view::FilesView;
 use crate::pipeline::ledger_view::{self, LiveDay};
 use crate::problem::{ApiError, Problem};
 use crate::queue;
@@ -41,7 +41,8 @@ pub struct DayStatus {
     #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
     pub state: DayState,
-    /// Minute files in the data directory now (of 1,440).
+    /// Minute files in the data source now (of 1,440): as the watcher last saw them
+    /// (`WATCH=on`), or as a listing of the last few seconds found them.
     pub minutes_present: usize,
     /// Minute files the day's current rows were loaded from (by its load, or appended
     /// live); null if none.
@@ -74,25 +75,24 @@ pub struct LatestJob {
 pub async fn list_days(
     query: web::Query<DaysQuery>,
     pool: web::Data<PgPool>,
-    intake: web::Data<Intake>,
+    files: web::Data<FilesView>,
 ) -> Result<HttpResponse, ApiError> {
     let from = LoadDate::parse("from", &query.from)?;
     let to = LoadDate::parse("to", &query.to)?;
     let range = DateRange::new(from, to)?;
-    let available = intake.list_days().await?;
-    let days = statuses(&pool, &available, range).await?;
+    let summaries = files.summaries(&pool, from.get(), to.get()).await?;
+    let days = statuses(&pool, &summaries, range).await?;
     Ok(HttpResponse::Ok().json(days))
 }
 
-/// The status of each day of `range`, from the files of `available` (one listing of the
-/// data directory), the load records, the latest jobs and the live minutes.
+/// The status of each day of `range`, from what its files are now (`files`, see
+/// `files_view`), the load records, the latest jobs and the live minutes.
 pub async fn statuses(
     pool: &PgPool,
-    available: &BTreeMap<NaiveDate, DayFiles>,
+    files: &BTreeMap<NaiveDate, FilesSummary>,
     range: DateRange,
 ) -> Result<Vec<DayStatus>, ApiError> {
     let (from, to) = (range.from().get(), range.to().get());
-    let files = intake::files_now(available, from, to).await?;
     let loads: HashMap<NaiveDate, PartitionInfo> = loader::list_partitions(pool)
         .await?
         .into_iter()
@@ -120,12 +120,12 @@ pub async fn statuses(
 /// The status of one day (see [`statuses`]).
 pub async fn status_of(
     pool: &PgPool,
-    available: &BTreeMap<NaiveDate, DayFiles>,
+    files: &BTreeMap<NaiveDate, FilesSummary>,
     date: LoadDate,
 ) -> Result<DayStatus, ApiError> {
     let range = DateRange::new(date, date)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("one day is a range: {e}")))?;
-    statuses(pool, available, range)
+    statuses(pool, files, range)
         .await?
         .pop()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no status for {date}")))

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use super::{Page, month, page_response, state_label, status_label, thousands, versions};
 use crate::auth::ApiToken;
 use crate::domain::{Job, LoadDate};
-use crate::intake::Intake;
+use crate::files_view::FilesView;
 use crate::pipeline::ledger_view;
 use crate::problem::ApiError;
 use crate::queue;
@@ -58,7 +58,7 @@ impl MinuteKind {
 pub async fn day_page(
     date: web::Path<String>,
     pool: web::Data<PgPool>,
-    intake: web::Data<Intake>,
+    files: web::Data<FilesView>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
     let page = Page::of(&token);
@@ -66,20 +66,19 @@ pub async fn day_page(
         Ok(date) => date,
         Err(error) => return super::error_page(page, &error.into()),
     };
-    match day_body(&pool, &intake, date).await {
+    match day_body(&pool, &files, date).await {
         Ok(body) => page_response(page.render(&format!("{date}"), body)),
         Err(error) => super::error_page(page, &error),
     }
 }
 
-async fn day_body(pool: &PgPool, intake: &Intake, date: LoadDate) -> Result<Markup, ApiError> {
-    let available = intake.day_with_source(date.get()).await;
+async fn day_body(pool: &PgPool, files: &FilesView, date: LoadDate) -> Result<Markup, ApiError> {
+    let available = files
+        .summaries_or_none(pool, date.get(), date.get())
+        .await?;
     let status = days::status_of(pool, &available, date).await?;
     let date = date.get();
-    let present: BTreeSet<u16> = available.get(&date).map_or_else(BTreeSet::new, |day| {
-        let missing: BTreeSet<u16> = day.missing().times().iter().map(minute_of).collect();
-        (0..1440).filter(|m| !missing.contains(m)).collect()
-    });
+    let present = files.minutes_present(pool, date).await?;
     let load = loader::get_partition(pool, date).await?;
     let stats = match &load {
         Some(load) => Some(loader::day_stats(pool, load).await?),

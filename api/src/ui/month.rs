@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use super::{Page, charts, legend, page_response, state_label, thousands};
 use crate::auth::ApiToken;
 use crate::domain::{DateRange, DayState, Job, JobStatus, LoadDate};
-use crate::intake::Intake;
+use crate::files_view::FilesView;
 use crate::problem::ApiError;
 use crate::queue;
 use crate::routes::days::{self, DayStatus};
@@ -21,18 +21,18 @@ const MAX_MONTHS: usize = 12;
 
 pub async fn month_page(
     pool: web::Data<PgPool>,
-    intake: web::Data<Intake>,
+    files: web::Data<FilesView>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
     let page = Page::of(&token);
-    match month_body(&pool, &intake, page).await {
+    match month_body(&pool, &files, page).await {
         Ok(body) => page_response(page.render("The warehouse by day", body)),
         Err(error) => super::error_page(page, &error),
     }
 }
 
-async fn month_body(pool: &PgPool, intake: &Intake, page: Page) -> Result<Markup, ApiError> {
-    let available = intake.days_with_source().await;
+async fn month_body(pool: &PgPool, files: &FilesView, page: Page) -> Result<Markup, ApiError> {
+    let available = files.all_days(pool).await?;
     let mut known: BTreeSet<NaiveDate> = available.keys().copied().collect();
     known.extend(loader::list_partitions(pool).await?.iter().map(|p| p.day));
     known.extend(queue::job_dates(pool).await?);
@@ -207,13 +207,15 @@ pub fn progress(job: &Job) -> Markup {
 pub async fn day_cell_fragment(
     date: web::Path<String>,
     pool: web::Data<PgPool>,
-    intake: web::Data<Intake>,
+    files: web::Data<FilesView>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
     let page = Page::of(&token);
     let cell = async {
         let date = LoadDate::parse("date", &date)?;
-        let available = intake.day_with_source(date.get()).await;
+        let available = files
+            .summaries_or_none(&pool, date.get(), date.get())
+            .await?;
         let status = days::status_of(&pool, &available, date).await?;
         let active = queue::active_for(&pool, date.get()).await?;
         Ok::<_, ApiError>(day_cell(date.get(), Some(&status), active.as_ref()))
