@@ -78,6 +78,10 @@ check(api.get("environment", {}).get("BIND") == "0.0.0.0:8080", "api does not li
 check(any(str(p).endswith(":8080") for p in api.get("ports", [])), "api does not publish port 8080")
 check(str(api.get("environment", {}).get("API_TOKEN", "")).startswith("${API_TOKEN:?"),
       "api listens on 0.0.0.0 but does not require API_TOKEN")
+check(str(api.get("environment", {}).get("HTTP_DATABASE_URL", "")).startswith("postgres://dwh_api:"),
+      "api's HTTP requests do not connect as dwh_api (least privilege)")
+check(str(api.get("environment", {}).get("DATABASE_URL", "")).startswith("postgres://dwh_loader:"),
+      "api's workers do not connect as dwh_loader")
 
 # The database's first start refuses the example's passwords: run the init script with them.
 init = ROOT / "deploy/postgres/init/10-roles.sh"

@@ -55,7 +55,7 @@ impl Application {
         let metrics = Metrics::new().context("metrics registry")?;
         let wake = Arc::new(Notify::new());
         let shutdown = CancellationToken::new();
-        let http_pool = http_pool(&settings, &pool);
+        let http_pool = http_pool(&settings, &pool)?;
         let events = Arc::new(EventBus::default());
         let shared = server::Shared {
             source: source.clone(),
@@ -148,19 +148,23 @@ async fn stop_signal() {
 }
 
 /// The HTTP side's pool: separate from the workers' (HTTP traffic cannot starve a load of
-/// connections), and every statement on it limited to `HTTP_STATEMENT_TIMEOUT_MS`.
-fn http_pool(settings: &Settings, workers: &PgPool) -> PgPool {
+/// connections), connecting as `HTTP_DATABASE_URL`'s role when there is one (it reads and
+/// queues jobs only), and every statement on it limited to `HTTP_STATEMENT_TIMEOUT_MS`.
+fn http_pool(settings: &Settings, workers: &PgPool) -> anyhow::Result<PgPool> {
     let timeout = settings.http_statement_timeout_ms.to_string();
-    let options = workers
-        .connect_options()
-        .as_ref()
-        .clone()
-        .application_name("dwh-loader http")
-        .options([("statement_timeout", timeout.as_str())]);
-    PgPoolOptions::new()
+    let options = match settings.http.database_url() {
+        Some(url) => url
+            .expose_secret()
+            .parse::<PgConnectOptions>()
+            .context("HTTP_DATABASE_URL is not a valid PostgreSQL URL")?,
+        None => workers.connect_options().as_ref().clone(),
+    }
+    .application_name("dwh-loader http")
+    .options([("statement_timeout", timeout.as_str())]);
+    Ok(PgPoolOptions::new()
         .max_connections(settings.http_db_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(options)
+        .connect_lazy_with(options))
 }
 
 /// Applies the migrations, waiting up to a minute for the database to come up (a

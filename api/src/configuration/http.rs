@@ -4,10 +4,16 @@
 use std::net::IpAddr;
 
 use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
 
-/// `ALLOWED_HOSTS`, `TRUSTED_PROXIES`, `EVENTS_MAX_CLIENTS`.
+/// `HTTP_DATABASE_URL`, `ALLOWED_HOSTS`, `TRUSTED_PROXIES`, `EVENTS_MAX_CLIENTS`.
 #[derive(Clone, Debug, Args)]
 pub struct HttpSettings {
+    /// The HTTP requests' own PostgreSQL URL: a role that only reads and queues jobs
+    /// (`dwh_api`), while the workers load as `DATABASE_URL`'s. Unset: `DATABASE_URL`.
+    #[arg(long, env = "HTTP_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
+
     /// Host names the service is reached by, besides `localhost` and IP addresses
     /// (comma-separated; `*.example.com` for its subdomains, `*` for any name). A request
     /// for another name is refused with 400: a web page whose name was rebound to this
@@ -32,6 +38,13 @@ pub struct HttpSettings {
 impl HttpSettings {
     const EVENTS_MAX_CLIENTS: u32 = 100;
 
+    /// `HTTP_DATABASE_URL`, unless blank (compose passes an unset variable as "").
+    pub fn database_url(&self) -> Option<&SecretString> {
+        self.database_url
+            .as_ref()
+            .filter(|url| !url.expose_secret().trim().is_empty())
+    }
+
     /// `TRUSTED_PROXIES` as addresses; blank entries are skipped.
     pub fn proxies(&self) -> Result<Vec<IpAddr>, String> {
         self.trusted_proxies
@@ -50,6 +63,7 @@ impl HttpSettings {
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
+            database_url: None,
             allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
             events_max_clients: Self::EVENTS_MAX_CLIENTS,

@@ -25,8 +25,10 @@ fn new_matches_the_cli_defaults() {
 fn secrets_never_reach_debug_output() {
     let mut settings = Settings::new("postgres://user:hunter2@db/dwh", PathBuf::from("data"));
     settings.api_token = Some("s3cret-token".into());
+    settings.http.database_url = Some("postgres://dwh_api:hunter3@db/dwh".into());
     let shown = format!("{settings:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("hunter3"), "{shown}");
     assert!(!shown.contains("s3cret-token"), "{shown}");
     assert!(shown.contains("REDACTED"), "{shown}");
 }

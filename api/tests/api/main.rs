@@ -21,6 +21,7 @@ mod pipeline;
 mod process;
 mod reprocess;
 mod requests;
+mod roles;
 mod rollback_kill;
 mod run_once;
 mod stuck_read;

@@ -1,77 +1,18 @@
 //! Least privilege: the roles the deployment creates (deploy/postgres/init) are enough to
-//! migrate and load, and the analysts' role can read but never write.
-
-use std::path::Path;
-use std::process::Command;
+//! migrate and load, and the analysts' role can read but never write (the API's role:
+//! `api/tests/api/roles.rs`).
 
 use crate::helpers::*;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
-
-/// Runs one of the container's init SQL files through psql, as the container does.
-fn psql_file(pool: &PgPool, database: &str, file: &str) {
-    let options = pool.connect_options();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../deploy/postgres/init")
-        .join(file);
-    let status = Command::new("psql")
-        .args([
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-q",
-            "-v",
-            "loader_password=test-loader",
-            "-v",
-            "reader_password=test-reader",
-        ])
-        .arg("-h")
-        .arg(options.get_host())
-        .arg("-p")
-        .arg(options.get_port().to_string())
-        .arg("-U")
-        .arg(options.get_username())
-        .arg("-d")
-        .arg(database)
-        .arg("-f")
-        .arg(&script)
-        .status()
-        .expect("psql runs");
-    assert!(status.success(), "{} failed", script.display());
-}
-
-async fn pool_as(pool: &PgPool, database: &str, role: &str, password: &str) -> PgPool {
-    let options = (*pool.connect_options())
-        .clone()
-        .username(role)
-        .password(password)
-        .database(database);
-    PgPoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .expect("role connects")
-}
-
-fn sqlstate(error: sqlx::Error) -> String {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .map(|c| c.into_owned())
-        .unwrap_or_default()
-}
+use testkit::roles::{self, pool_as, sqlstate};
 
 #[sqlx::test]
 async fn the_loader_role_migrates_and_loads_and_the_reader_role_only_reads(pool: PgPool) {
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(&pool)
-        .await
-        .expect("db");
-    psql_file(&pool, &database, "roles.sql.in");
-    psql_file(&pool, &database, "grants.sql.in");
+    let database = roles::create_roles(&pool).await;
 
     let attributes: Vec<(String, bool, bool, bool)> = sqlx::query_as(
         "SELECT rolname::text, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles
-         WHERE rolname IN ('dwh_loader', 'dwh_reader') ORDER BY 1",
+         WHERE rolname IN ('dwh_api', 'dwh_loader', 'dwh_reader') ORDER BY 1",
     )
     .fetch_all(&pool)
     .await
@@ -79,12 +20,13 @@ async fn the_loader_role_migrates_and_loads_and_the_reader_role_only_reads(pool:
     assert_eq!(
         attributes,
         [
+            ("dwh_api".to_owned(), false, false, false),
             ("dwh_loader".to_owned(), false, false, false),
             ("dwh_reader".to_owned(), false, false, false)
         ]
     );
 
-    let loader_pool = pool_as(&pool, &database, "dwh_loader", "test-loader").await;
+    let loader_pool = pool_as(&pool, &database, "dwh_loader", roles::LOADER_PASSWORD).await;
     loader::MIGRATOR
         .run(&loader_pool)
         .await
@@ -104,7 +46,7 @@ async fn the_loader_role_migrates_and_loads_and_the_reader_role_only_reads(pool:
     .expect("owner");
     assert_eq!(owner, "dwh_loader");
 
-    let reader_pool = pool_as(&pool, &database, "dwh_reader", "test-reader").await;
+    let reader_pool = pool_as(&pool, &database, "dwh_reader", roles::READER_PASSWORD).await;
     assert_eq!(
         rows_of_day(&reader_pool, "2023-01-01").await,
         3 * rows_per_file()
