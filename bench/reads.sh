@@ -32,7 +32,8 @@ if [[ ! -x target/bench-before/api || "$(cat target/bench-before/rev 2>/dev/null
     echo "$before_rev" >target/bench-before/rev
     git worktree remove --force "$worktree"
 fi
-files=$(find "$data" -maxdepth 1 -name '*.parquet' 2>/dev/null | wc -l)
+files=0
+[[ -d $data ]] && files=$(find "$data" -maxdepth 1 -name '*.parquet' | wc -l)
 if [[ $files -ne 43201 ]]; then
     echo "generating the month into $data ..." >&2
     target/release/generator --out "$data" >/dev/null
@@ -75,45 +76,71 @@ serve ledger target/release/api "$url_after" 18193 WATCH=on WORKERS=0
 ports=(before:18191 listing:18192 ledger:18193)
 paths=("/days?from=2023-01-01&to=2023-12-31" "/")
 
-# One request, timed in ms, with the file-system calls the server made meanwhile.
-measure() {
-    local name=$1 port=$2 path=$3 pid log
+# File-system calls the server makes while `count` requests for `path` are answered at
+# once (strace attached to every thread of the server; one line per call).
+calls_during() {
+    local name=$1 port=$2 path=$3 count=$4 pid log tracer
     pid=$(eval echo "\$pid_$name")
     log=$(mktemp)
     strace -f -e trace=%file,getdents64 -p "$pid" -o "$log" 2>/dev/null &
-    local tracer=$!
-    sleep 0.3 # strace attaches to every thread
-    local ms
-    ms=$(curl -fsS -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port$path" | awk '{printf "%.1f", $1 * 1000}')
-    kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
-    local calls
-    # One line per call; a call interrupted by another thread's is split in two lines.
-    calls=$(grep -cv -e 'resumed>' -e ' +++ ' -e ' --- ' "$log" || true)
+    tracer=$!
+    sleep 0.5 # attached to every thread
+    local requests=()
+    for _ in $(seq 1 "$count"); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$port$path" &
+        requests+=($!)
+    done
+    wait "${requests[@]}"
+    kill -INT "$tracer"
+    wait "$tracer" 2>/dev/null || true
+    # A call interrupted by another thread's is split over two lines: count it once.
+    grep -cv -e 'resumed>' -e ' +++ ' -e ' --- ' "$log" || true
     rm -f "$log"
-    echo "$name $path $ms ${calls:-0}"
+}
+
+# One request's latency in ms, untraced. The listing server's shared listing is let age
+# first, so that every one of its requests lists (its worst case).
+latency() {
+    local name=$1 port=$2 path=$3
+    [[ $name == listing ]] && sleep 5.1
+    curl -fsS -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port$path" | awk '{printf "%.1f", $1 * 1000}'
 }
 
 results=$(mktemp)
 for round in $(seq 1 "$rounds"); do
     for path in "${paths[@]}"; do
         for entry in "${ports[@]}"; do
-            measure "${entry%%:*}" "${entry##*:}" "$path" >>"$results"
+            name=${entry%%:*}
+            echo "$name $path latency $(latency "$name" "${entry##*:}" "$path")" >>"$results"
         done
     done
     echo "round $round of $rounds done" >&2
 done
+for path in "${paths[@]}"; do
+    for entry in "${ports[@]}"; do
+        name=${entry%%:*}
+        [[ $name == listing ]] && sleep 5.1
+        echo "$name $path calls1 $(calls_during "$name" "${entry##*:}" "$path" 1)" >>"$results"
+        [[ $name == listing ]] && sleep 5.1
+        echo "$name $path calls8 $(calls_during "$name" "${entry##*:}" "$path" 8)" >>"$results"
+    done
+done
 
-python3 - "$results" <<'PY'
+python3 - "$results" "$rounds" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
-print(f"{'server':8} {'request':36} {'median ms':>10} {'fs calls':>9}   (medians of {len(rows) // 6} rounds)")
+rounds = sys.argv[2]
+def values(name, path, kind):
+    return [float(r[3]) for r in rows if r[0] == name and r[1] == path and r[2] == kind]
+print(f"{'server':8} {'request':40} {'median ms':>10} {'ratio':>7} {'fs calls':>9} {'8 at once':>10}")
 for path in ["/days?from=2023-01-01&to=2023-12-31", "/"]:
-    base = None
+    base = statistics.median(values("before", path, "latency"))
     for name in ["before", "listing", "ledger"]:
-        ms = [float(r[2]) for r in rows if r[0] == name and r[1] == path]
-        calls = [int(r[3]) for r in rows if r[0] == name and r[1] == path]
-        m, c = statistics.median(ms), statistics.median(calls)
-        base = base or m
-        print(f"{name:8} {'GET ' + path:36} {m:10.1f} {c:9.0f}   {m / base:.3f}x before")
+        ms = statistics.median(values(name, path, "latency"))
+        one = values(name, path, "calls1")[0]
+        eight = values(name, path, "calls8")[0]
+        print(f"{name:8} {'GET ' + path:40} {ms:10.1f} {ms / base:7.3f} {one:9.0f} {eight / 8:10.0f}")
+print(f"(latency: medians of {rounds} interleaved rounds, untraced; fs calls: file-system calls")
+print(" the server made for one request, and per request for 8 requests at once)")
 PY
 rm -f "$results"
