@@ -11,7 +11,12 @@ use secrecy::{ExposeSecret, SecretString};
 pub struct HttpSettings {
     /// The HTTP requests' own PostgreSQL URL: a role that only reads and queues jobs
     /// (`dwh_api`), while the workers load as `DATABASE_URL`'s. Unset: `DATABASE_URL`.
-    #[arg(long, env = "HTTP_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        id = "http_database_url",
+        long = "http-database-url",
+        env = "HTTP_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<SecretString>,
 
     /// Host names the service is reached by, besides `localhost` and IP addresses

@@ -119,3 +119,23 @@ fn a_heartbeat_not_well_below_the_stale_limit_is_refused() {
         )
     );
 }
+
+#[test]
+fn the_http_side_s_database_url_is_its_own_setting() {
+    let parsed = Settings::try_parse_from([
+        "api",
+        "--database-url",
+        "postgres://dwh_loader@db/dwh",
+        "--http-database-url",
+        "postgres://dwh_api@db/dwh",
+    ])
+    .expect("parses");
+    assert_eq!(
+        parsed.database_url.expose_secret(),
+        "postgres://dwh_loader@db/dwh"
+    );
+    assert_eq!(
+        parsed.http.database_url().map(|url| url.expose_secret()),
+        Some("postgres://dwh_api@db/dwh")
+    );
+}

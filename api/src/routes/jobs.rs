@@ -164,6 +164,7 @@ fn not_found(id: Uuid) -> ApiError {
         (status = 202, description = "The job is running; it has been asked to stop", body = Job),
         (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong bearer tokens from this address in the last minute: every request from it is refused until `Retry-After` seconds have passed", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A cross-site browser request (`Sec-Fetch-Site: cross-site`, or an `Origin` other than this server)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No job has this id", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The job has already finished", body = Problem, content_type = "application/problem+json"),

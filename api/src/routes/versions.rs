@@ -102,6 +102,7 @@ pub struct RollbackQuery {
             headers(("Location" = String, description = "URL of the job"))),
         (status = 400, description = "The date is malformed or impossible, or `version` is missing or not a positive number", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong bearer tokens from this address in the last minute: every request from it is refused until `Retry-After` seconds have passed", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A cross-site browser request", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The day has no such kept version (never made, or dropped by retention)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The day is loading or being rolled back (`date-busy`, with `job_id`), or the version is the current one (`already-current`); or (`idempotency-in-progress`) a request with the same `Idempotency-Key` is still being handled", body = Problem, content_type = "application/problem+json"),
