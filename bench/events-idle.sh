@@ -19,8 +19,9 @@ data=$(mktemp -d)
 ulimit -n 8192
 cargo build --release --locked -p api >/dev/null 2>&1
 psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+# EVENTS_MAX_CLIENTS: room for every client held (the default serves 100).
 DATABASE_URL="${admin_url%/*}/$db" DATA_DIR="$data" BIND="127.0.0.1:$port" WATCH=off \
-    LOG_FORMAT=json RUST_LOG=warn target/release/api >/tmp/dwh-bench-events.log 2>&1 &
+    EVENTS_MAX_CLIENTS="$clients" LOG_FORMAT=json RUST_LOG=warn target/release/api >/tmp/dwh-bench-events.log 2>&1 &
 api_pid=$!
 trap 'kill $api_pid 2>/dev/null; wait $api_pid 2>/dev/null; rm -rf "$data"; psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1' EXIT
 until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.2; done

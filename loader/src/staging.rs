@@ -5,7 +5,8 @@
 //! per part of the day (see `plan`), with the table's columns and a CHECK matching the
 //! part's range, so that attaching it as a leaf needs no rescan. Schema `dwh_staging`
 //! grants readers nothing (and its tables inherit no grant of `dwh`'s defaults), so rows
-//! the audit may still refuse are never readable: the swap moves each table into `dwh`. A part filled by one stream has its
+//! the audit may still refuse are never readable: the swap moves each table into `dwh`.
+//! A part filled by one stream has its
 //! table created by that stream, in the transaction that fills it: only then may COPY
 //! write the rows frozen (`FREEZE`), so that the day needs no hint-bit writes on its first
 //! read and no freezing by VACUUM later. A table shared by several streams is created
