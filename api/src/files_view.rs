@@ -12,15 +12,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use actix_web::web;
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono::{NaiveDate, Timelike};
 use loader::{DataSource, DayFiles, FilesSummary, LoadError};
 use sqlx::PgPool;
 use tokio::sync::Mutex;
 
 use crate::intake::without_data_dir;
+use crate::ledger;
 use crate::problem::ApiError;
 
 /// The widest range of days asked for: what PostgreSQL's `date` and file names both hold.
@@ -61,7 +62,7 @@ impl FilesView {
         to: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, FilesSummary>, ApiError> {
         match self {
-            Self::Ledger => ledger_summaries(pool, from, to).await,
+            Self::Ledger => Ok(ledger::view::day_files(pool, from, to).await?),
             Self::Listing(shared) => Ok(shared
                 .get()
                 .await?
@@ -103,18 +104,7 @@ impl FilesView {
         date: NaiveDate,
     ) -> Result<BTreeSet<u16>, ApiError> {
         match self {
-            Self::Ledger => {
-                let minutes: Vec<i16> = sqlx::query_scalar(
-                    "SELECT minute FROM ops.minute_files WHERE day = $1 AND gone_at IS NULL",
-                )
-                .bind(date)
-                .fetch_all(pool)
-                .await?;
-                Ok(minutes
-                    .into_iter()
-                    .filter_map(|m| u16::try_from(m).ok())
-                    .collect())
-            }
+            Self::Ledger => Ok(ledger::view::minutes_present(pool, date).await?),
             Self::Listing(shared) => match shared.get().await {
                 Ok(listed) => Ok(listed
                     .get(&date)
@@ -199,34 +189,4 @@ fn day_now((date, day): (NaiveDate, DayFiles)) -> std::io::Result<(NaiveDate, Da
         .collect();
     let summary = day.summary()?;
     Ok((date, DayNow { summary, minutes }))
-}
-
-/// What the ledger has of each day of `from..=to`: its files that are not gone, their
-/// bytes and newest modification.
-async fn ledger_summaries(
-    pool: &PgPool,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<BTreeMap<NaiveDate, FilesSummary>, ApiError> {
-    let rows: Vec<(NaiveDate, i64, i64, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT day, count(*), sum(size)::int8, max(mtime)
-         FROM ops.minute_files
-         WHERE day BETWEEN $1 AND $2 AND gone_at IS NULL
-         GROUP BY day",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(day, files, bytes, newest)| {
-            let summary = FilesSummary {
-                files: usize::try_from(files).unwrap_or(0),
-                bytes: u64::try_from(bytes).unwrap_or(0),
-                newest: Some(SystemTime::from(newest)),
-            };
-            (day, summary)
-        })
-        .collect())
 }

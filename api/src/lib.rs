@@ -2,16 +2,17 @@
 //! `dwh.data_sample`; workers (in this process or others sharing the database) run it.
 //!
 //! Layout: [`configuration`] (flags and environment), [`startup`] (wiring: building and
-//! stopping the app), [`telemetry`], [`routes`] (handlers), [`domain`] (types that
-//! validate on parse), [`intake`] (what accepting a job checks), [`queue`] (the jobs
-//! table; [`queue::lease`] is the workers' side), [`worker`] (claiming and running jobs),
-//! [`problem`] (every error as an RFC 9457 document), [`idempotency`] (`Idempotency-Key`
-//! on `POST /jobs`), [`pipeline`] (watching the data directory: days that load themselves,
-//! live minutes), [`housekeeping`] (pruning old jobs and keys), [`auth`], [`metrics`],
-//! [`openapi`]; [`ui`] (the dashboard's pages) and [`events`] (`GET /events`, live);
-//! [`files_view`] (what pages and `GET /days` know of the files, without a listing per
-//! request); [`server`] (the HTTP server: shared state, middleware, route table), [`hosts`] (the
-//! names it answers to), [`forwarded`] (trusted proxies), [`page_headers`].
+//! stopping the app), [`server`] (the HTTP server: shared state, middleware, route table),
+//! [`telemetry`], [`routes`] (handlers), [`domain`] (types that validate on parse),
+//! [`intake`] (what accepting a job checks), [`queue`] (the jobs table; [`queue::lease`] is
+//! the workers' side), [`worker`] (claiming and running jobs), [`problem`] (every error as
+//! an RFC 9457 document), [`idempotency`] (`Idempotency-Key` on `POST /jobs`), [`ledger`]
+//! (the file ledger's storage), [`pipeline`] (watching the data directory: days that load
+//! themselves, live minutes), [`files_view`] (what pages and `GET /days` know of the files,
+//! without a listing per request), [`housekeeping`] (pruning old jobs and keys), [`auth`],
+//! [`hosts`] (the names the service answers to), [`forwarded`] (trusted proxies),
+//! [`page_headers`], [`metrics`], [`openapi`]; [`ui`] (the dashboard's pages) and
+//! [`events`] (`GET /events`, live).
 
 pub mod auth;
 pub mod configuration;
@@ -23,6 +24,7 @@ pub mod hosts;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod intake;
+pub mod ledger;
 pub mod metrics;
 pub mod openapi;
 pub mod page_headers;

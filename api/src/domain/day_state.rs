@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{DayFacts, JobStatus};
-use crate::pipeline::ledger_view::LiveDay;
+use crate::ledger::view::LiveDay;
 
 /// A day's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

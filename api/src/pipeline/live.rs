@@ -12,7 +12,7 @@ use loader::LoadError;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::ledger::{self, MinuteKey, Unloaded};
+use crate::ledger::{self, MinuteKey, Unloaded};
 
 /// The live appender of one instance.
 #[derive(Debug, Default)]

@@ -2,7 +2,8 @@
 //!
 //! Every instance with workers watches `DATA_DIR` ([`watch`]; a bucket is listed every
 //! `RESCAN_SECS` instead) and records each minute file
-//! in the file ledger ([`ledger`]; what the pages read of it is [`ledger_view`]). A day
+//! in the file ledger ([`crate::ledger`], whose storage lies below the watcher: the queue
+//! and the pages read it too). A day
 //! whose 1,440 files are all there and settled is queued by itself ([`settle`]); with
 //! `LIVE=on`, each minute of a day neither complete nor loaded is appended as soon as it
 //! lands ([`live`]), and the day's load later replaces those rows with the canonical day.
@@ -10,8 +11,6 @@
 //! a lock per day for the decision to queue, and the ledger row of a live minute locked
 //! while it is appended.
 
-pub mod ledger;
-pub mod ledger_view;
 mod live;
 pub mod settle;
 mod watch;
@@ -29,7 +28,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use ledger::Observation;
+use crate::ledger::{self, Observation};
 use live::Appender;
 use settle::Verdict;
 use watch::{Observer, Signal};

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{Datelike, NaiveDate};
 use sqlx::PgPool;
 
-use super::ledger::{self, LedgerDay};
 use crate::domain::{JobTrigger, Loaded};
+use crate::ledger::{self, LedgerDay};
 use crate::queue::{self, NewJob};
 
 /// First key of the advisory lock that makes one decision per day at a time across

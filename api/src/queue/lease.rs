@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{COLUMNS, JobRow, fetch_one_job};
 use crate::domain::{AuditFinding, Job, JobError, JobStatus};
-use crate::pipeline::ledger;
+use crate::ledger;
 
 /// Takes the oldest runnable queued job, if any, for `worker_id`.
 pub async fn claim(pool: &PgPool, worker_id: &str) -> Result<Option<Job>, sqlx::Error> {

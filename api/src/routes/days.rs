@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::{DateRange, DayFacts, DayState, JobStatus, LoadDate, Loaded};
 use crate::files_view::FilesView;
-use crate::pipeline::ledger_view::{self, LiveDay};
+use crate::ledger::view::{self as ledger_view, LiveDay};
 use crate::problem::{ApiError, Problem};
 use crate::queue;
 

@@ -13,7 +13,7 @@ use super::{Page, month, page_response, state_label, status_label, thousands, ve
 use crate::auth::ApiToken;
 use crate::domain::{Job, LoadDate};
 use crate::files_view::FilesView;
-use crate::pipeline::ledger_view;
+use crate::ledger::view as ledger_view;
 use crate::problem::ApiError;
 use crate::queue;
 use crate::routes::days::{self, DayStatus};

@@ -1,6 +1,10 @@
 //! The file ledger, `ops.minute_files`: every minute file the watchers have seen, what it
 //! was when last seen (size, modification time, footer fingerprint), when it last
-//! changed, and what put its rows in the warehouse (a live append or a job).
+//! changed, and what put its rows in the warehouse (a live append or a job). Its storage
+//! lies below its users: the watcher (`pipeline`) records, the queue marks what a job
+//! loaded, the pages read ([`view`]).
+
+pub mod view;
 
 use std::collections::HashMap;
 use std::time::SystemTime;

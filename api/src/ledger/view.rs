@@ -1,9 +1,11 @@
-//! What the pages read of the file ledger: each day's live minutes (`GET /days`) and
-//! each minute of one day (its page's strip).
+//! What the pages read of the file ledger: each day's files now and its live minutes
+//! (`GET /days`), each minute of one day (its page's strip).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::SystemTime;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use loader::FilesSummary;
 use sqlx::PgPool;
 
 /// The live minutes of each day of `from..=to` that has any: how many, and whether one
@@ -77,5 +79,49 @@ pub async fn minutes_of_day(
     Ok(rows
         .into_iter()
         .filter_map(|row| Some((u16::try_from(row.minute).ok()?, row)))
+        .collect())
+}
+
+/// What the ledger has of each day of `from..=to`: its files that are not gone, their
+/// bytes and newest modification.
+pub async fn day_files(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<BTreeMap<NaiveDate, FilesSummary>, sqlx::Error> {
+    let rows: Vec<(NaiveDate, i64, i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT day, count(*), sum(size)::int8, max(mtime)
+         FROM ops.minute_files
+         WHERE day BETWEEN $1 AND $2 AND gone_at IS NULL
+         GROUP BY day",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(day, files, bytes, newest)| {
+            let summary = FilesSummary {
+                files: usize::try_from(files).unwrap_or(0),
+                bytes: u64::try_from(bytes).unwrap_or(0),
+                newest: Some(SystemTime::from(newest)),
+            };
+            (day, summary)
+        })
+        .collect())
+}
+
+/// The minutes of `day` that have a file now (0 is 00:00).
+pub async fn minutes_present(pool: &PgPool, day: NaiveDate) -> Result<BTreeSet<u16>, sqlx::Error> {
+    let minutes: Vec<i16> = sqlx::query_scalar(
+        "SELECT minute FROM ops.minute_files WHERE day = $1 AND gone_at IS NULL",
+    )
+    .bind(day)
+    .fetch_all(pool)
+    .await?;
+    Ok(minutes
+        .into_iter()
+        .filter_map(|m| u16::try_from(m).ok())
         .collect())
 }
