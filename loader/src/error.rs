@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
+use crate::audit::result::AuditResult;
 use crate::day::{MINUTES_PER_DAY, MissingMinutes};
 
 /// Where in the source a problem was found. Rows count from 0, like pandas' index.
@@ -94,7 +95,7 @@ pub enum LoadError {
     AuditFailed {
         date: NaiveDate,
         /// Every check's result, the passed ones too.
-        results: Vec<crate::audit::AuditResult>,
+        results: Vec<AuditResult>,
     },
     #[error("version {version} of {date} is not kept (kept: {})", listed(kept))]
     VersionNotKept {
@@ -196,7 +197,7 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// The failed checks of severity `fail`, for the message.
-fn refusals(results: &[crate::audit::AuditResult]) -> String {
+fn refusals(results: &[AuditResult]) -> String {
     let refused: Vec<String> = results
         .iter()
         .filter(|r| r.refuses())
