@@ -7,6 +7,7 @@
 //!   [`generate_live`] writes them one by one as their minutes end, at a chosen speed.
 
 pub mod dataset;
+mod error;
 mod live;
 pub mod minute;
 mod output;
@@ -16,7 +17,8 @@ mod run;
 pub mod schema;
 
 pub use dataset::{Dataset, MinuteDraws};
+pub use error::GenerateError;
 pub use live::{LiveOptions, generate_live};
 pub use minute::{MinuteRange, RangeError};
 pub use output::{Bucket, Output};
-pub use run::{FileOutcome, GenerateError, GenerateOptions, GenerateSummary, generate};
+pub use run::{FileOutcome, GenerateOptions, GenerateSummary, generate};

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::dataset::Dataset;
+use crate::error::GenerateError;
 use crate::minute::{MinuteRange, file_name};
-use crate::run::{FileOutcome, GenerateError, GenerateSummary, prepare_dir, write_minute};
+use crate::run::{FileOutcome, GenerateSummary, prepare_dir, write_minute};
 
 /// What to write, where, and how fast.
 #[derive(Clone, Debug)]

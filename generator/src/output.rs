@@ -18,7 +18,7 @@ use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-use crate::run::GenerateError;
+use crate::error::GenerateError;
 
 /// The files' destination.
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 //! Writing a range of minutes: one thread makes the draws in stream order (they are
 //! cheap), a pool of workers encodes and writes the files (the expensive part).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, bounded};
 
 use crate::dataset::{Dataset, MinuteDraws};
+use crate::error::GenerateError;
 use crate::minute::{MinuteRange, file_name};
 use crate::output::Output;
 use crate::parquet_file::{encode, remove_stale_temp_files, write_atomically};
@@ -47,27 +48,6 @@ pub struct GenerateSummary {
     pub elapsed: Duration,
     /// The run was stopped early through its stop flag; every file it wrote is complete.
     pub interrupted: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum GenerateError {
-    #[error("cannot create the output directory {}: {source}", path.display())]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {}: {source} (check free space and permissions)", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write to {url}: {reason}")]
-    Bucket { url: String, reason: String },
-    #[error("cannot encode {name}: {source}")]
-    Encode {
-        name: String,
-        source: parquet::errors::ParquetError,
-    },
 }
 
 #[derive(Default)]
