@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use actix_web::HttpResponse;
 use chrono::NaiveDate;
 use loader::{DayFiles, FilesSummary, LoadError};
 use serde::{Deserialize, Serialize};
@@ -15,7 +14,6 @@ use crate::domain::{DateRange, DayFacts, Job, JobStatus, Loaded, Reprocess};
 use crate::intake::{self, Intake};
 use crate::problem::ApiError;
 use crate::queue::{self, Enqueued, NewJob};
-use crate::routes::new_jobs::Created;
 
 /// What a backfill queued (or, in a dry run, would queue), and the days it did not.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -67,12 +65,14 @@ pub struct BackfillOptions {
     pub dry_run: bool,
 }
 
+/// Queues each day of `range` that may be (or, in a dry run, says which it would), and
+/// says what became of every day.
 pub async fn create_range(
     range: DateRange,
     options: BackfillOptions,
     pool: &PgPool,
     intake: &Intake,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<Backfill, ApiError> {
     let available = intake.list_days().await?;
     if range
         .days()
@@ -115,7 +115,7 @@ pub async fn create_range(
         queue_day(date, options, pool, &mut result).await?;
     }
     if options.dry_run {
-        return Ok(HttpResponse::Ok().json(Created::Backfill(result)));
+        return Ok(result);
     }
     intake.wake_workers();
     tracing::info!(
@@ -127,7 +127,7 @@ pub async fn create_range(
         skipped = result.skipped.len(),
         "backfill queued"
     );
-    Ok(HttpResponse::Accepted().json(Created::Backfill(result)))
+    Ok(result)
 }
 
 /// Queues the day, or in a dry run notes that it would (unless it is busy).

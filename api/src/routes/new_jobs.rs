@@ -154,7 +154,13 @@ async fn create(
                 reprocess: query.reprocess.unwrap_or_default(),
                 dry_run: query.dry_run.unwrap_or(false),
             };
-            create_range(range, options, pool, intake).await
+            let backfill = create_range(range, options, pool, intake).await?;
+            let mut answer = if backfill.dry_run {
+                HttpResponse::Ok()
+            } else {
+                HttpResponse::Accepted()
+            };
+            Ok(answer.json(Created::Backfill(backfill)))
         }
         (None, None, None) => Err(ApiError::InvalidParameter(
             "give the day to load as ?date=YYYY-MM-DD, or a range as ?from=YYYY-MM-DD&to=YYYY-MM-DD".into(),
