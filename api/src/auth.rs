@@ -35,11 +35,11 @@ impl FromRequest for Authorized {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let none = TrustedProxies::default();
         let proxies = request
             .app_data::<web::Data<TrustedProxies>>()
-            .map(|proxies| proxies.get_ref().clone())
-            .unwrap_or_default();
-        ready(same_site(request, &proxies).and_then(|()| authorize(request, &proxies)))
+            .map_or(&none, |proxies| proxies.get_ref());
+        ready(same_site(request, proxies).and_then(|()| authorize(request, proxies)))
     }
 }
 

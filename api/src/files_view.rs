@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web;
-use chrono::{NaiveDate, Timelike};
+use chrono::{NaiveDate, NaiveTime, Timelike};
 use loader::{DataSource, DayFiles, FilesSummary, LoadError};
 use sqlx::PgPool;
 use tokio::sync::Mutex;
@@ -177,13 +177,13 @@ impl SharedListing {
     }
 }
 
+/// The minute of the day a time falls in (0 is 00:00).
+pub fn minute_of(time: &NaiveTime) -> u16 {
+    (time.hour() * 60 + time.minute()) as u16
+}
+
 fn day_now((date, day): (NaiveDate, DayFiles)) -> std::io::Result<(NaiveDate, DayNow)> {
-    let missing: BTreeSet<u16> = day
-        .missing()
-        .times()
-        .iter()
-        .map(|time| (time.hour() * 60 + time.minute()) as u16)
-        .collect();
+    let missing: BTreeSet<u16> = day.missing().times().iter().map(minute_of).collect();
     let minutes = (0..loader::MINUTES_PER_DAY as u16)
         .filter(|m| !missing.contains(m))
         .collect();

@@ -236,15 +236,25 @@ pub async fn day(conn: &mut PgConnection, day: NaiveDate) -> Result<LedgerDay, s
     .fetch_one(conn)
     .await?;
     Ok(LedgerDay {
-        files: FilesSummary {
-            files: usize::try_from(row.files).unwrap_or(0),
-            bytes: row.bytes.and_then(|b| u64::try_from(b).ok()).unwrap_or(0),
-            newest: row.newest.map(SystemTime::from),
-        },
+        files: files_summary(row.files, row.bytes, row.newest),
         last_change: row.last_change,
         now: row.now,
         strays: usize::try_from(row.strays).unwrap_or(0),
     })
+}
+
+/// A day's files as the ledger sums them (`count(*)`, `sum(size)`, `max(mtime)` of the
+/// files not gone; the sums are null for a day without any).
+pub(crate) fn files_summary(
+    files: i64,
+    bytes: Option<i64>,
+    newest: Option<DateTime<Utc>>,
+) -> FilesSummary {
+    FilesSummary {
+        files: usize::try_from(files).unwrap_or(0),
+        bytes: bytes.and_then(|b| u64::try_from(b).ok()).unwrap_or(0),
+        newest: newest.map(SystemTime::from),
+    }
 }
 
 /// A file waiting to be appended live.

@@ -2,7 +2,6 @@
 //! (`GET /days`), each minute of one day (its page's strip).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::SystemTime;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use loader::FilesSummary;
@@ -82,6 +81,9 @@ pub async fn minutes_of_day(
         .collect())
 }
 
+/// A day, its files' count, bytes and newest modification, as the ledger sums them.
+type DaySums = (NaiveDate, i64, Option<i64>, Option<DateTime<Utc>>);
+
 /// What the ledger has of each day of `from..=to`: its files that are not gone, their
 /// bytes and newest modification.
 pub async fn day_files(
@@ -89,7 +91,7 @@ pub async fn day_files(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<BTreeMap<NaiveDate, FilesSummary>, sqlx::Error> {
-    let rows: Vec<(NaiveDate, i64, i64, DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<DaySums> = sqlx::query_as(
         "SELECT day, count(*), sum(size)::int8, max(mtime)
          FROM ops.minute_files
          WHERE day BETWEEN $1 AND $2 AND gone_at IS NULL
@@ -101,14 +103,7 @@ pub async fn day_files(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(day, files, bytes, newest)| {
-            let summary = FilesSummary {
-                files: usize::try_from(files).unwrap_or(0),
-                bytes: u64::try_from(bytes).unwrap_or(0),
-                newest: Some(SystemTime::from(newest)),
-            };
-            (day, summary)
-        })
+        .map(|(day, files, bytes, newest)| (day, super::files_summary(files, bytes, newest)))
         .collect())
 }
 

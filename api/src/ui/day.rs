@@ -5,14 +5,14 @@
 use std::collections::{BTreeSet, HashMap};
 
 use actix_web::{HttpResponse, web};
-use chrono::{NaiveDate, Timelike};
+use chrono::NaiveDate;
 use maud::{Markup, html};
 use sqlx::PgPool;
 
 use super::{Page, month, page_response, state_label, status_label, thousands, versions};
 use crate::auth::ApiToken;
 use crate::domain::{Job, LoadDate};
-use crate::files_view::FilesView;
+use crate::files_view::{FilesView, minute_of};
 use crate::ledger::view as ledger_view;
 use crate::problem::ApiError;
 use crate::queue;
@@ -121,10 +121,6 @@ async fn day_body(pool: &PgPool, files: &FilesView, date: LoadDate) -> Result<Ma
             (job_history(&jobs))
         }
     })
-}
-
-fn minute_of(time: &chrono::NaiveTime) -> u16 {
-    (time.hour() * 60 + time.minute()) as u16
 }
 
 /// Each minute's kind: the ledger knows what loaded it; without a ledger row (no watcher)
