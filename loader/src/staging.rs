@@ -208,11 +208,7 @@ pub(crate) async fn drop_leftovers_for_day(lock: &mut DayLock) -> Result<Vec<Str
     let mut dropped = Vec::new();
     for leftover in leftover_tables(lock.connection()).await? {
         if leftover.day == date {
-            let qualified = format!(
-                "{}.{}",
-                table::quote_ident(&leftover.schema),
-                table::quote_ident(&leftover.name)
-            );
+            let qualified = table::qualified_in(&leftover.schema, &leftover.name);
             let sql = format!("DROP TABLE IF EXISTS {qualified}");
             lock.connection().execute(sql.as_str()).await?;
             dropped.push(leftover.name);

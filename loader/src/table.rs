@@ -39,9 +39,14 @@ pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `"<schema>"."<name>"`, both quoted (a leftover's schema is read back from the catalog).
+pub(crate) fn qualified_in(schema: &str, name: &str) -> String {
+    format!("{}.{}", quote_ident(schema), quote_ident(name))
+}
+
 /// `"dwh"."<name>"`.
 pub(crate) fn qualified(name: &str) -> String {
-    format!("{}.{}", quote_ident(SCHEMA), quote_ident(name))
+    qualified_in(SCHEMA, name)
 }
 
 /// `dwh_staging."<name>"`: a staging table.
