@@ -60,12 +60,12 @@ pub fn http_server(
     ));
     let slots = web::Data::new(ClientSlots::new(settings.http.events_max_clients));
     let files = web::Data::new(FilesView::new(
-        settings.watch.is_on(),
+        settings.pipeline.watch.is_on(),
         shared.source.clone(),
     ));
     let intake = web::Data::new(Intake::new(
         shared.source,
-        settings.max_attempts,
+        settings.workers.max_attempts,
         shared.wake,
     ));
     let serves_jobs = settings.serves_jobs_api();

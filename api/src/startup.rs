@@ -43,14 +43,14 @@ impl Application {
     /// fresh database); HTTP requests get a pool of their own to the same database.
     pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
         settings.check().map_err(anyhow::Error::msg)?;
-        let source = settings.source().context("DATA_DIR")?;
+        let source = settings.source.source().context("DATA_DIR")?;
         migrate(&pool).await?;
         // collect_garbage logs what it drops.
         if let Err(error) = loader::collect_garbage(&pool).await {
             tracing::warn!(%error, "could not look for leftover staging tables");
         }
-        let listener = TcpListener::bind(settings.bind)
-            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let listener = TcpListener::bind(settings.http.bind)
+            .with_context(|| format!("cannot listen on {}", settings.http.bind))?;
         let port = listener.local_addr()?.port();
         let metrics = Metrics::new().context("metrics registry")?;
         let wake = Arc::new(Notify::new());
@@ -76,7 +76,7 @@ impl Application {
             )));
         }
         tracing::info!(
-            address = %format!("{}:{port}", settings.bind.ip()), workers = settings.worker_count(),
+            address = %format!("{}:{port}", settings.http.bind.ip()), workers = settings.worker_count(),
             source = %source, "listening"
         );
         Ok(Self {
@@ -151,7 +151,7 @@ async fn stop_signal() {
 /// connections), connecting as `HTTP_DATABASE_URL`'s role when there is one (it reads and
 /// queues jobs only), and every statement on it limited to `HTTP_STATEMENT_TIMEOUT_MS`.
 fn http_pool(settings: &Settings, workers: &PgPool) -> anyhow::Result<PgPool> {
-    let timeout = settings.http_statement_timeout_ms.to_string();
+    let timeout = settings.http.http_statement_timeout_ms.to_string();
     let options = match settings.http.database_url() {
         Some(url) => url
             .expose_secret()
@@ -162,7 +162,7 @@ fn http_pool(settings: &Settings, workers: &PgPool) -> anyhow::Result<PgPool> {
     .application_name("dwh-loader http")
     .options([("statement_timeout", timeout.as_str())]);
     Ok(PgPoolOptions::new()
-        .max_connections(settings.http_db_connections)
+        .max_connections(settings.http.http_db_connections)
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy_with(options))
 }
@@ -202,8 +202,8 @@ fn spawn_workers(settings: &Settings, context: WorkerContext) -> Vec<JoinHandle<
     ));
     let housekeeping = tokio::spawn(housekeeping::run(
         context.pool.clone(),
-        settings.job_retention(),
-        settings.retention(),
+        settings.workers.job_retention(),
+        settings.loading.retention.retention(),
         context.shutdown.clone(),
     ));
     let instance = instance_id();
@@ -215,10 +215,10 @@ fn spawn_workers(settings: &Settings, context: WorkerContext) -> Vec<JoinHandle<
         tasks.push(tokio::spawn(pipeline::run(Pipeline {
             pool: context.pool,
             source: context.source,
-            settle: Duration::from_secs(settings.settle_secs),
-            rescan: Duration::from_secs(settings.rescan_secs),
-            live: settings.live.is_on(),
-            max_attempts: settings.max_attempts,
+            settle: Duration::from_secs(settings.pipeline.settle_secs),
+            rescan: Duration::from_secs(settings.pipeline.rescan_secs),
+            live: settings.pipeline.live.is_on(),
+            max_attempts: settings.workers.max_attempts,
             wake: context.wake,
             shutdown: context.shutdown,
         })));
@@ -229,7 +229,8 @@ fn spawn_workers(settings: &Settings, context: WorkerContext) -> Vec<JoinHandle<
 /// The workers' pool: `DB_MAX_CONNECTIONS`, connecting when first needed.
 fn workers_pool(settings: &Settings) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = settings
-        .database_url
+        .database_url()
+        .map_err(anyhow::Error::msg)?
         .expose_secret()
         .parse()
         .context("DATABASE_URL is not a valid PostgreSQL URL")?;
@@ -240,7 +241,7 @@ fn workers_pool(settings: &Settings) -> anyhow::Result<PgPool> {
         None => options.application_name("dwh-loader worker"),
     };
     Ok(PgPoolOptions::new()
-        .max_connections(settings.db_max_connections)
+        .max_connections(settings.workers.db_max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy_with(options))
 }
@@ -258,13 +259,13 @@ fn worker_context(
         source: source.clone(),
         metrics: metrics.clone(),
         wake: Arc::clone(wake),
-        poll_interval: settings.poll_interval(),
-        heartbeat_interval: settings.heartbeat_interval(),
-        stale_after: settings.stale_after(),
-        load_streams: settings.load_streams,
-        shrink_guard_percent: settings.shrink_guard_percent,
-        audits: settings.audits()?,
-        retention: settings.retention(),
+        poll_interval: settings.workers.poll_interval(),
+        heartbeat_interval: settings.workers.heartbeat_interval(),
+        stale_after: settings.workers.stale_after(),
+        load_streams: settings.loading.streams,
+        shrink_guard_percent: settings.loading.shrink_guard_percent,
+        audits: settings.loading.audits()?,
+        retention: settings.loading.retention.retention(),
         shutdown: shutdown.clone(),
     })
 }
@@ -275,7 +276,7 @@ fn worker_context(
 /// back, as in the service.
 pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<Vec<RunOutcome>> {
     settings.check_worker().map_err(anyhow::Error::msg)?;
-    let source = settings.source().context("DATA_DIR")?;
+    let source = settings.source.source().context("DATA_DIR")?;
     let pool = workers_pool(&settings)?;
     migrate(&pool).await?;
     if let Err(error) = loader::collect_garbage(&pool).await {

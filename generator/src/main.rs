@@ -2,7 +2,6 @@
 
 mod progress;
 
-use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -91,15 +90,7 @@ impl Cli {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        // Colours for people at a terminal; none in a file or a pipe.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    dwh_common::logging::init(dwh_common::logging::LogTo::Stderr, "info", false);
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(error) => {

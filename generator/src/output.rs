@@ -11,10 +11,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use dwh_common::bucket::OpenedBucket;
 use futures::TryStreamExt;
-use object_store::aws::AmazonS3Builder;
-use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
@@ -65,54 +63,20 @@ impl fmt::Debug for Bucket {
 }
 
 impl Bucket {
-    /// The bucket a URL names; credentials and endpoints from the environment. (The loader
-    /// builds its clients the same way, in `loader::Bucket`; the generator, a tool of its
-    /// own without the loader's database stack, keeps these few lines itself.)
+    /// The bucket a URL names; credentials and endpoints from the environment, as the
+    /// loader reads them (`dwh_common::bucket`).
     pub fn from_url(url: &str) -> Result<Self, GenerateError> {
         let bad = |reason: String| GenerateError::Bucket {
             url: url.to_owned(),
             reason,
         };
-        let parsed = url::Url::parse(url).map_err(|e| bad(format!("not a URL: {e}")))?;
-        // object_store's TLS is rustls without a default crypto provider; ring is ours.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let store: Arc<dyn ObjectStore> = match parsed.scheme() {
-            "s3" | "s3a" => Arc::new(
-                s3_from_env()
-                    .with_url(url)
-                    .build()
-                    .map_err(|e| bad(e.to_string()))?,
-            ),
-            "gs" => Arc::new(
-                GoogleCloudStorageBuilder::from_env()
-                    .with_url(url)
-                    .build()
-                    .map_err(|e| bad(e.to_string()))?,
-            ),
-            "az" | "azure" | "abfs" | "abfss" => Arc::new(
-                MicrosoftAzureBuilder::from_env()
-                    .with_url(url)
-                    .build()
-                    .map_err(|e| bad(e.to_string()))?,
-            ),
-            other => {
-                return Err(bad(format!(
-                    "unknown scheme {other}:// (accepted: s3://, gs://, az://, file://, or a path)"
-                )));
-            }
-        };
-        let prefix = ObjectPath::from_url_path(parsed.path())
-            .map_err(|e| bad(format!("bad prefix: {e}")))?;
+        let OpenedBucket { store, prefix, url } =
+            dwh_common::bucket::open(url, None).map_err(bad)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .map_err(|e| bad(format!("cannot start the I/O runtime: {e}")))?;
-        let url = format!(
-            "{}://{}/{prefix}",
-            parsed.scheme(),
-            parsed.host_str().unwrap_or_default()
-        );
         Ok(Self {
             store,
             prefix,
@@ -146,16 +110,4 @@ impl Bucket {
                 reason: e.to_string(),
             })
     }
-}
-
-/// `AmazonS3Builder::from_env`, except that a variable set to an empty value counts as
-/// unset: Compose passes `${AWS_ACCESS_KEY_ID:-}` on as an empty value, and an empty key
-/// would hide the platform's own credentials (an instance or task role).
-fn s3_from_env() -> AmazonS3Builder {
-    std::env::vars()
-        .filter(|(key, value)| key.starts_with("AWS_") && !value.is_empty())
-        .filter_map(|(key, value)| Some((key.to_ascii_lowercase().parse().ok()?, value)))
-        .fold(AmazonS3Builder::new(), |builder, (key, value)| {
-            builder.with_config(key, value)
-        })
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use crate::audit::result::AuditResult;
-use crate::day::{MINUTES_PER_DAY, MissingMinutes};
+use crate::publish::audit::result::AuditResult;
+use crate::warehouse::day::{MINUTES_PER_DAY, MissingMinutes};
 
 /// Where in the source a problem was found. Rows count from 0, like pandas' index.
 #[derive(Clone, Debug, PartialEq, Eq)]

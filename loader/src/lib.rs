@@ -44,56 +44,42 @@
 //! objects `objects` reads, row group by row group.
 //! `ARCHITECTURE.md` at the workspace root follows one load through them.
 
-mod ahead;
-mod audit;
-mod bucket;
-mod convert;
 mod copy;
-mod data_source;
-mod day;
-mod day_lock;
 mod error;
 mod fence;
-mod fill;
-mod inspection;
-mod listing;
-mod live;
+mod files;
 mod load;
-mod load_report;
-mod names;
-mod objects;
-mod parquet_support;
-mod partitions;
-mod plan;
-mod retired;
-mod rollback;
-mod source;
-mod staging;
-mod streams;
-mod swap;
-mod table;
-mod versions;
+mod publish;
+mod settings;
+mod warehouse;
 
-pub use audit::{AuditConfig, AuditConfigError, AuditResult, Severity};
-pub use bucket::{Bucket, ListedObject, StorageSettings};
-pub use data_source::DataSource;
-pub use day::{MINUTES_PER_DAY, MissingMinutes};
+pub use copy::names::NameCounts;
+pub use copy::progress::LoadProgress;
+pub use copy::stream_count::{Streams, StreamsError};
 pub use error::{InputError, LoadError, server_unavailable, thousands};
 pub use fence::{Fence, FenceFn, Standing};
-pub use listing::{DayFiles, FilesSummary, list_day, list_days, parse_minute_file, stray_day};
-pub use live::{AppendedMinute, append_minute};
-pub use load::{LoadOptions, LoadProgress, load_day, load_day_from};
-pub use load_report::{LoadPhases, LoadReport};
-pub use names::NameCounts;
-pub use partitions::{
+pub use files::bucket::{Bucket, ListedObject, StorageSettings};
+pub use files::footers::{Fingerprint, fingerprint_file};
+pub use files::listing::{
+    DayFiles, FilesSummary, list_day, list_days, parse_minute_file, stray_day,
+};
+pub use files::location::DataSource;
+pub use load::options::LoadOptions;
+pub use load::report::{LoadPhases, LoadReport};
+pub use load::{load_day, load_day_from};
+pub use publish::audit::{AuditConfig, AuditConfigError, AuditResult, Severity};
+pub use publish::live::{AppendedMinute, append_minute};
+pub use publish::rollback::{RollbackOptions, RollbackReport, rollback_day};
+pub use publish::swap_check::{SwapCheck, SwapCheckFn, SwapSummary, SwapVerdict};
+pub use publish::versions::{DayVersion, Retention, list_versions, prune_versions};
+pub use settings::database::DatabaseSettings;
+pub use settings::loading::{LoadingSettings, RetentionSettings};
+pub use settings::source::SourceSettings;
+pub use warehouse::day::{MINUTES_PER_DAY, MissingMinutes};
+pub use warehouse::partitions::{
     DayStats, PartitionInfo, day_stats, get_partition, list_partitions, scan_day_stats,
 };
-pub use rollback::{RollbackOptions, RollbackReport, rollback_day};
-pub use source::{Fingerprint, fingerprint_file};
-pub use staging::collect_garbage;
-pub use streams::{Streams, StreamsError};
-pub use swap::{SwapCheck, SwapCheckFn, SwapSummary, SwapVerdict};
-pub use versions::{DayVersion, Retention, list_versions, prune_versions};
+pub use warehouse::staging::collect_garbage;
 
 /// The schema migrations (`migrations/` at the workspace root), applied by
 /// `loader migrate` and by the API at start.

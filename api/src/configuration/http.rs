@@ -1,14 +1,42 @@
-//! Settings of the HTTP side that guard it against web pages and greedy clients: the
-//! names it answers to, the proxies it believes, how many event streams it serves.
+//! Settings of the HTTP side: where it listens, who may write, its own database
+//! connections, and what guards it against web pages and greedy clients (the names it
+//! answers to, the proxies it believes, how many event streams it serves).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
-/// `HTTP_DATABASE_URL`, `ALLOWED_HOSTS`, `TRUSTED_PROXIES`, `EVENTS_MAX_CLIENTS`.
+/// `BIND`, `API_TOKEN`, `ALLOW_ANONYMOUS_WRITES`, `HTTP_DB_CONNECTIONS`,
+/// `HTTP_STATEMENT_TIMEOUT_MS`, `HTTP_DATABASE_URL`, `ALLOWED_HOSTS`, `TRUSTED_PROXIES`,
+/// `EVENTS_MAX_CLIENTS`.
 #[derive(Clone, Debug, Args)]
 pub struct HttpSettings {
+    /// Address to listen on. Use 0.0.0.0:8080 in a container.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// When set, POST endpoints require `Authorization: Bearer <token>`.
+    #[arg(long, env = "API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<SecretString>,
+
+    /// Serve the POST endpoints without a token on an address beyond loopback. Without it
+    /// the API refuses to start that way: anyone who reaches it could replace days.
+    #[arg(long, env = "ALLOW_ANONYMOUS_WRITES")]
+    pub allow_anonymous_writes: bool,
+
+    /// Connections for HTTP requests: a pool of their own, so that no amount of HTTP
+    /// traffic can take the connections a running load needs.
+    #[arg(long, env = "HTTP_DB_CONNECTIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub http_db_connections: u32,
+
+    /// Every statement an HTTP request runs is cancelled after this long (the request then
+    /// answers 503), so a blocked query cannot hold a connection for long. Above the
+    /// slowest statement the API runs: `GET /partitions/{date}` of a day loaded before its
+    /// distinct counts were kept scans it (seconds for 2.7 M rows, more under load).
+    #[arg(long, env = "HTTP_STATEMENT_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_statement_timeout_ms: u64,
+
     /// The HTTP requests' own PostgreSQL URL: a role that only reads and queues jobs
     /// (`dwh_api`), while the workers load as `DATABASE_URL`'s. Unset: `DATABASE_URL`.
     #[arg(
@@ -50,6 +78,13 @@ impl HttpSettings {
             .filter(|url| !url.expose_secret().trim().is_empty())
     }
 
+    /// The token, if one is configured and not blank.
+    pub fn api_token(&self) -> Option<&SecretString> {
+        self.api_token
+            .as_ref()
+            .filter(|t| !t.expose_secret().trim().is_empty())
+    }
+
     /// `TRUSTED_PROXIES` as addresses; blank entries are skipped.
     pub fn proxies(&self) -> Result<Vec<IpAddr>, String> {
         self.trusted_proxies
@@ -62,17 +97,6 @@ impl HttpSettings {
                 })
             })
             .collect()
-    }
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            database_url: None,
-            allowed_hosts: Vec::new(),
-            trusted_proxies: Vec::new(),
-            events_max_clients: Self::EVENTS_MAX_CLIENTS,
-        }
     }
 }
 
@@ -111,10 +135,9 @@ mod tests {
 
     #[test]
     fn blank_proxies_are_none_and_names_are_refused() {
-        let mut settings = HttpSettings {
-            trusted_proxies: vec![String::new()],
-            ..HttpSettings::default()
-        };
+        let mut settings =
+            crate::configuration::Settings::new("postgres://x/y", "data".into()).http;
+        settings.trusted_proxies = vec![String::new()];
         assert_eq!(settings.proxies(), Ok(vec![]));
         settings.trusted_proxies = vec!["10.0.0.2".into(), " ::1 ".into()];
         assert_eq!(

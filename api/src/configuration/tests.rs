@@ -8,23 +8,29 @@ fn new_matches_the_cli_defaults() {
     // Environment variables of the test run may override CLI defaults; compare only
     // when they are absent.
     if std::env::var_os("DATA_DIR").is_none() && std::env::var_os("WORKERS").is_none() {
-        assert_eq!(parsed.workers, built.workers);
-        assert_eq!(parsed.data_dir, built.data_dir);
+        assert_eq!(parsed.workers.count, built.workers.count);
+        assert_eq!(parsed.source.data_dir, built.source.data_dir);
     }
-    assert_eq!(parsed.max_attempts, built.max_attempts);
-    assert_eq!(parsed.stale_after_secs, built.stale_after_secs);
-    assert_eq!(parsed.load_streams, built.load_streams);
-    assert_eq!(parsed.shrink_guard_percent, built.shrink_guard_percent);
+    assert_eq!(parsed.workers.max_attempts, built.workers.max_attempts);
     assert_eq!(
-        parsed.http_statement_timeout_ms,
-        built.http_statement_timeout_ms
+        parsed.workers.stale_after_secs,
+        built.workers.stale_after_secs
+    );
+    assert_eq!(parsed.loading.streams, built.loading.streams);
+    assert_eq!(
+        parsed.loading.shrink_guard_percent,
+        built.loading.shrink_guard_percent
+    );
+    assert_eq!(
+        parsed.http.http_statement_timeout_ms,
+        built.http.http_statement_timeout_ms
     );
 }
 
 #[test]
 fn secrets_never_reach_debug_output() {
     let mut settings = Settings::new("postgres://user:hunter2@db/dwh", PathBuf::from("data"));
-    settings.api_token = Some("s3cret-token".into());
+    settings.http.api_token = Some("s3cret-token".into());
     settings.http.database_url = Some("postgres://dwh_api:hunter3@db/dwh".into());
     let shown = format!("{settings:?}");
     assert!(!shown.contains("hunter2"), "{shown}");
@@ -38,7 +44,7 @@ fn too_few_connections_for_the_workers_are_refused() {
     let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
     assert_eq!(settings.connections_needed(), 7);
     assert_eq!(settings.check(), Ok(()));
-    settings.workers = 4;
+    settings.workers.count = 4;
     assert_eq!(
         settings.check(),
         Err(
@@ -49,20 +55,20 @@ fn too_few_connections_for_the_workers_are_refused() {
                 .to_owned()
         )
     );
-    settings.role = Role::Api; // no workers here: HTTP only
+    settings.workers.role = Role::Api; // no workers here: HTTP only
     assert_eq!(settings.check(), Ok(()));
 }
 
 #[test]
 fn live_needs_a_watching_instance() {
     let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
-    settings.live = Switch::On;
+    settings.pipeline.live = Switch::On;
     assert_eq!(settings.check(), Ok(()));
-    settings.watch = Switch::Off;
+    settings.pipeline.watch = Switch::Off;
     let refused = settings.check().expect_err("nothing to append from");
     assert!(refused.starts_with("LIVE=on appends"), "{refused}");
-    settings.watch = Switch::On;
-    settings.role = Role::Api;
+    settings.pipeline.watch = Switch::On;
+    settings.workers.role = Role::Api;
     assert!(settings.check().is_err(), "no workers, no watcher");
 }
 
@@ -70,10 +76,10 @@ fn live_needs_a_watching_instance() {
 fn live_needs_a_directory_not_a_bucket() {
     let mut settings = Settings::new("postgres://x/y", PathBuf::from("s3://minutes/jan"));
     assert_eq!(settings.check(), Ok(()), "a bucket without LIVE");
-    settings.live = Switch::On;
+    settings.pipeline.live = Switch::On;
     let refused = settings.check().expect_err("a bucket is not watched");
     assert!(refused.contains("names a bucket"), "{refused}");
-    settings.data_dir = "file:///srv/minutes".into();
+    settings.source.data_dir = "file:///srv/minutes".into();
     assert_eq!(settings.check(), Ok(()), "file:// is a directory");
 }
 
@@ -81,34 +87,34 @@ fn live_needs_a_directory_not_a_bucket() {
 fn an_open_api_beyond_loopback_is_refused_unless_intended() {
     let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
     assert_eq!(settings.check(), Ok(()), "loopback: fine without a token");
-    settings.bind = "0.0.0.0:8080".parse().expect("address");
+    settings.http.bind = "0.0.0.0:8080".parse().expect("address");
     let refused = settings.check().expect_err("open to the network");
     assert!(
         refused.starts_with("BIND=0.0.0.0:8080 listens beyond this machine"),
         "{refused}"
     );
-    settings.api_token = Some("  ".into());
+    settings.http.api_token = Some("  ".into());
     assert!(settings.check().is_err(), "a blank token is no token");
-    settings.api_token = Some("s3cret".into());
+    settings.http.api_token = Some("s3cret".into());
     let weak = settings.check().expect_err("a short token");
     assert!(weak.contains("API_TOKEN has 6 characters"), "{weak}");
-    settings.api_token = Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into());
+    settings.http.api_token = Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b".into());
     assert_eq!(settings.check(), Ok(()));
-    settings.api_token = None;
-    settings.allow_anonymous_writes = true;
+    settings.http.api_token = None;
+    settings.http.allow_anonymous_writes = true;
     assert_eq!(settings.check(), Ok(()));
-    settings.allow_anonymous_writes = false;
-    settings.role = Role::Worker; // no POST endpoints
+    settings.http.allow_anonymous_writes = false;
+    settings.workers.role = Role::Worker; // no POST endpoints
     assert_eq!(settings.check(), Ok(()));
 }
 
 #[test]
 fn a_heartbeat_not_well_below_the_stale_limit_is_refused() {
     let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
-    settings.stale_after_secs = 3;
-    settings.heartbeat_ms = 1000;
+    settings.workers.stale_after_secs = 3;
+    settings.workers.heartbeat_ms = 1000;
     assert_eq!(settings.check(), Ok(()));
-    settings.heartbeat_ms = 1001;
+    settings.workers.heartbeat_ms = 1001;
     assert_eq!(
         settings.check(),
         Err(
@@ -131,7 +137,7 @@ fn the_http_side_s_database_url_is_its_own_setting() {
     ])
     .expect("parses");
     assert_eq!(
-        parsed.database_url.expose_secret(),
+        parsed.database_url().expect("given").expose_secret(),
         "postgres://dwh_loader@db/dwh"
     );
     assert_eq!(

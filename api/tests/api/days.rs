@@ -81,7 +81,7 @@ async fn with_a_watcher_the_days_come_from_the_ledger_not_the_source(pool: PgPoo
     let empty = tempfile::tempdir().expect("dir");
     let app = spawn_app_with(&pool, empty.path(), |s| {
         api_only(s);
-        s.watch = api::configuration::Switch::On;
+        s.pipeline.watch = api::configuration::Switch::On;
     })
     .await;
     sqlx::query(

@@ -243,7 +243,7 @@ async fn weak_tokens_are_refused_at_start(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
     for weak in ["t", "change-me-change-me-change-me-change-me"] {
         let mut settings = test_settings(data.path());
-        settings.api_token = Some(weak.into());
+        settings.http.api_token = Some(weak.into());
         let error = api::startup::Application::build_with_pool(settings, pool.clone())
             .await
             .err()
@@ -257,7 +257,7 @@ async fn an_address_that_guesses_the_token_is_slowed_down(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
     let app = spawn_app_with(&pool, data.path(), |s| {
         api_only(s);
-        s.api_token = Some(TOKEN.into());
+        s.http.api_token = Some(TOKEN.into());
         // As behind a proxy, so that the test can speak from two addresses.
         s.http.trusted_proxies = vec!["127.0.0.1".into()];
     })

@@ -26,10 +26,10 @@ pub struct TestApp {
 /// (The database URL is unused: the app is given a pool to the test's database.)
 pub fn test_settings(data_dir: &Path) -> Settings {
     let mut settings = Settings::new("postgres://unused", data_dir.to_path_buf());
-    settings.heartbeat_ms = 50;
-    settings.poll_ms = 50;
+    settings.workers.heartbeat_ms = 50;
+    settings.workers.poll_ms = 50;
     // Most tests queue their jobs themselves; the pipeline tests turn the watcher on.
-    settings.watch = Switch::Off;
+    settings.pipeline.watch = Switch::Off;
     settings
 }
 
@@ -47,7 +47,7 @@ pub async fn spawn_app_with(
     let mut settings = test_settings(data_dir);
     tweak(&mut settings);
     let own_pool = PgPoolOptions::new()
-        .max_connections(settings.db_max_connections)
+        .max_connections(settings.workers.db_max_connections)
         .connect_with(pool.connect_options().as_ref().clone())
         .await
         .expect("app pool");
@@ -191,5 +191,5 @@ pub async fn problem(response: reqwest::Response) -> (u16, Value) {
 }
 
 pub fn api_only(settings: &mut Settings) {
-    settings.role = Role::Api;
+    settings.workers.role = Role::Api;
 }

@@ -97,7 +97,7 @@ async fn the_reaper_requeues_a_job_whose_worker_died(pool: PgPool) {
     .execute(&pool)
     .await
     .expect("insert");
-    let app = spawn_app_with(&pool, data.path(), |s| s.stale_after_secs = 1).await;
+    let app = spawn_app_with(&pool, data.path(), |s| s.workers.stale_after_secs = 1).await;
 
     let done = app.wait_until_final(id).await;
     assert_eq!(done.status, JobStatus::Succeeded, "{done:?}");
@@ -138,7 +138,7 @@ async fn a_job_out_of_attempts_fails_with_a_reason(pool: PgPool) {
     .execute(&pool)
     .await
     .expect("insert");
-    let app = spawn_app_with(&pool, data.path(), |s| s.stale_after_secs = 1).await;
+    let app = spawn_app_with(&pool, data.path(), |s| s.workers.stale_after_secs = 1).await;
 
     let done = app.wait_until_final(id).await;
     assert_eq!(done.status, JobStatus::Failed);
@@ -163,7 +163,7 @@ async fn an_api_only_instance_still_reaps_the_jobs_of_dead_workers(pool: PgPool)
     .expect("insert");
     let app = spawn_app_with(&pool, data.path(), |s| {
         api_only(s);
-        s.stale_after_secs = 1;
+        s.workers.stale_after_secs = 1;
     })
     .await;
     let job = app.wait_for(id, |j| j.status == JobStatus::Queued).await;
@@ -191,8 +191,8 @@ async fn a_worker_whose_job_was_taken_over_cannot_publish_its_swap(pool: PgPool)
     // Slow heartbeats: between the takeover and the swap, only the swap's own check can
     // notice that the job is no longer this worker's.
     let app = spawn_app_with(&pool, data.path(), |s| {
-        s.heartbeat_ms = 20_000;
-        s.stale_after_secs = 600;
+        s.workers.heartbeat_ms = 20_000;
+        s.workers.stale_after_secs = 600;
     })
     .await;
     let blocker = block_swaps(&pool).await;

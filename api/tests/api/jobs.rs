@@ -258,7 +258,7 @@ async fn jobs_are_listed_newest_first_with_filters_and_a_cursor(pool: PgPool) {
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn two_workers_load_two_days_at_once_each_touching_its_own(pool: PgPool) {
     let data = minutes_dir("2023-01-01 23:50", "2023-01-02 00:09");
-    let app = spawn_app_with(&pool, data.path(), |s| s.workers = 2).await;
+    let app = spawn_app_with(&pool, data.path(), |s| s.workers.count = 2).await;
     // The swaps are held until both jobs run: on a busy machine one worker could
     // otherwise finish the first day before the other has woken, and take both.
     let swaps = block_swaps(&pool).await;

@@ -17,13 +17,13 @@ use crate::process::wait_until;
 const DAY: &str = "2023-01-01";
 
 fn watching(settings: &mut Settings) {
-    settings.watch = Switch::On;
-    settings.settle_secs = 1;
+    settings.pipeline.watch = Switch::On;
+    settings.pipeline.settle_secs = 1;
 }
 
 fn watching_live(settings: &mut Settings) {
     watching(settings);
-    settings.live = Switch::On;
+    settings.pipeline.live = Switch::On;
 }
 
 /// The jobs of `DAY`, oldest first: (id, trigger, status).

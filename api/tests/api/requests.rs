@@ -157,7 +157,7 @@ async fn a_token_guards_the_post_endpoints(pool: PgPool) {
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
     let app = spawn_app_with(&pool, data.path(), |s| {
         api_only(s);
-        s.api_token = Some("s3cret-token-7f3a9c2e5b8d1f4a6c0e9b2d\n".into()); // as read from a file
+        s.http.api_token = Some("s3cret-token-7f3a9c2e5b8d1f4a6c0e9b2d\n".into()); // as read from a file
     })
     .await;
     let post = |auth: Option<&'static str>| {
@@ -273,7 +273,7 @@ async fn swagger_ui_and_the_spec_are_served(pool: PgPool) {
 
     // With a token, the served spec is the committed one, which declares it.
     let tokened = spawn_app_with(&pool, data.path(), |s| {
-        s.api_token = Some("s3cret-token-7f3a9c2e5b8d1f4a6c0e9b2d".into())
+        s.http.api_token = Some("s3cret-token-7f3a9c2e5b8d1f4a6c0e9b2d".into())
     })
     .await;
     let spec: Value = tokened
@@ -332,8 +332,8 @@ async fn a_blocked_query_answers_503_at_its_statement_timeout_instead_of_hanging
     let data = minutes_dir("2023-01-01 00:00", "2023-01-01 00:00");
     let app = spawn_app_with(&pool, data.path(), |s| {
         api_only(s);
-        s.http_db_connections = 1;
-        s.http_statement_timeout_ms = 300;
+        s.http.http_db_connections = 1;
+        s.http.http_statement_timeout_ms = 300;
     })
     .await;
     // Someone holds the jobs table: every listing waits behind them.

@@ -86,7 +86,7 @@ async fn a_day_rolls_back_and_forth_between_its_versions(pool: PgPool) {
     let data = tempfile::tempdir().expect("dir");
     let config = tempfile::tempdir().expect("dir");
     let audits = lenient_audit_file(&config);
-    let app = spawn_app_with(&pool, data.path(), |s| s.audits_file = Some(audits)).await;
+    let app = spawn_app_with(&pool, data.path(), |s| s.loading.audits_file = Some(audits)).await;
 
     write_minutes(data.path(), 0);
     let first = load(&app).await;

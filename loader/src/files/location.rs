@@ -1,0 +1,73 @@
+//! Where the minute files are: a directory (a path, or a `file://` URL) or a bucket
+//! (`s3://`, `gs://`, `az://`; see `bucket`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::error::LoadError;
+use crate::files::bucket::{Bucket, StorageSettings};
+use crate::files::listing::{self, DayFiles};
+
+/// The place a load reads a day's minute files from.
+#[derive(Debug, Clone)]
+pub enum DataSource {
+    Dir(PathBuf),
+    Bucket(Bucket),
+}
+
+impl DataSource {
+    /// `s3://bucket/prefix`, `gs://…` and `az://…` name a bucket; `file:///path` and any
+    /// other text a directory.
+    pub fn parse(text: &str, settings: StorageSettings) -> Result<Self, LoadError> {
+        if let Some(path) = text.strip_prefix("file://") {
+            return Ok(Self::Dir(PathBuf::from(path)));
+        }
+        if text.contains("://") {
+            return Bucket::from_url(text, settings).map(Self::Bucket);
+        }
+        Ok(Self::Dir(PathBuf::from(text)))
+    }
+
+    /// Whether changes can be watched for (a directory), or only listed again (a bucket).
+    pub fn is_dir(&self) -> bool {
+        matches!(self, Self::Dir(_))
+    }
+
+    /// The files of `date`.
+    pub async fn list_day(&self, date: NaiveDate) -> Result<DayFiles, LoadError> {
+        match self {
+            Self::Dir(dir) => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || listing::list_day(&dir, date))
+                    .await
+                    .map_err(|e| LoadError::internal("listing the directory failed", e))?
+            }
+            Self::Bucket(bucket) => bucket.list_day(date).await,
+        }
+    }
+
+    /// Every day that has files, from one listing.
+    pub async fn list_days(&self) -> Result<BTreeMap<NaiveDate, DayFiles>, LoadError> {
+        match self {
+            Self::Dir(dir) => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || listing::list_days(&dir))
+                    .await
+                    .map_err(|e| LoadError::internal("listing the directory failed", e))?
+            }
+            Self::Bucket(bucket) => bucket.list_days().await,
+        }
+    }
+}
+
+impl fmt::Display for DataSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Dir(dir) => write!(f, "{}", dir.display()),
+            Self::Bucket(bucket) => f.write_str(bucket.url()),
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! A day of the table, and the ranges of `create_at` that the loader works in.
+
+use std::fmt;
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use serde::Serialize;
+
+use crate::warehouse::table;
+
+/// Minutes in a day, and so minute files in a whole day.
+pub const MINUTES_PER_DAY: usize = 1440;
+
+/// One day of `dwh.data_sample`: the date and everything the load derives from it, worked
+/// out once, when the load starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Day {
+    date: NaiveDate,
+    range: TimeRange,
+    partition: String,
+}
+
+impl Day {
+    pub fn new(date: NaiveDate) -> Self {
+        let start = date.and_time(NaiveTime::MIN);
+        Self {
+            date,
+            range: TimeRange::new(start, start + TimeDelta::days(1)),
+            partition: format!("data_sample_p{}", date.format("%Y%m%d")),
+        }
+    }
+
+    pub fn date(&self) -> NaiveDate {
+        self.date
+    }
+
+    /// `[00:00, next day 00:00)`: the `create_at` values the day holds.
+    pub fn range(&self) -> TimeRange {
+        self.range
+    }
+
+    /// The day's table, `data_sample_pYYYYMMDD`, in schema `dwh` (unqualified).
+    pub fn partition_name(&self) -> &str {
+        &self.partition
+    }
+
+    /// `dwh.data_sample_pYYYYMMDD`.
+    pub(crate) fn qualified_partition(&self) -> String {
+        table::qualified(&self.partition)
+    }
+
+    /// `YYYYMMDD`, as the names of the day's staging tables and leaves spell it.
+    pub(crate) fn compact(&self) -> String {
+        self.date.format("%Y%m%d").to_string()
+    }
+
+    /// The leaf that live minutes are appended to until the day is loaded whole,
+    /// `data_sample_pYYYYMMDD_live` (unqualified).
+    pub(crate) fn live_leaf_name(&self) -> String {
+        format!("{}_live", self.partition)
+    }
+
+    /// Creates the day's table (partitioned by the same key, for its leaves) and attaches
+    /// it to `dwh.data_sample`. Attaching takes SHARE UPDATE EXCLUSIVE on the parent,
+    /// which readers do not conflict with.
+    pub(crate) fn create_table_statements(&self) -> String {
+        format!(
+            "CREATE TABLE {day_table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+                 PARTITION BY RANGE ({column});
+             ALTER TABLE {parent} ATTACH PARTITION {day_table}
+                 FOR VALUES FROM ('{start}') TO ('{end}');",
+            day_table = self.qualified_partition(),
+            parent = table::NAME,
+            column = table::PARTITION_COLUMN,
+            start = self.range.start(),
+            end = self.range.end(),
+        )
+    }
+
+    /// The second key of the day's advisory lock: unique per date.
+    pub(crate) fn lock_key(&self) -> i32 {
+        self.date.num_days_from_ce()
+    }
+}
+
+/// A half-open range `[start, end)` of `create_at` values (a day, or a part of one), in
+/// µs since the Unix epoch: the unit Arrow batches are checked in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimeRange {
+    pub start_us: i64,
+    pub end_us: i64,
+}
+
+impl TimeRange {
+    pub fn new(start: NaiveDateTime, end: NaiveDateTime) -> Self {
+        Self {
+            start_us: start.and_utc().timestamp_micros(),
+            end_us: end.and_utc().timestamp_micros(),
+        }
+    }
+
+    pub fn start(&self) -> NaiveDateTime {
+        micros_to_datetime(self.start_us)
+    }
+
+    pub fn end(&self) -> NaiveDateTime {
+        micros_to_datetime(self.end_us)
+    }
+}
+
+/// Ranges only ever hold a day's bounds or footer values inside the day (the planner cuts
+/// nowhere else), all far inside chrono's range.
+fn micros_to_datetime(us: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_micros(us)
+        .expect("a timestamp within the day being loaded")
+        .naive_utc()
+}
+
+/// The minutes of a day without a file, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MissingMinutes(Vec<NaiveTime>);
+
+impl MissingMinutes {
+    pub fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn times(&self) -> &[NaiveTime] {
+        &self.0
+    }
+}
+
+impl From<Vec<NaiveTime>> for MissingMinutes {
+    fn from(times: Vec<NaiveTime>) -> Self {
+        Self(times)
+    }
+}
+
+/// `00:05, 13:20, 13:21 … and 12 more`: the first few, then how many others.
+impl fmt::Display for MissingMinutes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 5;
+        let first: Vec<String> = self
+            .0
+            .iter()
+            .take(SHOWN)
+            .map(|t| t.format("%H:%M").to_string())
+            .collect();
+        write!(f, "{}", first.join(", "))?;
+        if self.0.len() > SHOWN {
+            write!(f, " … and {} more", self.0.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn minute_time(minute: u16) -> NaiveTime {
+    NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)
+        .expect("a minute of the day")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_knows_its_range_and_names() {
+        let day = Day::new(NaiveDate::from_ymd_opt(2023, 1, 31).expect("date"));
+        assert_eq!(day.range().start().to_string(), "2023-01-31 00:00:00");
+        assert_eq!(day.range().end().to_string(), "2023-02-01 00:00:00");
+        assert_eq!(day.range().end_us - day.range().start_us, 86_400_000_000);
+        assert_eq!(day.partition_name(), "data_sample_p20230131");
+        assert_eq!(
+            day.qualified_partition(),
+            "\"dwh\".\"data_sample_p20230131\""
+        );
+        assert_eq!(day.compact(), "20230131");
+    }
+}
