@@ -10,23 +10,25 @@ COPY Cargo.toml Cargo.lock ./
 COPY generator/Cargo.toml generator/Cargo.toml
 COPY loader/Cargo.toml loader/Cargo.toml
 COPY api/Cargo.toml api/Cargo.toml
+COPY common/Cargo.toml common/Cargo.toml
 # testkit is a workspace member (the tests' fixtures): cargo needs its manifest to load the
 # workspace; the image never builds it (only --bins below).
 COPY testkit/Cargo.toml testkit/Cargo.toml
 RUN for crate in generator loader api; do \
         mkdir -p $crate/src && echo 'fn main() {}' > $crate/src/main.rs && touch $crate/src/lib.rs; \
     done \
-    && mkdir -p migrations testkit/src && touch testkit/src/lib.rs \
+    && mkdir -p migrations testkit/src common/src && touch testkit/src/lib.rs common/src/lib.rs \
     && cargo build --release --locked --bins \
-    && rm -rf generator/src loader/src api/src
+    && rm -rf generator/src loader/src api/src common/src
 
 COPY migrations migrations
+COPY common common
 COPY generator generator
 COPY loader loader
 COPY api api
 COPY openapi openapi
 # Stub artefacts are older than the real sources; touch makes cargo rebuild the crates.
-RUN touch generator/src/* loader/src/* api/src/* \
+RUN touch common/src/* generator/src/* loader/src/* api/src/* \
     && cargo build --release --locked --bins \
     && cp target/release/generator target/release/loader target/release/api /usr/local/bin/
 

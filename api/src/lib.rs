@@ -3,7 +3,10 @@
 //!
 //! Layout: [`configuration`] (flags and environment), [`startup`] (wiring: building and
 //! stopping the app), [`server`] (the HTTP server: shared state, middleware, route table),
-//! [`telemetry`], [`routes`] (handlers), [`domain`] (types that validate on parse),
+//! [`telemetry`], [`routes`] (handlers: parse, call, answer; each module's `configure` holds
+//! its part of the route table), [`commands`] and [`queries`] (the use cases routes and
+//! dashboard pages share: queue a day, a range or a rollback, cancel; day states, job
+//! pages, versions), [`domain`] (types that validate on parse),
 //! [`intake`] (what accepting a job checks), [`queue`] (the jobs table; [`queue::lease`] is
 //! the workers' side), [`worker`] (claiming and running jobs), [`problem`] (every error as
 //! an RFC 9457 document), [`idempotency`] (`Idempotency-Key` on `POST /jobs`), [`ledger`]
@@ -15,6 +18,7 @@
 //! [`events`] (`GET /events`, live).
 
 pub mod auth;
+pub mod commands;
 pub mod configuration;
 pub mod domain;
 pub mod events;
@@ -30,6 +34,7 @@ pub mod openapi;
 pub mod page_headers;
 pub mod pipeline;
 pub mod problem;
+pub mod queries;
 pub mod queue;
 pub mod routes;
 pub mod server;

@@ -4,15 +4,17 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::commands::queue_range;
 use crate::domain::{
     AuditFinding, AuditSeverity, DayState, DayVersion, Job, JobAttempt, JobError, JobProgress,
     JobStatus,
 };
 use crate::problem::Problem;
+use crate::queries::{days as day_states, jobs as job_pages, versions as day_versions};
 use crate::routes::event_schemas::{
     DayEvent, DayEventName, EventStream, JobEvent, JobEventKind, JobEventName,
 };
-use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions, versions};
+use crate::routes::{days, events, health, jobs, new_jobs, partitions, versions};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -46,10 +48,10 @@ use crate::routes::{backfill, days, events, health, jobs, new_jobs, partitions, 
     ),
     components(schemas(
         Job, JobStatus, JobProgress, JobError, JobAttempt, Problem,
-        new_jobs::Created, backfill::Backfill, backfill::BusyDate, backfill::RefusedDate, jobs::JobPage,
+        new_jobs::Created, queue_range::Backfill, queue_range::BusyDate, queue_range::RefusedDate, job_pages::JobPage,
         partitions::Partition, partitions::DaySummary, health::Health,
-        days::DayStatus, days::LatestJob, DayState,
-        versions::DayVersions, DayVersion, AuditFinding, AuditSeverity,
+        day_states::DayStatus, day_states::LatestJob, DayState,
+        day_versions::DayVersions, DayVersion, AuditFinding, AuditSeverity,
         JobEvent, JobEventName, JobEventKind, DayEvent, DayEventName,
     )),
     modifiers(&BearerAuth, &EventStream),

@@ -271,20 +271,19 @@ pub async fn not_found(request: HttpRequest) -> HttpResponse {
 }
 
 /// The 405 of a resource for the methods it does not serve, with its `Allow` header.
-pub fn method_not_allowed(request: &HttpRequest, allow: &'static str) -> HttpResponse {
+pub fn method_not_allowed(request: &HttpRequest, allow: &HeaderValue) -> HttpResponse {
     let mut response = plain(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         format!(
-            "{} is not allowed on {}; allowed: {allow}",
+            "{} is not allowed on {}; allowed: {}",
             request.method(),
-            request.path()
+            request.path(),
+            allow.to_str().unwrap_or_default()
         ),
         request.path(),
     );
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response.headers_mut().insert(header::ALLOW, allow.clone());
     response
 }
 

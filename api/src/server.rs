@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use loader::DataSource;
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -27,7 +27,7 @@ use crate::metrics::{self, Metrics};
 use crate::openapi;
 use crate::page_headers;
 use crate::problem;
-use crate::routes::{self, days, jobs, new_jobs, partitions, versions};
+use crate::routes;
 use crate::ui;
 
 /// What the HTTP side shares with the rest of the application.
@@ -91,10 +91,12 @@ pub fn http_server(
             .app_data(files.clone())
             .app_data(events.clone())
             .app_data(shutdown.clone())
-            .service(resource("/healthz", "GET").route(web::get().to(routes::healthz)))
-            .service(resource("/readyz", "GET").route(web::get().to(routes::readyz)))
-            .service(resource("/metrics", "GET").route(web::get().to(routes::metrics)));
-        let app = if serves_jobs { jobs_api(app) } else { app };
+            .configure(routes::health::configure);
+        let app = if serves_jobs {
+            app.configure(routes::configure).configure(ui::configure)
+        } else {
+            app
+        };
         app.route(
             "/docs",
             web::get().to(|| async {
@@ -117,52 +119,4 @@ pub fn http_server(
     .shutdown_timeout(30)
     .run();
     Ok(server)
-}
-
-/// The job API and the dashboard (not served by a `ROLE=worker` instance).
-fn jobs_api<T>(app: App<T>) -> App<T>
-where
-    T: actix_web::dev::ServiceFactory<
-            actix_web::dev::ServiceRequest,
-            Config = (),
-            Error = actix_web::Error,
-            InitError = (),
-        >,
-{
-    app.service(
-        resource("/jobs", "GET, POST")
-            .route(web::get().to(jobs::list_jobs))
-            .route(web::post().to(new_jobs::create_jobs)),
-    )
-    .service(resource("/jobs/{id}", "GET").route(web::get().to(jobs::get_job)))
-    .service(resource("/jobs/{id}/cancel", "POST").route(web::post().to(jobs::cancel_job)))
-    .service(resource("/partitions", "GET").route(web::get().to(partitions::list_partitions)))
-    .service(resource("/partitions/{date}", "GET").route(web::get().to(partitions::get_partition)))
-    .service(resource("/days", "GET").route(web::get().to(days::list_days)))
-    .service(resource("/days/{date}/versions", "GET").route(web::get().to(versions::list_versions)))
-    .service(resource("/days/{date}/rollback", "POST").route(web::post().to(versions::rollback)))
-    .service(resource("/events", "GET").route(web::get().to(routes::events::events)))
-    .service(resource("/", "GET").route(web::get().to(ui::month::month_page)))
-    .service(resource("/days/{date}", "GET").route(web::get().to(ui::day::day_page)))
-    .service(resource("/ui/jobs", "GET").route(web::get().to(ui::jobs::jobs_page)))
-    .service(resource("/ui/assets/{name}", "GET").route(web::get().to(ui::asset)))
-    .service(
-        resource("/ui/fragments/day-cell/{date}", "GET")
-            .route(web::get().to(ui::month::day_cell_fragment)),
-    )
-    .service(
-        resource("/ui/fragments/versions/{date}", "GET")
-            .route(web::get().to(ui::versions::versions_fragment)),
-    )
-    .service(
-        resource("/ui/fragments/active-job/{date}", "GET")
-            .route(web::get().to(ui::day::active_job_fragment)),
-    )
-}
-
-/// A resource whose other methods get a 405 problem with an `Allow` header.
-fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move |request: HttpRequest| async move {
-        problem::method_not_allowed(&request, allow)
-    }))
 }

@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{ClientSlots, Event, EventBus};
 use crate::problem::{ApiError, Problem};
+use crate::routes::endpoint::Endpoint;
+use actix_web::web::ServiceConfig;
 
 /// How often an idle stream sends a comment, so that proxies keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -114,4 +116,8 @@ async fn next_chunk(client: &mut Client) -> Option<String> {
         Err(RecvError::Lagged(_)) => Some(Event::resync().to_sse(&client.instance)),
         Err(RecvError::Closed) => None,
     }
+}
+
+pub fn configure(config: &mut ServiceConfig) {
+    config.service(Endpoint::at("/events").get(events).done());
 }

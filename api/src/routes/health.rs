@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 
 use crate::metrics::Metrics;
 use crate::problem::{ApiError, Problem};
+use crate::routes::endpoint::Endpoint;
+use actix_web::web::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
@@ -89,4 +91,12 @@ pub async fn metrics(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text))
+}
+
+/// Health and metrics, served by every instance (a `ROLE=worker` one too).
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(Endpoint::at("/healthz").get(healthz).done())
+        .service(Endpoint::at("/readyz").get(readyz).done())
+        .service(Endpoint::at("/metrics").get(metrics).done());
 }

@@ -1,44 +1,18 @@
 //! `/jobs`: follow loads and cancel them (queueing them is `new_jobs`).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{ApiToken, Authorized};
-use crate::domain::{Job, JobStatus, LoadDate};
+use crate::commands::cancel::{self, Cancelled};
+use crate::domain::Job;
 use crate::problem::{ApiError, Problem};
-use crate::queue::{self, CancelOutcome, ListFilter};
+use crate::queries::jobs::{self, JobPage, ListJobsQuery, filter_of, page_of};
+use crate::routes::endpoint::Endpoint;
+use crate::routes::new_jobs::create_jobs;
 use crate::ui;
-
-/// Filters and paging of the job list.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListJobsQuery {
-    /// Only jobs in this status.
-    pub status: Option<JobStatus>,
-    /// Only jobs for days on or after this one (`YYYY-MM-DD`).
-    #[param(value_type = Option<String>, format = Date)]
-    pub from: Option<String>,
-    /// Only jobs for days on or before this one (`YYYY-MM-DD`).
-    #[param(value_type = Option<String>, format = Date)]
-    pub to: Option<String>,
-    /// Jobs per page, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<Uuid>,
-}
-
-/// A page of jobs, newest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct JobPage {
-    pub jobs: Vec<Job>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<Uuid>,
-}
+use actix_web::web::ServiceConfig;
 
 /// List jobs, newest first.
 ///
@@ -70,49 +44,6 @@ pub async fn list_jobs(
     Ok(HttpResponse::Ok().json(JobPage { jobs, next_cursor }))
 }
 
-/// The filter a query asks for, checked.
-pub async fn filter_of(query: ListJobsQuery, pool: &PgPool) -> Result<ListFilter, ApiError> {
-    let date = |name, value: Option<String>| -> Result<Option<NaiveDate>, ApiError> {
-        Ok(value
-            .map(|v| LoadDate::parse(name, &v).map(LoadDate::get))
-            .transpose()?)
-    };
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::InvalidParameter(format!(
-            "limit must be between 1 and 500; got {limit}"
-        )));
-    }
-    if let Some(cursor) = query.cursor
-        && !queue::exists(pool, cursor).await?
-    {
-        return Err(ApiError::InvalidParameter(format!(
-            "cursor {cursor} is not a job; pass the next_cursor of the previous page"
-        )));
-    }
-    Ok(ListFilter {
-        status: query.status,
-        from: date("from", query.from)?,
-        to: date("to", query.to)?,
-        after: query.cursor,
-        limit,
-    })
-}
-
-/// One page of jobs and the cursor of the next one (`None` on the last page).
-pub async fn page_of(
-    pool: &PgPool,
-    filter: &ListFilter,
-) -> Result<(Vec<Job>, Option<Uuid>), ApiError> {
-    let (jobs, more) = queue::list(pool, filter).await?;
-    let next_cursor = if more {
-        jobs.last().map(|j| j.id)
-    } else {
-        None
-    };
-    Ok((jobs, next_cursor))
-}
-
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| {
         let shown: String = id.chars().take(40).collect();
@@ -138,14 +69,7 @@ pub async fn get_job(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    match queue::get_with_attempts(&pool, id).await? {
-        Some(job) => Ok(HttpResponse::Ok().json(job)),
-        None => Err(not_found(id)),
-    }
-}
-
-fn not_found(id: Uuid) -> ApiError {
-    ApiError::NotFound(format!("no job has id {id}"))
+    Ok(HttpResponse::Ok().json(jobs::job(&pool, id).await?))
 }
 
 /// Cancel a job.
@@ -177,19 +101,21 @@ pub async fn cancel_job(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    match queue::cancel(&pool, id).await? {
-        CancelOutcome::Cancelled(job) => {
-            tracing::info!(job_id = %id, "queued job cancelled");
-            Ok(HttpResponse::Ok().json(job))
-        }
-        CancelOutcome::Requested(job) => {
-            tracing::info!(job_id = %id, "running job asked to stop");
-            Ok(HttpResponse::Accepted().json(job))
-        }
-        CancelOutcome::AlreadyFinished(job) => Err(ApiError::JobFinished(format!(
-            "job {id} has already finished ({}); there is nothing to cancel",
-            job.status.as_str()
-        ))),
-        CancelOutcome::NotFound => Err(not_found(id)),
-    }
+    Ok(match cancel::cancel_job(&pool, id).await? {
+        Cancelled::Now(job) => HttpResponse::Ok().json(job),
+        Cancelled::Asked(job) => HttpResponse::Accepted().json(job),
+    })
+}
+
+/// `/jobs`: queueing (`new_jobs`), listing, following and cancelling jobs.
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(
+            Endpoint::at("/jobs")
+                .get(list_jobs)
+                .post(create_jobs)
+                .done(),
+        )
+        .service(Endpoint::at("/jobs/{id}").get(get_job).done())
+        .service(Endpoint::at("/jobs/{id}/cancel").post(cancel_job).done());
 }

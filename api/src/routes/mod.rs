@@ -1,7 +1,8 @@
-//! HTTP handlers, one module per resource.
+//! HTTP handlers, one module per resource, each with its part of the route table
+//! (`configure`): parse the request, call a command or a query, answer.
 
-pub mod backfill;
 pub mod days;
+pub mod endpoint;
 pub mod event_schemas;
 pub mod events;
 pub mod health;
@@ -11,3 +12,14 @@ pub mod partitions;
 pub mod versions;
 
 pub use health::{healthz, metrics, readyz};
+
+use actix_web::web::ServiceConfig;
+
+/// The job API's routes (not served by a `ROLE=worker` instance), in matching order.
+pub fn configure(config: &mut ServiceConfig) {
+    jobs::configure(config);
+    partitions::configure(config);
+    days::configure(config);
+    versions::configure(config);
+    events::configure(config);
+}

@@ -7,12 +7,13 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authorized;
+use crate::commands::queue_day::queue_day;
+use crate::commands::queue_range::{Backfill, BackfillOptions, queue_range};
 use crate::domain::{DateRange, Job, JobTrigger, LoadDate, Reprocess};
 use crate::idempotency;
 use crate::intake::Intake;
 use crate::problem::{ApiError, Problem};
-use crate::queue::{self, Enqueued, NewJob};
-use crate::routes::backfill::{Backfill, BackfillOptions, create_range};
+use crate::queue::NewJob;
 
 /// Which day(s) to load: either `date`, or `from` and `to`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -154,7 +155,7 @@ async fn create(
                 reprocess: query.reprocess.unwrap_or_default(),
                 dry_run: query.dry_run.unwrap_or(false),
             };
-            let backfill = create_range(range, options, pool, intake).await?;
+            let backfill = queue_range(range, options, pool, intake).await?;
             let mut answer = if backfill.dry_run {
                 HttpResponse::Ok()
             } else {
@@ -180,32 +181,8 @@ async fn create_one(
     pool: &PgPool,
     intake: &Intake,
 ) -> Result<HttpResponse, ApiError> {
-    // A busy date is answered from one index look-up, before the data directory is listed;
-    // `enqueue` still settles races between instances.
-    if let Some(active) = queue::active_for(pool, date.get()).await? {
-        return Err(busy(&active));
-    }
-    intake.check_day(date.get(), job.allow_partial).await?;
-    match queue::enqueue(pool, date.get(), job).await? {
-        Enqueued::Created(job) => {
-            intake.wake_workers();
-            tracing::info!(job_id = %job.id, %date, "job queued");
-            Ok(HttpResponse::Accepted()
-                .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
-                .json(Created::Job(Box::new(job))))
-        }
-        Enqueued::Busy(job) => Err(busy(&job)),
-    }
-}
-
-pub(crate) fn busy(job: &Job) -> ApiError {
-    ApiError::DateBusy {
-        detail: format!(
-            "{} already has a {} job ({}); cancel it or wait for it to finish",
-            job.date,
-            job.status.as_str(),
-            job.id
-        ),
-        job_id: job.id,
-    }
+    let job = queue_day(date, job, pool, intake).await?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
+        .json(Created::Job(Box::new(job))))
 }

@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 use crate::domain::LoadDate;
 use crate::problem::{ApiError, Problem};
+use crate::routes::endpoint::Endpoint;
+use actix_web::web::ServiceConfig;
 
 // The API's own copy of the loader's `PartitionInfo`, so that the loader stays free of
 // HTTP and OpenAPI concerns.
@@ -137,4 +139,10 @@ pub async fn get_partition(
         distinct_product_names: stats.distinct_product_names,
         partition: info.into(),
     }))
+}
+
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(Endpoint::at("/partitions").get(list_partitions).done())
+        .service(Endpoint::at("/partitions/{date}").get(get_partition).done());
 }

@@ -4,40 +4,19 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::PgPool;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::auth::Authorized;
-use crate::domain::{DayVersion, Job, JobTrigger, LoadDate};
+use crate::commands::queue_rollback::{no_such_version, queue_rollback};
+use crate::domain::{Job, LoadDate};
 use crate::idempotency;
 use crate::intake::Intake;
 use crate::problem::{ApiError, Problem};
-use crate::queue::{self, Enqueued, NewJob};
-use crate::routes::new_jobs::busy;
-
-/// A day's versions.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "date": "2023-01-01", "current_version": 2,
-    "versions": [
-        {"version": 2, "current": true, "job_id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11",
-         "loaded_at": "2026-11-25T10:00:02.510000Z", "replaced_at": null, "rows": 2756160,
-         "files": 1440, "source_bytes": 96468480, "disk_bytes": 262979584, "audits": []},
-        {"version": 1, "current": false, "job_id": "0193a0b1-0c2e-7d51-8a6b-5e1f0a9c7d20",
-         "loaded_at": "2026-11-24T09:00:01.200000Z", "replaced_at": "2026-11-25T10:00:02.510000Z",
-         "rows": 2756160, "files": 1440, "source_bytes": 96468480, "disk_bytes": 262979584,
-         "audits": []}
-    ]
-}))]
-pub struct DayVersions {
-    #[schema(value_type = String, format = Date)]
-    pub date: NaiveDate,
-    /// The version readers see; null for a day never loaded whole.
-    pub current_version: Option<i32>,
-    /// The current version and the kept ones, newest first.
-    pub versions: Vec<DayVersion>,
-}
+use crate::queries::versions::{DayVersions, day_versions};
+use crate::routes::endpoint::Endpoint;
+use actix_web::web::ServiceConfig;
 
 /// List a day's current and kept versions.
 ///
@@ -60,16 +39,7 @@ pub async fn list_versions(
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let date = LoadDate::parse("date", &date)?.get();
-    let versions: Vec<DayVersion> = loader::list_versions(&pool, date)
-        .await?
-        .into_iter()
-        .map(DayVersion::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(DayVersions {
-        date,
-        current_version: versions.iter().find(|v| v.current).map(|v| v.version),
-        versions,
-    }))
+    Ok(HttpResponse::Ok().json(day_versions(&pool, date).await?))
 }
 
 /// The version to swap back in.
@@ -129,51 +99,30 @@ pub async fn rollback(
     };
     let parameters = format!("rollback:date={date}&version={version}");
     idempotency::answer_once(&pool, &request, &parameters, || {
-        queue_rollback(date, version, &pool, &intake)
+        queued(date, version, &pool, &intake)
     })
     .await
 }
 
-async fn queue_rollback(
+/// Queues the rollback and answers 202 with the job and its URL.
+async fn queued(
     date: NaiveDate,
     version: i32,
     pool: &PgPool,
     intake: &Intake,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(active) = queue::active_for(pool, date).await? {
-        return Err(busy(&active));
-    }
-    let versions = loader::list_versions(pool, date).await?;
-    match versions.iter().find(|v| v.version == version) {
-        None => return Err(no_such_version(date, i64::from(version))),
-        Some(v) if v.current => {
-            return Err(ApiError::AlreadyCurrent(format!(
-                "version {version} is {date}'s current version already; nothing to roll back"
-            )));
-        }
-        Some(_) => {}
-    }
-    let job = NewJob {
-        max_attempts: intake.max_attempts,
-        allow_partial: false,
-        force: false,
-        trigger: JobTrigger::Rollback,
-        rollback_to: Some(version),
-    };
-    match queue::enqueue(pool, date, job).await? {
-        Enqueued::Created(job) => {
-            intake.wake_workers();
-            tracing::info!(job_id = %job.id, %date, version, "rollback queued");
-            Ok(HttpResponse::Accepted()
-                .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
-                .json(job))
-        }
-        Enqueued::Busy(job) => Err(busy(&job)),
-    }
+    let job = queue_rollback(date, version, pool, intake).await?;
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
+        .json(job))
 }
 
-fn no_such_version(date: NaiveDate, version: i64) -> ApiError {
-    ApiError::NotFound(format!(
-        "{date} has no kept version {version}; GET /days/{date}/versions lists the kept ones"
-    ))
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(
+            Endpoint::at("/days/{date}/versions")
+                .get(list_versions)
+                .done(),
+        )
+        .service(Endpoint::at("/days/{date}/rollback").post(rollback).done());
 }

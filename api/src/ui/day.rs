@@ -15,8 +15,8 @@ use crate::domain::{Job, LoadDate};
 use crate::files_view::{FilesView, minute_of};
 use crate::ledger::view as ledger_view;
 use crate::problem::ApiError;
+use crate::queries::days::{self, DayStatus};
 use crate::queue;
-use crate::routes::days::{self, DayStatus};
 
 /// What a minute of the day is, in the strip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

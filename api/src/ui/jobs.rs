@@ -12,7 +12,7 @@ use super::{Page, page_response, status_label, thousands};
 use crate::auth::ApiToken;
 use crate::domain::JobStatus;
 use crate::problem::ApiError;
-use crate::routes::jobs::{ListJobsQuery, filter_of, page_of};
+use crate::queries::jobs::{ListJobsQuery, filter_of, page_of};
 
 /// The filter form's query: a field left at "any" or empty is sent as `name=` and means
 /// no filter, where the JSON endpoint would refuse an empty value.

@@ -14,12 +14,14 @@ pub mod month;
 pub mod versions;
 
 use actix_web::http::header::{self, ContentType};
+use actix_web::web::ServiceConfig;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::auth::ApiToken;
 use crate::domain::{DayState, JobStatus, LoadDate};
 use crate::problem::ApiError;
+use crate::routes::endpoint::Endpoint;
 
 const CSS: &str = include_str!("assets/dashboard.css");
 const JS: &str = include_str!("assets/dashboard.js");
@@ -214,4 +216,28 @@ pub async fn day_fragment(
         Ok(panel) => fragment_response(panel),
         Err(error) => error_page(Page::of(token), &error),
     }
+}
+
+/// The dashboard's pages, fragments and assets, in matching order.
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(Endpoint::at("/").get(month::month_page).done())
+        .service(Endpoint::at("/days/{date}").get(day::day_page).done())
+        .service(Endpoint::at("/ui/jobs").get(jobs::jobs_page).done())
+        .service(Endpoint::at("/ui/assets/{name}").get(asset).done())
+        .service(
+            Endpoint::at("/ui/fragments/day-cell/{date}")
+                .get(month::day_cell_fragment)
+                .done(),
+        )
+        .service(
+            Endpoint::at("/ui/fragments/versions/{date}")
+                .get(versions::versions_fragment)
+                .done(),
+        )
+        .service(
+            Endpoint::at("/ui/fragments/active-job/{date}")
+                .get(day::active_job_fragment)
+                .done(),
+        );
 }

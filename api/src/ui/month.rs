@@ -13,8 +13,8 @@ use crate::auth::ApiToken;
 use crate::domain::{DateRange, DayState, Job, JobStatus, LoadDate};
 use crate::files_view::FilesView;
 use crate::problem::ApiError;
+use crate::queries::days::{self, DayStatus};
 use crate::queue;
-use crate::routes::days::{self, DayStatus};
 
 /// At most this many months are drawn, the latest ones.
 const MAX_MONTHS: usize = 12;

@@ -1,4 +1,4 @@
-//! `POST /jobs?from=…&to=…`: a backfill, one job per day of the range; `reprocess=`
+//! Queueing a range (`POST /jobs?from=…&to=…`): a backfill, one job per day of the range; `reprocess=`
 //! chooses which days, and `dry_run=true` says what it would queue without queueing.
 
 use std::collections::{BTreeMap, HashMap};
@@ -67,7 +67,7 @@ pub struct BackfillOptions {
 
 /// Queues each day of `range` that may be (or, in a dry run, says which it would), and
 /// says what became of every day.
-pub async fn create_range(
+pub async fn queue_range(
     range: DateRange,
     options: BackfillOptions,
     pool: &PgPool,

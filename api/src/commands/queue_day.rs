@@ -1,0 +1,45 @@
+//! Queueing the load of one day: refused when the day already has a job, or when its files
+//! do not make it whole (unless a partial load is asked for).
+
+use sqlx::PgPool;
+
+use crate::domain::{Job, LoadDate};
+use crate::intake::Intake;
+use crate::problem::ApiError;
+use crate::queue::{self, Enqueued, NewJob};
+
+/// Queues `job` for `date` and wakes the workers.
+pub async fn queue_day(
+    date: LoadDate,
+    job: NewJob,
+    pool: &PgPool,
+    intake: &Intake,
+) -> Result<Job, ApiError> {
+    // A busy date is answered from one index look-up, before the data directory is listed;
+    // `enqueue` still settles races between instances.
+    if let Some(active) = queue::active_for(pool, date.get()).await? {
+        return Err(busy(&active));
+    }
+    intake.check_day(date.get(), job.allow_partial).await?;
+    match queue::enqueue(pool, date.get(), job).await? {
+        Enqueued::Created(job) => {
+            intake.wake_workers();
+            tracing::info!(job_id = %job.id, %date, "job queued");
+            Ok(job)
+        }
+        Enqueued::Busy(job) => Err(busy(&job)),
+    }
+}
+
+/// The answer for a date that already has a queued or running job.
+pub fn busy(job: &Job) -> ApiError {
+    ApiError::DateBusy {
+        detail: format!(
+            "{} already has a {} job ({}); cancel it or wait for it to finish",
+            job.date,
+            job.status.as_str(),
+            job.id
+        ),
+        job_id: job.id,
+    }
+}

@@ -1,0 +1,121 @@
+//! Where each day stands — its files, its load, its latest job — in one word per day:
+//! what `GET /days` answers and the dashboard's month and day pages draw.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use loader::{FilesSummary, PartitionInfo};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::{DateRange, DayFacts, DayState, JobStatus, LoadDate, Loaded};
+use crate::ledger::view::{self as ledger_view, LiveDay};
+use crate::problem::ApiError;
+use crate::queue;
+
+/// One day: its state and what it rests on.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "date": "2023-01-01", "state": "loaded", "minutes_present": 1440, "minutes_loaded": 1440,
+    "rows": 2756160, "loaded_at": "2026-11-25T10:00:02.510000Z",
+    "latest_job": {"id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11", "status": "succeeded"}
+}))]
+pub struct DayStatus {
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    pub state: DayState,
+    /// Minute files in the data source now (of 1,440): as the watcher last saw them
+    /// (`WATCH=on`), or as a listing of the last few seconds found them.
+    pub minutes_present: usize,
+    /// Minute files the day's current rows were loaded from (by its load, or appended
+    /// live); null if none.
+    pub minutes_loaded: Option<i64>,
+    /// Rows the day holds; null if nothing of it was loaded.
+    pub rows: Option<i64>,
+    pub loaded_at: Option<DateTime<Utc>>,
+    /// The day's newest job, whatever its status.
+    pub latest_job: Option<LatestJob>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LatestJob {
+    pub id: Uuid,
+    pub status: JobStatus,
+}
+
+/// The status of each day of `range`, from what its files are now (`files`, see
+/// `files_view`), the load records, the latest jobs and the live minutes.
+pub async fn statuses(
+    pool: &PgPool,
+    files: &BTreeMap<NaiveDate, FilesSummary>,
+    range: DateRange,
+) -> Result<Vec<DayStatus>, ApiError> {
+    let (from, to) = (range.from().get(), range.to().get());
+    let loads: HashMap<NaiveDate, PartitionInfo> = loader::list_partitions(pool)
+        .await?
+        .into_iter()
+        .filter(|p| (from..=to).contains(&p.day))
+        .map(|p| (p.day, p))
+        .collect();
+    let jobs = queue::latest_by_day(pool, from, to).await?;
+    let live = ledger_view::live_days(pool, from, to).await?;
+    Ok(range
+        .days()
+        .map(|date| {
+            let date = date.get();
+            let live = live.get(&date).copied().unwrap_or_default();
+            status(
+                date,
+                loads.get(&date),
+                jobs.get(&date),
+                files.get(&date),
+                live,
+            )
+        })
+        .collect())
+}
+
+/// The status of one day (see [`statuses`]).
+pub async fn status_of(
+    pool: &PgPool,
+    files: &BTreeMap<NaiveDate, FilesSummary>,
+    date: LoadDate,
+) -> Result<DayStatus, ApiError> {
+    let range = DateRange::new(date, date)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("one day is a range: {e}")))?;
+    statuses(pool, files, range)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no status for {date}")))
+}
+
+fn status(
+    date: NaiveDate,
+    load: Option<&PartitionInfo>,
+    job: Option<&(Uuid, JobStatus)>,
+    files: Option<&FilesSummary>,
+    live: LiveDay,
+) -> DayStatus {
+    let files = files.copied().unwrap_or_default();
+    let facts = DayFacts {
+        loaded: load.map(Loaded::from),
+        last_job: job.map(|&(_, status)| status),
+        files,
+    };
+    DayStatus {
+        date,
+        state: DayState::of(&facts, load.is_some_and(PartitionInfo::is_partial), live),
+        minutes_present: files.files,
+        minutes_loaded: match load {
+            Some(load) => Some(i64::from(load.files)),
+            None => (live.minutes > 0).then_some(live.minutes),
+        },
+        rows: load
+            .map(|p| p.rows)
+            .or((live.minutes > 0).then_some(live.rows)),
+        loaded_at: load.map(|p| p.loaded_at),
+        latest_job: job.map(|&(id, status)| LatestJob { id, status }),
+    }
+}
