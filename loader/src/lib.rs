@@ -30,18 +30,23 @@
 //!
 //! # Rooms
 //!
-//! `load` (the whole replace) runs `inspection` (before the COPY: `listing` finds the day's
-//! files and judges whether they make the day whole, `source` checks each file's footer,
-//! or `ahead` has a bucket's footers checked while the COPY runs), `plan`, `fill` (the
-//! COPY phase: the streams side by side), `copy` (one stream; `convert` checks and
-//! normalises each batch, `names` keeps its distinct names), `staging`, `audit`,
-//! `day_lock` and `swap`, which keeps the old leaves as a version (`versions`);
-//! `rollback` swaps a kept version back in; `live` appends one minute file to a day not
-//! yet loaded whole (the API's live mode); `fence` asks the caller, before a connection
-//! writes, whether the load may still write. `day` and `table` describe what is loaded
-//! into; `partitions` reads back what was loaded. `data_source` says where the files are:
-//! a directory, or a bucket, whose listing and footers `bucket` reads and whose checked
-//! objects `objects` reads, row group by row group.
+//! A load walks through four rooms, each a folder whose `mod.rs` says what it is for, and
+//! `load` runs them in order:
+//!
+//! - `warehouse`: what is loaded into — the table, its days, the day lock, the staging
+//!   tables, retired leaves, the shrink guard, the partitions read back. It imports from
+//!   no other room.
+//! - `files`: finding and checking the files — where they are (a directory or a bucket),
+//!   the day's listing and its judgement, each footer, what of Parquet is read.
+//! - `copy`: from checked files to filled staging tables — the plan, the streams side by
+//!   side, one stream's reader thread and binary COPY, each batch checked, the names and
+//!   the audit's facts counted on the way.
+//! - `publish`: from staging tables to the day readers see — the audit, the swap (with the
+//!   caller's check inside it), kept versions and rollback, live minutes.
+//!
+//! Each room imports only from the rooms above it in this list, and from `error` and
+//! `fence`, the words they all use; `settings` holds the flag groups the `loader` and
+//! `api` binaries share.
 //! `ARCHITECTURE.md` at the workspace root follows one load through them.
 
 mod copy;
