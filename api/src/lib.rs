@@ -11,8 +11,7 @@
 //! the workers' side), [`worker`] (claiming and running jobs), [`problem`] (every error as
 //! an RFC 9457 document), [`idempotency`] (`Idempotency-Key` on `POST /jobs`), [`ledger`]
 //! (the file ledger's storage), [`pipeline`] (watching the data directory: days that load
-//! themselves, live minutes), [`files_view`] (what pages and `GET /days` know of the files,
-//! without a listing per request), [`housekeeping`] (pruning old jobs and keys), [`auth`],
+//! themselves, live minutes), [`housekeeping`] (pruning old jobs and keys), [`auth`],
 //! [`hosts`] (the names the service answers to), [`forwarded`] (trusted proxies),
 //! [`page_headers`], [`metrics`], [`openapi`]; [`ui`] (the dashboard's pages) and
 //! [`events`] (`GET /events`, live).
@@ -22,7 +21,6 @@ pub mod commands;
 pub mod configuration;
 pub mod domain;
 pub mod events;
-pub mod files_view;
 pub mod forwarded;
 pub mod hosts;
 pub mod housekeeping;

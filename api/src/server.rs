@@ -19,7 +19,6 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{ApiToken, Strikes};
 use crate::configuration::Settings;
 use crate::events::{ClientSlots, EventBus};
-use crate::files_view::FilesView;
 use crate::forwarded::TrustedProxies;
 use crate::hosts::{self, AllowedHosts};
 use crate::intake::Intake;
@@ -27,6 +26,7 @@ use crate::metrics::{self, Metrics};
 use crate::openapi;
 use crate::page_headers;
 use crate::problem;
+use crate::queries::files::FilesView;
 use crate::routes;
 use crate::ui;
 

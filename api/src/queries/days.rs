@@ -46,7 +46,7 @@ pub struct LatestJob {
 }
 
 /// The status of each day of `range`, from what its files are now (`files`, see
-/// `files_view`), the load records, the latest jobs and the live minutes.
+/// `queries::files`), the load records, the latest jobs and the live minutes.
 pub async fn statuses(
     pool: &PgPool,
     files: &BTreeMap<NaiveDate, FilesSummary>,

@@ -1,6 +1,8 @@
 //! What the API's users ask to see, whichever door they come in by (a JSON request or a
-//! dashboard page): where each day stands, pages of jobs, a day's versions.
+//! dashboard page): where each day stands, what is known of each day's files (without a
+//! listing per request), pages of jobs, a day's versions.
 
 pub mod days;
+pub mod files;
 pub mod jobs;
 pub mod versions;

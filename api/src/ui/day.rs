@@ -12,10 +12,10 @@ use sqlx::PgPool;
 use super::{Page, month, page_response, state_label, status_label, thousands, versions};
 use crate::auth::ApiToken;
 use crate::domain::{Job, LoadDate};
-use crate::files_view::{FilesView, minute_of};
 use crate::ledger::view as ledger_view;
 use crate::problem::ApiError;
 use crate::queries::days::{self, DayStatus};
+use crate::queries::files::{FilesView, minute_of};
 use crate::queue;
 
 /// What a minute of the day is, in the strip.

@@ -11,9 +11,9 @@ use sqlx::PgPool;
 use super::{Page, charts, legend, page_response, state_label, thousands};
 use crate::auth::ApiToken;
 use crate::domain::{DateRange, DayState, Job, JobStatus, LoadDate};
-use crate::files_view::FilesView;
 use crate::problem::ApiError;
 use crate::queries::days::{self, DayStatus};
+use crate::queries::files::FilesView;
 use crate::queue;
 
 /// At most this many months are drawn, the latest ones.

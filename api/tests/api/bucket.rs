@@ -122,13 +122,40 @@ async fn a_day_in_a_bucket_loads_through_the_api_and_failures_keep_the_old_day(p
     assert_eq!(checksum_of_day(&pool, DAY).await, from_dir);
     drop(api);
 
-    // Wrong credentials: 503 at once, saying what to check, without the secret.
+    wrong_credentials_are_a_503_that_names_no_secret(&server, &url, logs.path(), &client).await;
+
+    // The server stopped: 503 after the retries, not a hang.
+    server.stop();
+    let (api, base) = start_api(&url, &logs.path().join("stopped.log"), &server.env());
+    until_ready(&client, &base).await;
+    let (status, problem) = post_day(&client, &base, "").await;
+    assert_eq!(status, 503, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("cannot read the bucket"),
+        "{problem}"
+    );
+    drop(api);
+    assert_eq!(checksum_of_day(&pool, DAY).await, from_dir);
+    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+}
+
+/// Wrong credentials: 503 at once, saying what to check, without the secret; and a bucket
+/// that cannot be listed is not an empty one.
+async fn wrong_credentials_are_a_503_that_names_no_secret(
+    server: &S3Server,
+    url: &str,
+    logs: &Path,
+    client: &reqwest::Client,
+) {
     let mut wrong = server.env();
     wrong.retain(|(k, _)| *k != "AWS_SECRET_ACCESS_KEY");
     wrong.push(("AWS_SECRET_ACCESS_KEY", "not-the-secret".to_owned()));
-    let (api, base) = start_api(&url, &logs.path().join("wrong.log"), &wrong);
-    until_ready(&client, &base).await;
-    let (status, problem) = post_day(&client, &base, "").await;
+    let (api, base) = start_api(url, &logs.join("wrong.log"), &wrong);
+    until_ready(client, &base).await;
+    let (status, problem) = post_day(client, &base, "").await;
     assert_eq!(status, 503, "{problem}");
     let detail = problem["detail"].as_str().expect("detail");
     assert!(
@@ -150,23 +177,6 @@ async fn a_day_in_a_bucket_loads_through_the_api_and_failures_keep_the_old_day(p
         "a bucket that cannot be listed is not an empty one"
     );
     drop(api);
-
-    // The server stopped: 503 after the retries, not a hang.
-    server.stop();
-    let (api, base) = start_api(&url, &logs.path().join("stopped.log"), &server.env());
-    until_ready(&client, &base).await;
-    let (status, problem) = post_day(&client, &base, "").await;
-    assert_eq!(status, 503, "{problem}");
-    assert!(
-        problem["detail"]
-            .as_str()
-            .expect("detail")
-            .starts_with("cannot read the bucket"),
-        "{problem}"
-    );
-    drop(api);
-    assert_eq!(checksum_of_day(&pool, DAY).await, from_dir);
-    assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
 }
 
 /// The jobs of the day, as `trigger:status`, oldest first.

@@ -133,10 +133,10 @@ async fn without_a_watcher_one_listing_is_shared_for_a_few_seconds(pool: PgPool)
         .json()
         .await
         .expect("json");
-    if before.elapsed() < api::files_view::SHARED_FOR {
+    if before.elapsed() < api::queries::files::SHARED_FOR {
         assert_eq!(present(second), 2, "the shared listing answered");
     }
-    tokio::time::sleep(api::files_view::SHARED_FOR.saturating_sub(after.elapsed())).await;
+    tokio::time::sleep(api::queries::files::SHARED_FOR.saturating_sub(after.elapsed())).await;
     let third: Value = app
         .get("/days?from=2023-01-01&to=2023-01-01")
         .await

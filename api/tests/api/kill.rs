@@ -5,10 +5,11 @@
 //! committed, never a mix. In the end the job succeeds with no staging table left.
 //! SIGTERM hands the job back and leaves the old day.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::helpers::*;
-use crate::process::{ApiProcess, database_url, job_row, wait_until};
+use crate::process::{ApiProcess, JobRow, database_url, job_row, wait_until};
 use loader::{LoadOptions, load_day};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -119,90 +120,22 @@ async fn sigkill_anywhere_in_a_load_leaves_the_old_day_or_the_new_one(pool: PgPo
         // load of this size could finish between two heartbeats and never be seen at 90 %.
         let reader = block_swaps(&pool).await;
         let api = ApiProcess::start(&url, new_data.path(), &log);
-        match point {
-            KillPoint::Copied(share) => {
-                wait_until("the load has copied enough", async || {
-                    running_with(&pool, id, attempt, share).await
-                })
-                .await;
-            }
-            KillPoint::AtSwap | KillPoint::AfterSwapUnblocked(_) => {
-                wait_until("the load waits at the swap", async || {
-                    running_with(&pool, id, attempt, 1.0).await
-                })
-                .await;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        if let KillPoint::AfterSwapUnblocked(delay) = point {
-            reader.rollback().await.expect("release");
-            tokio::time::sleep(delay).await;
-            api.kill();
-        } else {
-            api.kill();
-            reader.rollback().await.expect("release");
-        }
+        kill_at(point, &pool, id, attempt, reader, api).await;
         // The day first: reading it waits for a swap the killed process left in flight
         // (its COMMIT may be on the wire), so that the job's row read after it is final.
         // The row is as the killed run last wrote it: it says where the kill landed, and
         // the day must agree.
         let state = day_state(&pool).await;
         let landed = job_row(&pool, id).await;
-        let total = landed.files_total.expect("the files were listed");
-        match point {
-            KillPoint::Copied(_) => {
-                assert_eq!(landed.status, "running", "{point:?}");
-                assert!(landed.files_done < total, "{point:?}: landed while copying");
-                assert!(state == before, "{point:?}: the day is as it was");
-            }
-            KillPoint::AtSwap => {
-                assert_eq!(landed.status, "running", "{point:?}");
-                assert_eq!(landed.files_done, total, "{point:?}: landed at the swap");
-                assert!(state == before, "{point:?}: the day is as it was");
-            }
-            KillPoint::AfterSwapUnblocked(_) if landed.status == "succeeded" => {
-                assert_eq!(state.0, whole_day, "{point:?}: landed after the swap");
-                swapped += 1;
-                before = state.clone();
-            }
-            KillPoint::AfterSwapUnblocked(_) => {
-                assert_eq!(landed.status, "running", "{point:?}");
-                assert!(
-                    state == before,
-                    "{point:?}: landed before the swap committed"
-                );
-            }
+        if landed_where_expected(point, &landed, &state, &before, whole_day) {
+            swapped += 1;
+            before = state.clone();
         }
         seen.push((point, state));
     }
     println!("{swapped} of the kills just after the swap was let go landed after its commit");
 
-    // A last start finishes the job; the kills cost attempts, not data.
-    let id = active_job(&pool).await;
-    let api = ApiProcess::start(&url, new_data.path(), &log);
-    wait_until("the job has finished", async || {
-        let job = job_row(&pool, id).await;
-        !matches!(job.status.as_str(), "queued" | "running")
-    })
-    .await;
-    let job = job_row(&pool, id).await;
-    // `succeeded` commits with the swap; the replaced leaves are dropped just after it.
-    wait_until("the replaced leaves are dropped", async || {
-        leftover_tables(&pool).await.is_empty()
-    })
-    .await;
-    api.kill();
-    assert_eq!(job.status, "succeeded", "error: {:?}", job.error_message);
-    // The last kill may land after its job's swap committed; then the final start ran a
-    // fresh job. Either way every job of the day succeeded, after retries of the killed runs.
-    let (jobs, attempts, succeeded): (i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*), sum(attempt), count(*) FILTER (WHERE status = 'succeeded') FROM ops.jobs",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("jobs");
-    assert_eq!(succeeded, jobs, "every job of the day ended succeeded");
-    assert!(attempts > jobs, "the killed runs were retried");
+    finish_the_job(&pool, &url, new_data.path(), &log).await;
     let new = day_state(&pool).await;
     assert_eq!(new.0, whole_day);
     for (point, state) in &seen {
@@ -242,4 +175,106 @@ async fn sigterm_hands_the_job_back_and_keeps_the_old_day(pool: PgPool) {
     assert_eq!((job.status.as_str(), job.attempt), ("queued", 0), "{job:?}");
     assert_eq!(day_state(&pool).await, old);
     assert_eq!(leftover_tables(&pool).await, Vec::<String>::new());
+}
+
+/// Waits until the held load reaches `point`, then kills the process there (releasing the
+/// held swap first when the point lies after it).
+async fn kill_at(
+    point: KillPoint,
+    pool: &PgPool,
+    id: Uuid,
+    attempt: i32,
+    reader: sqlx::Transaction<'static, sqlx::Postgres>,
+    api: ApiProcess,
+) {
+    match point {
+        KillPoint::Copied(share) => {
+            wait_until("the load has copied enough", async || {
+                running_with(pool, id, attempt, share).await
+            })
+            .await;
+        }
+        KillPoint::AtSwap | KillPoint::AfterSwapUnblocked(_) => {
+            wait_until("the load waits at the swap", async || {
+                running_with(pool, id, attempt, 1.0).await
+            })
+            .await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    if let KillPoint::AfterSwapUnblocked(delay) = point {
+        reader.rollback().await.expect("release");
+        tokio::time::sleep(delay).await;
+        api.kill();
+    } else {
+        api.kill();
+        reader.rollback().await.expect("release");
+    }
+}
+
+/// Checks that the job's row (as the killed run last wrote it) and the day agree on where
+/// the kill landed; true when it landed after the swap committed.
+fn landed_where_expected(
+    point: KillPoint,
+    landed: &JobRow,
+    state: &(i64, String),
+    before: &(i64, String),
+    whole_day: i64,
+) -> bool {
+    let total = landed.files_total.expect("the files were listed");
+    match point {
+        KillPoint::Copied(_) => {
+            assert_eq!(landed.status, "running", "{point:?}");
+            assert!(landed.files_done < total, "{point:?}: landed while copying");
+            assert!(state == before, "{point:?}: the day is as it was");
+            false
+        }
+        KillPoint::AtSwap => {
+            assert_eq!(landed.status, "running", "{point:?}");
+            assert_eq!(landed.files_done, total, "{point:?}: landed at the swap");
+            assert!(state == before, "{point:?}: the day is as it was");
+            false
+        }
+        KillPoint::AfterSwapUnblocked(_) if landed.status == "succeeded" => {
+            assert_eq!(state.0, whole_day, "{point:?}: landed after the swap");
+            true
+        }
+        KillPoint::AfterSwapUnblocked(_) => {
+            assert_eq!(landed.status, "running", "{point:?}");
+            assert!(
+                state == before,
+                "{point:?}: landed before the swap committed"
+            );
+            false
+        }
+    }
+}
+
+/// A last start finishes the job; the kills cost attempts, not data.
+async fn finish_the_job(pool: &PgPool, url: &str, data: &Path, log: &Path) {
+    let id = active_job(pool).await;
+    let api = ApiProcess::start(url, data, log);
+    wait_until("the job has finished", async || {
+        let job = job_row(pool, id).await;
+        !matches!(job.status.as_str(), "queued" | "running")
+    })
+    .await;
+    let job = job_row(pool, id).await;
+    // `succeeded` commits with the swap; the replaced leaves are dropped just after it.
+    wait_until("the replaced leaves are dropped", async || {
+        leftover_tables(pool).await.is_empty()
+    })
+    .await;
+    api.kill();
+    assert_eq!(job.status, "succeeded", "error: {:?}", job.error_message);
+    // The last kill may land after its job's swap committed; then the final start ran a
+    // fresh job. Either way every job of the day succeeded, after retries of the killed runs.
+    let (jobs, attempts, succeeded): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), sum(attempt), count(*) FILTER (WHERE status = 'succeeded') FROM ops.jobs",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("jobs");
+    assert_eq!(succeeded, jobs, "every job of the day ended succeeded");
+    assert!(attempts > jobs, "the killed runs were retried");
 }

@@ -34,6 +34,24 @@ async fn the_http_side_reads_and_queues_as_dwh_api_and_can_do_nothing_else(pool:
     })
     .await;
 
+    queue_load_roll_back_and_read_everything(&app).await;
+    let http_roles: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT usename::text FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'dwh-loader http'",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("sessions");
+    assert_eq!(http_roles, ["dwh_api"], "the HTTP side's sessions");
+    app.stop().await;
+
+    dwh_api_can_write_nothing_else(&pool, &database).await;
+    loader_pool.close().await;
+}
+
+/// Queues, loads, replays a keyed request, rolls back, cancels, and reads every page and
+/// endpoint: all of it through the HTTP side's own role.
+async fn queue_load_roll_back_and_read_everything(app: &TestApp) {
     assert_eq!(app.get("/readyz").await.status(), 200);
     let first = app.queue("2023-01-01").await;
     app.wait_until_final(first.id).await;
@@ -84,17 +102,11 @@ async fn the_http_side_reads_and_queues_as_dwh_api_and_can_do_nothing_else(pool:
         let response = app.get(path).await;
         assert_eq!(response.status(), 200, "{path}");
     }
-    let http_roles: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT usename::text FROM pg_stat_activity
-         WHERE datname = current_database() AND application_name = 'dwh-loader http'",
-    )
-    .fetch_all(&pool)
-    .await
-    .expect("sessions");
-    assert_eq!(http_roles, ["dwh_api"], "the HTTP side's sessions");
-    app.stop().await;
+}
 
-    let api_pool = pool_as(&pool, &database, "dwh_api", roles::API_PASSWORD).await;
+/// As `dwh_api`, no statement that changes jobs, the ledger or the warehouse is allowed.
+async fn dwh_api_can_write_nothing_else(pool: &PgPool, database: &str) {
+    let api_pool = pool_as(pool, database, "dwh_api", roles::API_PASSWORD).await;
     for statement in [
         "DELETE FROM ops.jobs",
         "TRUNCATE ops.job_attempts",
@@ -112,5 +124,4 @@ async fn the_http_side_reads_and_queues_as_dwh_api_and_can_do_nothing_else(pool:
         assert_eq!(sqlstate(error), "42501", "{statement}");
     }
     api_pool.close().await;
-    loader_pool.close().await;
 }
