@@ -2,7 +2,7 @@
 //! `dwh.data_sample`; workers (in this process or others sharing the database) run it.
 //!
 //! Layout: [`configuration`] (flags and environment), [`startup`] (wiring: building and
-//! stopping the app), [`server`] (the HTTP server: shared state, middleware, route table),
+//! stopping the app), [`server`] (the HTTP server: shared state, middleware, mounting the route tables),
 //! [`telemetry`], [`routes`] (handlers: parse, call, answer; each module's `configure` holds
 //! its part of the route table), [`commands`] and [`queries`] (the use cases routes and
 //! dashboard pages share: queue a day, a range or a rollback, cancel; day states, job

@@ -1,6 +1,6 @@
 //! The HTTP server: what every request shares (pools, settings, the event bus), the
-//! middleware every request passes (metrics, tracing, the host check, security headers)
-//! and the route table.
+//! middleware every request passes (metrics, tracing, the host check, security headers);
+//! it mounts the route tables of `routes/` and `ui/`.
 
 use std::net::TcpListener;
 use std::sync::Arc;

@@ -145,3 +145,30 @@ fn the_http_side_s_database_url_is_its_own_setting() {
         Some("postgres://dwh_api@db/dwh")
     );
 }
+
+#[test]
+fn data_url_is_used_when_given_beside_data_dir() {
+    // An image sets DATA_DIR; DATA_URL (or --data-url) still points it at a bucket.
+    let parsed = Settings::try_parse_from([
+        "api",
+        "--database-url",
+        "postgres://x/y",
+        "--data-dir",
+        "/data",
+        "--data-url",
+        "s3://minutes/january",
+    ])
+    .expect("both may be given");
+    assert_eq!(parsed.source.location(), "s3://minutes/january");
+    assert!(parsed.source.reads_a_bucket());
+}
+
+#[test]
+fn a_missing_database_url_is_refused_at_start() {
+    let mut settings = Settings::new("postgres://x/y", PathBuf::from("data"));
+    settings.database.database_url = None;
+    assert_eq!(
+        settings.check(),
+        Err("no database given: set DATABASE_URL or pass --database-url".to_owned())
+    );
+}

@@ -30,7 +30,6 @@ pub(crate) struct Prepared {
     pub missing: MissingMinutes,
 }
 
-/// The day's totals: files and bytes as listed, rows once every footer is read.
 /// Finds the day's files in `source`, judges them, and plans the load. From a bucket
 /// with more than one stream, the footers are read while the streams copy (`ahead`);
 /// otherwise every footer is checked here, before anything is written.

@@ -16,6 +16,7 @@ pub struct LoadProgress {
     pub bytes_total: u64,
 }
 
+/// The day's totals: files and bytes as listed, rows once every footer is read.
 #[derive(Debug)]
 pub(crate) struct Totals {
     pub files: u64,

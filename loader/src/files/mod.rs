@@ -7,8 +7,8 @@
 //! pinned to its checked version, and `objects` fetches a stream's checked objects row
 //! group by row group ahead of the copy.
 //!
-//! This room knows the warehouse's columns (`warehouse::table`) and nothing of how the
-//! rows are copied or published.
+//! This room knows the warehouse's days and columns (`warehouse::day`, `warehouse::table`)
+//! and nothing of how the rows are copied or published.
 
 pub(crate) mod bucket;
 pub(crate) mod footers;

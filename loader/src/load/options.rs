@@ -31,10 +31,10 @@ pub struct LoadOptions {
     /// inserted).
     pub analyze: bool,
     /// Load a day that lacks minute files (recorded as partial, with the minutes it
-    /// lacks). Off: an incomplete day is refused ([`LoadError::DayIncomplete`]).
+    /// lacks). Off: an incomplete day is refused ([`LoadError::DayIncomplete`](crate::LoadError::DayIncomplete)).
     pub allow_partial: bool,
     /// A replace may not leave the day with fewer than this share of the rows it holds
-    /// ([`LoadError::WouldShrink`]); 0 turns the guard off.
+    /// ([`LoadError::WouldShrink`](crate::LoadError::WouldShrink)); 0 turns the guard off.
     pub shrink_guard_percent: u8,
     /// Replace the day even when it shrinks below the guard.
     pub force: bool,
@@ -51,7 +51,6 @@ pub struct LoadOptions {
 }
 
 impl LoadOptions {
-    /// The shrink guard in force: none when forced.
     /// How the swap runs for this load.
     pub(crate) fn swap_policy(&self) -> SwapPolicy {
         SwapPolicy {
@@ -63,6 +62,7 @@ impl LoadOptions {
         }
     }
 
+    /// The shrink guard in force: none when forced.
     pub(crate) fn shrink_guard(&self) -> u8 {
         if self.force {
             0

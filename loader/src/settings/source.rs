@@ -19,8 +19,9 @@ pub struct SourceSettings {
     #[arg(long, env = "DATA_DIR", default_value = "data")]
     pub data_dir: String,
 
-    /// Another name for DATA_DIR, which reads better for a bucket; give one or the other.
-    #[arg(long, env = "DATA_URL", conflicts_with = "data_dir")]
+    /// Another name for DATA_DIR, which reads better for a bucket; when given, it is the
+    /// one used (an image that sets DATA_DIR can still be pointed at a bucket).
+    #[arg(long, env = "DATA_URL")]
     pub data_url: Option<String>,
 
     /// How long a request to a bucket is retried on transient errors (5xx, throttling,
