@@ -1,12 +1,12 @@
 //! Pipeline mode: days load themselves as their files arrive.
 //!
-//! Every instance with workers watches `DATA_DIR` ([`watch`]; a bucket is listed every
+//! Every instance with workers watches `DATA_DIR` (`watch`; a bucket is listed every
 //! `RESCAN_SECS` instead) and records each minute file
 //! in the file ledger ([`crate::ledger`], whose storage lies below the watcher: the queue
 //! and the pages read it too). A day
 //! whose 1,440 files are all there and settled is queued by itself ([`settle`]); with
 //! `LIVE=on`, each minute of a day neither complete nor loaded is appended as soon as it
-//! lands ([`live`]), and the day's load later replaces those rows with the canonical day.
+//! lands (`live`), and the day's load later replaces those rows with the canonical day.
 //! Instances watching the same directory agree through the database: the ledger's rows,
 //! a lock per day for the decision to queue, and the ledger row of a live minute locked
 //! while it is appended.

@@ -9,9 +9,7 @@ use utoipa::IntoParams;
 
 use crate::domain::{DateRange, LoadDate};
 use crate::problem::{ApiError, Problem};
-#[allow(unused_imports)] // named by the spec's `body = Vec<DayStatus>`
-use crate::queries::days::DayStatus;
-use crate::queries::days::statuses;
+use crate::queries::days::{DayStatus, statuses};
 use crate::queries::files::FilesView;
 use crate::routes::endpoint::Endpoint;
 use actix_web::web::ServiceConfig;
