@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 /// Where the log lines go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,26 +20,27 @@ pub enum LogTo {
 pub fn init(to: LogTo, default_filter: &str, json: bool) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let terminal = match to {
-        LogTo::Stderr => std::io::stderr().is_terminal(),
-        LogTo::Stdout => std::io::stdout().is_terminal(),
+    let (writer, terminal) = match to {
+        LogTo::Stderr => (
+            BoxMakeWriter::new(std::io::stderr),
+            std::io::stderr().is_terminal(),
+        ),
+        LogTo::Stdout => (
+            BoxMakeWriter::new(std::io::stdout),
+            std::io::stdout().is_terminal(),
+        ),
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(writer)
         .with_ansi(terminal && !json);
-    let _ = match (to, json) {
-        (LogTo::Stderr, false) => builder.with_writer(std::io::stderr).try_init(),
-        (LogTo::Stderr, true) => builder
-            .with_writer(std::io::stderr)
+    let _ = if json {
+        builder
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .try_init(),
-        (LogTo::Stdout, false) => builder.try_init(),
-        (LogTo::Stdout, true) => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
+            .try_init()
+    } else {
+        builder.try_init()
     };
 }

@@ -1,6 +1,7 @@
 //! Queueing the load of one day: refused when the day already has a job, or when its files
 //! do not make it whole (unless a partial load is asked for).
 
+use chrono::NaiveDate;
 use sqlx::PgPool;
 
 use crate::domain::{Job, LoadDate};
@@ -21,10 +22,22 @@ pub async fn queue_day(
         return Err(busy(&active));
     }
     intake.check_day(date.get(), job.allow_partial).await?;
-    match queue::enqueue(pool, date.get(), job).await? {
+    let job = enqueue(pool, date.get(), job, intake).await?;
+    tracing::info!(job_id = %job.id, %date, "job queued");
+    Ok(job)
+}
+
+/// Inserts `job` for `date` and wakes the workers; a date that has an active job by then
+/// (another request won the race) is [`busy`].
+pub async fn enqueue(
+    pool: &PgPool,
+    date: NaiveDate,
+    job: NewJob,
+    intake: &Intake,
+) -> Result<Job, ApiError> {
+    match queue::enqueue(pool, date, job).await? {
         Enqueued::Created(job) => {
             intake.wake_workers();
-            tracing::info!(job_id = %job.id, %date, "job queued");
             Ok(job)
         }
         Enqueued::Busy(job) => Err(busy(&job)),

@@ -4,11 +4,11 @@
 use chrono::NaiveDate;
 use sqlx::PgPool;
 
-use crate::commands::queue_day::busy;
+use crate::commands::queue_day::{busy, enqueue};
 use crate::domain::{Job, JobTrigger};
 use crate::intake::Intake;
 use crate::problem::ApiError;
-use crate::queue::{self, Enqueued, NewJob};
+use crate::queue::{self, NewJob};
 
 /// Queues the rollback of `date` to `version` and wakes the workers.
 pub async fn queue_rollback(
@@ -37,14 +37,9 @@ pub async fn queue_rollback(
         trigger: JobTrigger::Rollback,
         rollback_to: Some(version),
     };
-    match queue::enqueue(pool, date, job).await? {
-        Enqueued::Created(job) => {
-            intake.wake_workers();
-            tracing::info!(job_id = %job.id, %date, version, "rollback queued");
-            Ok(job)
-        }
-        Enqueued::Busy(job) => Err(busy(&job)),
-    }
+    let job = enqueue(pool, date, job, intake).await?;
+    tracing::info!(job_id = %job.id, %date, version, "rollback queued");
+    Ok(job)
 }
 
 /// The answer for a version the day does not keep.

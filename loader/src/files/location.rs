@@ -22,13 +22,17 @@ impl DataSource {
     /// `s3://bucket/prefix`, `gs://…` and `az://…` name a bucket; `file:///path` and any
     /// other text a directory.
     pub fn parse(text: &str, settings: StorageSettings) -> Result<Self, LoadError> {
-        if let Some(path) = text.strip_prefix("file://") {
-            return Ok(Self::Dir(PathBuf::from(path)));
-        }
-        if text.contains("://") {
+        if Self::names_a_bucket(text) {
             return Bucket::from_url(text, settings).map(Self::Bucket);
         }
-        Ok(Self::Dir(PathBuf::from(text)))
+        let path = text.strip_prefix("file://").unwrap_or(text);
+        Ok(Self::Dir(PathBuf::from(path)))
+    }
+
+    /// Whether [`parse`](Self::parse) takes `text` for a bucket (without building its
+    /// client).
+    pub fn names_a_bucket(text: &str) -> bool {
+        text.contains("://") && !text.starts_with("file://")
     }
 
     /// Whether changes can be watched for (a directory), or only listed again (a bucket).

@@ -38,8 +38,7 @@ impl SourceSettings {
 
     /// The location names a bucket, not a directory.
     pub fn reads_a_bucket(&self) -> bool {
-        let text = self.location();
-        text.contains("://") && !text.starts_with("file://")
+        DataSource::names_a_bucket(self.location())
     }
 
     /// The directory or bucket the location names (a bucket's client is built here, from
