@@ -22,7 +22,7 @@ MAX_FUNCTION = 80
 # The loader's rooms, bottom first: a room imports only from rooms at or below its rank.
 # `error` and `fence` are the words every room uses; `error` carries two leaf types of
 # other rooms (the day's missing minutes, the audit's results), which import nothing back.
-LOADER_RANKS = {"error": 0, "fence": 0, "warehouse": 1, "files": 2, "copy": 3,
+LOADER_RANKS = {"error": 0, "fence": 0, "warehouse": 1, "files": 2, "copy": 3, "dataset": 4,
                 "publish": 4, "load": 5, "settings": 6}
 # The API's layers that must not lean on the ones above them: the domain and the storage
 # under the queue, the queue under the use cases, the use cases under HTTP and the watcher.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::publish::audit::result::AuditResult;
-use crate::warehouse::day::{MINUTES_PER_DAY, MissingMinutes};
+use crate::warehouse::day::MissingMinutes;
 
 /// Where in the source a problem was found. Rows count from 0, like pandas' index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,13 +63,28 @@ pub enum LoadError {
     )]
     NoSourceFiles { date: NaiveDate, dir: PathBuf },
     #[error(
-        "{date} is incomplete: {} of its {} minutes have no file ({missing}); load it with \
-         allow_partial=true (--allow-partial) to replace the day with the minutes there are",
-        missing.count(), thousands(MINUTES_PER_DAY as u64)
+        "{date} is incomplete: {} of its {} {unit} have no file ({missing}); load it with \
+         allow_partial=true (--allow-partial) to replace the day with the {unit} there are",
+        missing.count(), thousands(*slots as u64)
     )]
     DayIncomplete {
         date: NaiveDate,
         missing: MissingMinutes,
+        /// Files a whole day has (1,440 minutes, 24 hours).
+        slots: usize,
+        /// What a slot is called ("minutes", "hours").
+        unit: &'static str,
+    },
+    #[error(
+        "{date} is incomplete: {} has no {marker} yet (the producer writes it last, when \
+         the day's files are all there); load it with allow_partial=true (--allow-partial) \
+         to replace the day with the files there are",
+        dir.display()
+    )]
+    DayUnfinished {
+        date: NaiveDate,
+        dir: PathBuf,
+        marker: String,
     },
     #[error(
         "{date} is ambiguous: these files are named after the day but are not its minute \
@@ -105,6 +120,17 @@ pub enum LoadError {
     },
     #[error("version {version} is {date}'s current version already; nothing to roll back")]
     VersionIsCurrent { date: NaiveDate, version: i32 },
+    #[error("dataset {dataset:?}: {message}")]
+    DatasetInvalid { dataset: String, message: String },
+    #[error(
+        "the table {table} is not the dataset's: {}; nothing was loaded (change the table or \
+         the declaration so that they agree)",
+        differences.join("; ")
+    )]
+    TableDiffers {
+        table: String,
+        differences: Vec<String>,
+    },
     #[error("cannot read the source directory {}: {source}", dir.display())]
     SourceDir {
         dir: PathBuf,

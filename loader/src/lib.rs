@@ -50,6 +50,7 @@
 //! `ARCHITECTURE.md` at the workspace root follows one load through them.
 
 mod copy;
+mod dataset;
 mod error;
 mod fence;
 mod files;
@@ -61,30 +62,42 @@ mod warehouse;
 pub use copy::names::NameCounts;
 pub use copy::progress::LoadProgress;
 pub use copy::stream_count::{Streams, StreamsError};
+pub use dataset::{
+    Dataset, DatasetError, DatasetSettings, Datasets, SchemaDrift, ensure_table, find_columns,
+};
 pub use error::{InputError, LoadError, server_unavailable, thousands};
 pub use fence::{Fence, FenceFn, Standing};
 pub use files::bucket::{Bucket, ListedObject, StorageSettings};
+pub use files::day_rule::{Completeness, DayRule};
 pub use files::footers::{Fingerprint, fingerprint_file};
+pub use files::layout::{Layout, list_dir_day as list_dataset_day};
 pub use files::listing::{
     DayFiles, FilesSummary, list_day, list_days, parse_minute_file, stray_day,
 };
 pub use files::location::DataSource;
+pub use files::pattern::{Cadence, FilePattern};
 pub use load::options::LoadOptions;
 pub use load::report::{LoadPhases, LoadReport};
-pub use load::{load_day, load_day_from};
+pub use load::{load_dataset_day, load_day, load_day_from};
 pub use publish::audit::{AuditConfig, AuditConfigError, AuditResult, Severity};
 pub use publish::live::{AppendedMinute, append_minute};
-pub use publish::rollback::{RollbackOptions, RollbackReport, rollback_day};
+pub use publish::rollback::{RollbackOptions, RollbackReport, rollback_day, rollback_day_of};
 pub use publish::swap_check::{SwapCheck, SwapCheckFn, SwapSummary, SwapVerdict};
-pub use publish::versions::{DayVersion, Retention, list_versions, prune_versions};
+pub use publish::versions::{
+    DayVersion, Retention, list_versions, list_versions_of, prune_versions, prune_versions_of,
+};
 pub use settings::database::DatabaseSettings;
+pub use settings::datasets::{DatasetChoice, DatasetsSettings};
 pub use settings::loading::{LoadingSettings, RetentionSettings};
 pub use settings::source::SourceSettings;
+pub use warehouse::column_type::PgType;
 pub use warehouse::day::{MINUTES_PER_DAY, MissingMinutes};
 pub use warehouse::partitions::{
-    DayStats, PartitionInfo, day_stats, get_partition, list_partitions, scan_day_stats,
+    DayStats, PartitionInfo, day_stats, get_partition, list_partitions, list_partitions_of,
+    scan_day_stats,
 };
-pub use warehouse::staging::collect_garbage;
+pub use warehouse::staging::{collect_garbage, collect_garbage_of};
+pub use warehouse::table::{Column, SAMPLE_DATASET, Table};
 
 /// The schema migrations (`migrations/` at the workspace root), applied by
 /// `loader migrate` and by the API at start.

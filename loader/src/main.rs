@@ -6,28 +6,39 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use loader::{DatabaseSettings, RetentionSettings, RollbackOptions};
+use loader::{
+    DatabaseSettings, DatasetChoice, Datasets, DatasetsSettings, RetentionSettings, SourceSettings,
+    Table,
+};
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
-use tokio_util::sync::CancellationToken;
 
 // The binary's own rooms, in a folder of their own beside the library's.
+#[path = "cli/datasets.rs"]
+mod datasets;
 #[path = "cli/listings.rs"]
 mod listings;
 #[path = "cli/load.rs"]
 mod load;
+#[path = "cli/maintenance.rs"]
+mod maintenance;
 #[path = "cli/report.rs"]
 mod report;
 
-use listings::{list, print_partitions, print_versions};
+use datasets::{print_datasets, print_schema};
+use listings::{print_partitions, print_versions};
 use load::{LoadArgs, load_days};
+use maintenance::{collect_garbage, roll_back};
 
-/// Loads the sensor-readings Parquet files into dwh.data_sample, one atomic day at a time.
+/// Replaces days of day-partitioned tables from Parquet files, one atomic day at a time:
+/// the built-in sample's dwh.data_sample, and the datasets of a datasets file.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
     #[command(flatten)]
     database: DatabaseSettings,
+    #[command(flatten)]
+    datasets: DatasetsSettings,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,16 +47,36 @@ struct Cli {
 enum Command {
     /// Replace one day (--date) or each day of a range (--from/--to), one day at a time.
     Load(LoadArgs),
+    /// The datasets: the built-in sample and those of the datasets file.
+    Datasets,
+    /// A dataset's columns (declared, the table's, or found in a day's first file) and the
+    /// DDL that creates its table, without running it.
+    Schema {
+        #[command(flatten)]
+        dataset: DatasetChoice,
+        /// Read the columns from this day's first file (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_date)]
+        date: Option<NaiveDate>,
+        #[command(flatten)]
+        source: SourceSettings,
+    },
     /// Per loaded day: rows, size on disk, when and by which job it was loaded.
-    Partitions,
+    Partitions {
+        #[command(flatten)]
+        dataset: DatasetChoice,
+    },
     /// A day's current and kept versions, with their audits.
     Versions {
+        #[command(flatten)]
+        dataset: DatasetChoice,
         /// The day, YYYY-MM-DD.
         #[arg(long, value_parser = parse_date)]
         date: NaiveDate,
     },
     /// Swap a kept version of a day back in (the current one is kept in turn).
     Rollback {
+        #[command(flatten)]
+        dataset: DatasetChoice,
         /// The day, YYYY-MM-DD.
         #[arg(long, value_parser = parse_date)]
         date: NaiveDate,
@@ -60,6 +91,8 @@ enum Command {
     /// Drop staging tables left behind by loads that were killed, the leaves swaps retired,
     /// and kept versions beyond retention.
     Gc {
+        #[command(flatten)]
+        dataset: DatasetChoice,
         #[command(flatten)]
         retention: RetentionSettings,
     },
@@ -85,6 +118,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
+    let sample_source = match &cli.command {
+        Command::Load(args) => args.source.location().to_owned(),
+        Command::Schema { source, .. } => source.location().to_owned(),
+        _ => "data".to_owned(),
+    };
+    let datasets = cli.datasets.datasets(&sample_source)?;
+    if let Command::Datasets = cli.command {
+        print_datasets(&datasets);
+        return Ok(());
+    }
     let url = cli.database.url().map_err(anyhow::Error::msg)?;
     // A load holds one pooled connection per COPY stream (its day lock has a connection of
     // its own), so the pool must not be smaller than the streams.
@@ -106,45 +149,47 @@ async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
                 .context("migrations failed")?;
             println!("migrations applied");
         }
-        Command::Gc { retention } => {
-            let dropped = loader::collect_garbage(&pool).await?;
-            println!(
-                "dropped {} table(s) (staging tables of killed loads, retired leaves){}",
-                dropped.len(),
-                list(&dropped)
-            );
-            let pruned = loader::prune_versions(&pool, retention.retention()).await?;
-            let pruned: Vec<String> = pruned.iter().map(|(d, v)| format!("{d} v{v}")).collect();
-            println!("dropped {} kept version(s){}", pruned.len(), list(&pruned));
+        Command::Gc { dataset, retention } => {
+            let table = table_of(&pool, &datasets, &dataset).await?;
+            collect_garbage(&pool, &table, &retention).await?;
         }
-        Command::Versions { date } => print_versions(&pool, date).await?,
+        Command::Versions { dataset, date } => {
+            let table = table_of(&pool, &datasets, &dataset).await?;
+            print_versions(&pool, &table, date).await?;
+        }
         Command::Rollback {
+            dataset,
             date,
             version,
             retention,
         } => {
-            let options = RollbackOptions {
-                retention: retention.retention(),
-                ..RollbackOptions::default()
-            };
-            let report =
-                loader::rollback_day(&pool, date, version, &options, &CancellationToken::new())
-                    .await
-                    .with_context(|| format!("rolling {date} back failed; the day is unchanged"))?;
-            println!(
-                "{date}: version {} is current ({} rows; swap {:.1} ms){}",
-                report.version,
-                report.rows,
-                report.swap_duration.as_secs_f64() * 1e3,
-                report
-                    .replaced_version
-                    .map_or_else(String::new, |v| format!("; version {v} is kept"))
-            );
+            let table = table_of(&pool, &datasets, &dataset).await?;
+            roll_back(&pool, &table, date, version, &retention).await?;
         }
-        Command::Partitions => print_partitions(&pool).await?,
-        Command::Load(args) => load_days(&pool, &args, started).await?,
+        Command::Partitions { dataset } => {
+            let table = table_of(&pool, &datasets, &dataset).await?;
+            print_partitions(&pool, &table).await?;
+        }
+        Command::Schema {
+            dataset,
+            date,
+            source,
+        } => print_schema(&pool, dataset.pick(&datasets)?, &source, date).await?,
+        Command::Load(args) => load_days(&pool, &args, &datasets, started).await?,
+        Command::Datasets => unreachable!("answered before connecting"),
     }
     Ok(())
+}
+
+/// The chosen dataset's table, as the database has it.
+async fn table_of(
+    pool: &sqlx::PgPool,
+    datasets: &Datasets,
+    choice: &DatasetChoice,
+) -> anyhow::Result<std::sync::Arc<Table>> {
+    let dataset = choice.pick(datasets)?;
+    let mut conn = pool.acquire().await?;
+    Ok(loader::ensure_table(&mut conn, dataset, None).await?)
 }
 
 #[cfg(test)]

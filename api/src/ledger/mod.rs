@@ -276,7 +276,8 @@ pub async fn unloaded(
         "SELECT m.day, m.minute, m.name FROM ops.minute_files m
          WHERE m.loaded_by IS NULL AND m.gone_at IS NULL
            AND ($1::date[] IS NULL OR m.day = ANY($1))
-           AND NOT EXISTS (SELECT 1 FROM dwh.day_loads d WHERE d.day = m.day)
+           AND NOT EXISTS (SELECT 1 FROM dwh.day_loads d
+                           WHERE d.day = m.day AND d.dataset = 'sample')
            AND m.day NOT IN (
                SELECT c.day FROM ops.minute_files c
                WHERE c.gone_at IS NULL AND ($1::date[] IS NULL OR c.day = ANY($1))

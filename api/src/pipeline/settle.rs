@@ -67,11 +67,13 @@ pub async fn settle_day(
         .execute(&mut *tx)
         .await?;
     let now = ledger::day(&mut tx, day).await?;
-    let loaded: Option<(i32, i64, chrono::DateTime<chrono::Utc>)> =
-        sqlx::query_as("SELECT files, bytes, loaded_at FROM dwh.day_loads WHERE day = $1")
-            .bind(day)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let loaded: Option<(i32, i64, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT files, bytes, loaded_at FROM dwh.day_loads
+             WHERE day = $1 AND dataset = 'sample'",
+    )
+    .bind(day)
+    .fetch_optional(&mut *tx)
+    .await?;
     let job_since: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM ops.jobs WHERE date = $1 AND created_at >= $2)",
     )

@@ -1,6 +1,9 @@
 //! What `loader partitions`, `versions` and `gc` print: tables for people.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
+use loader::Table;
 use sqlx::PgPool;
 
 pub(crate) fn list(names: &[String]) -> String {
@@ -11,8 +14,8 @@ pub(crate) fn list(names: &[String]) -> String {
     }
 }
 
-pub(crate) async fn print_partitions(pool: &PgPool) -> anyhow::Result<()> {
-    let days = loader::list_partitions(pool).await?;
+pub(crate) async fn print_partitions(pool: &PgPool, table: &Table) -> anyhow::Result<()> {
+    let days = loader::list_partitions_of(pool, table).await?;
     println!(
         "{:<10}  {:>10}  {:>10}  {:<25}  job",
         "day", "rows", "size MB", "loaded at"
@@ -32,8 +35,12 @@ pub(crate) async fn print_partitions(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) async fn print_versions(pool: &PgPool, date: NaiveDate) -> anyhow::Result<()> {
-    let versions = loader::list_versions(pool, date).await?;
+pub(crate) async fn print_versions(
+    pool: &PgPool,
+    table: &Arc<Table>,
+    date: NaiveDate,
+) -> anyhow::Result<()> {
+    let versions = loader::list_versions_of(pool, table, date).await?;
     println!(
         "{:>7}  {:<8}  {:>10}  {:>10}  {:<25}  audit",
         "version", "", "rows", "size MB", "loaded at"

@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
-use loader::{LoadOptions, LoadingSettings, SourceSettings, load_day_from};
+use loader::{
+    Dataset, DatasetChoice, Datasets, LoadOptions, LoadingSettings, Retention, SourceSettings,
+    Streams, load_dataset_day, load_day_from,
+};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +26,8 @@ pub(crate) struct LoadArgs {
     /// Last day of the range, included.
     #[arg(long, env = "LOAD_TO", value_parser = parse_date, requires = "from")]
     to: Option<NaiveDate>,
+    #[command(flatten)]
+    pub(crate) dataset: DatasetChoice,
     #[command(flatten)]
     pub(crate) source: SourceSettings,
     #[command(flatten)]
@@ -73,12 +78,40 @@ impl LoadArgs {
             ..LoadOptions::default()
         })
     }
+
+    /// [`options`](Self::options) with what `dataset` sets for itself.
+    pub(crate) fn options_for(&self, dataset: &Dataset) -> anyhow::Result<LoadOptions> {
+        let mut options = self.options()?;
+        if dataset.is_sample() {
+            return Ok(options);
+        }
+        let settings = &dataset.settings;
+        if let Some(streams) = settings.streams {
+            options.streams = u8::try_from(streams)
+                .ok()
+                .and_then(Streams::new)
+                .with_context(|| format!("dataset {}: streams {streams}: 1 to 16", dataset.name))?;
+        }
+        if let Some(percent) = settings.shrink_guard_percent {
+            options.shrink_guard_percent = percent;
+        }
+        options.retention = Retention {
+            keep: settings.keep_versions.unwrap_or(options.retention.keep),
+            max_age: settings
+                .keep_versions_hours
+                .map_or(options.retention.max_age, |h| Duration::from_secs(h * 3600)),
+        };
+        // The audit file's kinds are the sample's.
+        options.audits = None;
+        Ok(options)
+    }
 }
 
 /// Loads each day of `args`; `started`: when the process began (for `--timings`).
 pub(crate) async fn load_days(
     pool: &PgPool,
     args: &LoadArgs,
+    datasets: &Datasets,
     started: Instant,
 ) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
@@ -89,8 +122,13 @@ pub(crate) async fn load_days(
             on_ctrl_c.cancel();
         }
     });
-    let options = args.options()?;
-    let source = args.source.source()?;
+    let dataset = args.dataset.pick(datasets)?;
+    let options = args.options_for(dataset)?;
+    let source = if dataset.is_sample() {
+        args.source.source()?
+    } else {
+        args.source.open(&dataset.source)?
+    };
     let days = args.days()?;
     let in_range = days.len() > 1;
     let mut skipped = Vec::new();
@@ -98,7 +136,12 @@ pub(crate) async fn load_days(
     for day in days {
         let bar = progress_bar();
         let load_began = Instant::now();
-        let report = load_day_from(pool, &source, day, &options, &|p| show(&bar, p), &cancel).await;
+        let on_progress = |p| show(&bar, p);
+        let report = if dataset.is_sample() {
+            load_day_from(pool, &source, day, &options, &on_progress, &cancel).await
+        } else {
+            load_dataset_day(pool, dataset, &source, day, &options, &on_progress, &cancel).await
+        };
         bar.finish_and_clear();
         match report {
             Ok(report) => {
@@ -109,7 +152,10 @@ pub(crate) async fn load_days(
             }
             // In a range, an incomplete day (the month's last holds one minute) is said
             // and skipped, not a reason to stop the days after it.
-            Err(error @ loader::LoadError::DayIncomplete { .. }) if in_range => {
+            Err(
+                error @ (loader::LoadError::DayIncomplete { .. }
+                | loader::LoadError::DayUnfinished { .. }),
+            ) if in_range => {
                 eprintln!("skipped: {error}");
                 skipped.push(day);
             }

@@ -24,6 +24,7 @@ use crate::files::bucket::Bucket;
 use crate::files::footers::SourceFile;
 use crate::files::objects::Prefetched;
 use crate::warehouse::day::TimeRange;
+use crate::warehouse::table::Table;
 
 /// Footers each stream reads at once, ahead of its COPY.
 const FOOTERS_AHEAD: usize = 64;
@@ -93,8 +94,10 @@ impl Ahead {
 impl PartChecks {
     async fn run(self, bucket: &Bucket) -> Option<u64> {
         let range = self.range;
+        // Only the sample's minute files are planned by their names.
+        let sample = Table::sample();
         let mut checks = futures::stream::iter(self.objects)
-            .map(|(display, meta)| bucket.inspect(display, meta))
+            .map(|(display, meta)| bucket.inspect(display, meta, &sample))
             .buffered(FOOTERS_AHEAD);
         let mut rows = 0;
         while let Some(checked) = checks.next().await {
@@ -128,7 +131,7 @@ mod tests {
             path: "s3://b/2023-01-01 00:10:00.parquet".into(),
             rows,
             bytes: 1,
-            projection: [0, 1, 2, 3, 4],
+            projection: vec![Some(0), Some(1), Some(2), Some(3), Some(4)],
             create_at_range,
             fingerprint: Fingerprint::of_size(1),
             object: None,

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use arrow_array::{Array, RecordBatch, TimestampMicrosecondArray};
 
-use crate::warehouse::table::COLUMNS;
+use crate::warehouse::table::Table;
+
+/// The sample's columns: facts are counted of the sample's days only.
+const COLUMNS: usize = 5;
 
 /// What the audit measures, counted as the rows stream into the staging tables: each
 /// normalised batch is looked at on its way to the COPY, so the audit needs no second
@@ -16,7 +19,7 @@ pub(crate) struct Facts {
     pub(crate) rows: i64,
     /// Rows per minute of `create_at` (minutes since the epoch), for the minutes present.
     pub(crate) per_minute: BTreeMap<i64, i64>,
-    pub(crate) nulls: [i64; COLUMNS.len()],
+    pub(crate) nulls: [i64; COLUMNS],
     pub(crate) expire_not_after_create: i64,
 }
 
@@ -67,10 +70,11 @@ impl Facts {
 }
 
 fn timestamps<'b>(batch: &'b RecordBatch, name: &str) -> &'b TimestampMicrosecondArray {
-    let index = COLUMNS
+    let index = Table::sample()
+        .columns()
         .iter()
-        .position(|&(column, _)| column == name)
-        .expect("a column of the table");
+        .position(|column| column.name == name)
+        .expect("a column of the sample's table");
     batch
         .column(index)
         .as_any()

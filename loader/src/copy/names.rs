@@ -5,7 +5,7 @@ use arrow_array::{Array, RecordBatch, StringArray};
 
 use foldhash::HashSet;
 
-use crate::warehouse::table::COLUMNS;
+use crate::warehouse::table::Table;
 
 /// How many distinct values each name column of a day holds (nulls not counted, as in
 /// SQL's `count(DISTINCT …)`).
@@ -52,10 +52,11 @@ impl DistinctNames {
 }
 
 fn add_column(set: &mut HashSet<String>, batch: &RecordBatch, name: &str) {
-    let index = COLUMNS
+    let index = Table::sample()
+        .columns()
         .iter()
-        .position(|&(column, _)| column == name)
-        .expect("a column of the table");
+        .position(|column| column.name == name)
+        .expect("a column of the sample's table");
     let values = batch
         .column(index)
         .as_any()
@@ -84,7 +85,7 @@ mod tests {
         let strings = |values: Vec<Option<&str>>| Arc::new(StringArray::from(values)) as ArrayRef;
         let times = || Arc::new(TimestampMicrosecondArray::from(vec![0; rows])) as ArrayRef;
         RecordBatch::try_new(
-            copy_schema(),
+            copy_schema(&Table::sample()),
             vec![
                 strings(departments.to_vec()),
                 strings(sensors.iter().copied().map(Some).collect()),

@@ -21,7 +21,6 @@ use crate::files::footers::SourceFile;
 use crate::files::objects::Prefetched;
 use crate::warehouse::day::Day;
 use crate::warehouse::staging::StagingTable;
-use crate::warehouse::table;
 
 mod reader;
 
@@ -63,24 +62,26 @@ pub(crate) struct StreamCopied {
     pub tally: Tally,
 }
 
-/// What a stream counts as its rows go by: the distinct names (kept with the day) and,
-/// when there is an audit, the facts it judges.
+/// What a stream counts as its rows go by: the sample's distinct names (kept with the
+/// day) and, when there is an audit, the facts it judges.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
-    pub names: DistinctNames,
+    pub names: Option<DistinctNames>,
     pub facts: Option<Facts>,
 }
 
 impl Tally {
-    pub(crate) fn new(audit: bool) -> Self {
+    pub(crate) fn new(names: bool, audit: bool) -> Self {
         Self {
-            names: DistinctNames::default(),
+            names: names.then(DistinctNames::default),
             facts: audit.then(Facts::default),
         }
     }
 
     fn add(&mut self, batch: &arrow_array::RecordBatch) {
-        self.names.add(batch);
+        if let Some(names) = &mut self.names {
+            names.add(batch);
+        }
         if let Some(facts) = &mut self.facts {
             facts.add(batch);
         }
@@ -88,7 +89,11 @@ impl Tally {
 
     /// Adds another stream's counts.
     pub(crate) fn merge(&mut self, other: Self) {
-        self.names.merge(other.names);
+        match (&mut self.names, other.names) {
+            (Some(names), Some(other)) => names.merge(other),
+            (None, other) => self.names = other,
+            (Some(_), None) => {}
+        }
         match (&mut self.facts, other.facts) {
             (Some(facts), Some(other)) => facts.merge(other),
             (None, other) => self.facts = other,
@@ -128,14 +133,16 @@ pub(crate) async fn copy_stream(
     on_file: &(dyn Fn(FileDone) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<StreamCopied, LoadError> {
-    let (date, bounds) = (day.date(), day.range());
+    let date = day.date();
     let (sender, mut receiver) = mpsc::channel(CHANNEL_CAPACITY);
     let reader_cancel = cancel.child_token();
     let reader = {
         let cancel = reader_cancel.clone();
         let feed = input.into_feed();
-        let tally = Tally::new(settings.audit);
-        tokio::task::spawn_blocking(move || encode_files(feed, bounds, &sender, &cancel, tally))
+        let sample = day.table().is_sample();
+        let tally = Tally::new(sample, settings.audit && sample);
+        let day = day.clone();
+        tokio::task::spawn_blocking(move || encode_files(feed, &day, &sender, &cancel, tally))
     };
     // Stops the reader thread on every early return below.
     let _stop_reader = reader_cancel.drop_guard();
@@ -159,7 +166,7 @@ pub(crate) async fn copy_stream(
     let statement = format!(
         "COPY {} ({}) FROM STDIN (FORMAT binary{})",
         table.qualified_name(),
-        table::column_list(),
+        day.table().column_list(),
         if owned { ", FREEZE" } else { "" }
     );
     let copy = tx.copy_in_raw(&statement).await?;

@@ -217,7 +217,7 @@ mod tests {
             path: name.into(),
             rows: 10,
             bytes,
-            projection: [0, 1, 2, 3, 4],
+            projection: vec![Some(0), Some(1), Some(2), Some(3), Some(4)],
             create_at_range: range,
             fingerprint: Fingerprint::of_size(bytes),
             object: None,

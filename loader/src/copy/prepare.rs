@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use chrono::NaiveDate;
 use tokio_util::sync::CancellationToken;
 
 use crate::copy::ahead::{Ahead, plan_ahead};
@@ -14,7 +13,8 @@ use crate::copy::stream_count::Streams;
 use crate::error::LoadError;
 use crate::files::bucket::Bucket;
 use crate::files::footers::{SourceFile, inspect};
-use crate::files::listing::{DayFiles, list_day};
+use crate::files::layout::{Layout, list_dir_day};
+use crate::files::listing::DayFiles;
 use crate::files::location::DataSource;
 use crate::warehouse::day::{Day, MissingMinutes, TimeRange};
 
@@ -35,6 +35,7 @@ pub(crate) struct Prepared {
 /// otherwise every footer is checked here, before anything is written.
 pub(crate) async fn prepare(
     source: &DataSource,
+    layout: &Layout,
     day: &Day,
     streams: Streams,
     allow_partial: bool,
@@ -43,19 +44,23 @@ pub(crate) async fn prepare(
 ) -> Result<Prepared, LoadError> {
     let (date, streams) = (day.date(), streams.get());
     let (files, missing) = match source {
-        DataSource::Dir(dir) => inspect_day(dir, date, allow_partial, cancel).await?,
+        DataSource::Dir(dir) => inspect_day(dir, layout, day, allow_partial, cancel).await?,
         DataSource::Bucket(bucket) => {
             let listed = tokio::select! {
                 () = cancel.cancelled() => return Err(LoadError::Cancelled { date }),
-                listed = bucket.list_day(date) => listed?,
+                listed = bucket.list_day_in(layout, date) => listed?,
             };
             let missing = listed.judge(allow_partial)?;
-            if ahead && streams > 1 {
+            // Names plan a day only when they say their minute: the sample's.
+            if ahead && streams > 1 && matches!(layout, Layout::SampleMinutes) {
                 return Ok(checked_during_the_copy(
                     bucket, &listed, missing, streams, day,
                 ));
             }
-            (bucket.inspect_day(&listed, cancel).await?, missing)
+            (
+                bucket.inspect_day(&listed, day.table(), cancel).await?,
+                missing,
+            )
         }
     };
     Ok(checked_first(files, missing, streams, day))
@@ -121,18 +126,24 @@ fn checked_first(
 /// file system): the thread doing the reads is then left to finish on its own.
 async fn inspect_day(
     source_dir: &Path,
-    date: NaiveDate,
+    layout: &Layout,
+    day: &Day,
     allow_partial: bool,
     cancel: &CancellationToken,
 ) -> Result<(Vec<SourceFile>, MissingMinutes), LoadError> {
     let dir = source_dir.to_path_buf();
+    let (layout, table, date) = (
+        layout.clone(),
+        std::sync::Arc::clone(day.table()),
+        day.date(),
+    );
     let inspection = tokio::task::spawn_blocking(move || {
-        let listed = list_day(&dir, date)?;
+        let listed = list_dir_day(&dir, &layout, date)?;
         let missing = listed.judge(allow_partial)?;
         let files = listed
             .regular_files()?
             .iter()
-            .map(|path| inspect(path).map_err(LoadError::from))
+            .map(|path| inspect(path, &table).map_err(LoadError::from))
             .collect::<Result<_, _>>()?;
         Ok((files, missing))
     });

@@ -33,6 +33,9 @@ use crate::files::footers::{Fingerprint, SourceFile, check_footer, footer_in, me
 use crate::files::listing::{DayFiles, day_of};
 use crate::files::object::{SourceObject, storage_error};
 use crate::files::parquet_support;
+use crate::warehouse::table::Table;
+
+mod by_pattern;
 
 /// Footers are read with one ranged request of the object's last bytes; a footer longer
 /// than this takes a second request. The generator's are 3.7 KB; a larger guess only
@@ -121,6 +124,15 @@ impl Bucket {
         PathBuf::from(format!("{}/{name}", self.url.trim_end_matches('/')))
     }
 
+    /// The object's path under the prefix, however deep.
+    fn relative_name<'a>(&self, location: &'a ObjectPath) -> Option<&'a str> {
+        let key = location.as_ref();
+        if self.prefix.as_ref().is_empty() {
+            return Some(key);
+        }
+        key.strip_prefix(self.prefix.as_ref())?.strip_prefix('/')
+    }
+
     /// The object's name under the prefix; `None` for an object deeper down.
     fn name_of<'a>(&self, location: &'a ObjectPath) -> Option<&'a str> {
         let key = location.as_ref();
@@ -185,10 +197,11 @@ impl Bucket {
     pub(crate) async fn inspect_day(
         &self,
         listed: &DayFiles,
+        table: &Table,
         cancel: &CancellationToken,
     ) -> Result<Vec<SourceFile>, LoadError> {
         let inspections = futures::stream::iter(listed.objects())
-            .map(|(_, display, meta)| self.inspect(display, meta))
+            .map(|(_, display, meta)| self.inspect(display, meta, table))
             .buffered(FOOTER_READS_IN_FLIGHT)
             .try_collect::<Vec<_>>();
         tokio::select! {
@@ -202,6 +215,7 @@ impl Bucket {
         &self,
         display: PathBuf,
         meta: ObjectMeta,
+        table: &Table,
     ) -> Result<SourceFile, LoadError> {
         let mut object = SourceObject {
             store: self.store.clone(),
@@ -215,7 +229,7 @@ impl Bucket {
             object.etag = etag;
         }
         let fingerprint = Fingerprint::of_object(meta.size, meta.last_modified.into(), &footer);
-        Ok(check_footer(&display, &footer, fingerprint, object)?)
+        Ok(check_footer(&display, &footer, fingerprint, object, table)?)
     }
 
     /// Every object right under the prefix, with its size and last modification, from one

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use arrow_schema::{DataType, Schema, TimeUnit};
+use arrow_schema::Schema;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
@@ -20,7 +20,8 @@ use sha2::{Digest, Sha256};
 use crate::error::InputError;
 use crate::files::object::SourceObject;
 use crate::files::parquet_support;
-use crate::warehouse::table::{COLUMNS, ColumnType, PARTITION_COLUMN};
+use crate::warehouse::column_type::PgType;
+use crate::warehouse::table::Table;
 
 /// One source file that passed the schema check.
 #[derive(Clone, Debug)]
@@ -28,9 +29,11 @@ pub(crate) struct SourceFile {
     pub path: PathBuf,
     pub rows: u64,
     pub bytes: u64,
-    /// For each table column in table order, its index among the file's columns.
-    pub projection: [usize; COLUMNS.len()],
-    /// The smallest and largest `create_at` the footer's statistics promise, in µs since
+    /// For each table column in table order, its index among the file's columns (`None`:
+    /// the file lacks it, and it loads as NULL).
+    pub projection: Vec<Option<usize>>,
+    /// The smallest and largest value of the partition column the footer's statistics
+    /// promise (a timestamp column's only), in µs since
     /// the Unix epoch; `None` when the file has no usable statistics (or no rows). Only a
     /// plan: every value is still checked against it while it is read.
     pub create_at_range: Option<(i64, i64)>,
@@ -174,9 +177,9 @@ pub(crate) fn open_regular(path: &Path) -> Result<File, InputError> {
     Ok(file)
 }
 
-/// Reads `path`'s footer and checks its columns: exactly the table's columns (in any
-/// order), each of an accepted type.
-pub(crate) fn inspect(path: &Path) -> Result<SourceFile, InputError> {
+/// Reads `path`'s footer and checks its columns against `table`'s (in any order), each of
+/// an accepted type.
+pub(crate) fn inspect(path: &Path, table: &Table) -> Result<SourceFile, InputError> {
     let file = open_regular(path)?;
     let fingerprint =
         fingerprint(&file).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
@@ -184,10 +187,10 @@ pub(crate) fn inspect(path: &Path) -> Result<SourceFile, InputError> {
         .map_err(|e| parquet_support::unreadable(path, &e))?;
     source_file(
         path,
+        table,
         builder.schema(),
         builder.metadata(),
         fingerprint,
-        None,
     )
 }
 
@@ -198,12 +201,13 @@ pub(crate) fn check_footer(
     footer: &[u8],
     fingerprint: Fingerprint,
     mut object: SourceObject,
+    table: &Table,
 ) -> Result<SourceFile, InputError> {
     let unreadable = |e: ParquetError| parquet_support::unreadable(path, &e);
     let metadata = ParquetMetaDataReader::decode_metadata(footer).map_err(unreadable)?;
     let arrow = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::default())
         .map_err(unreadable)?;
-    let file = source_file(path, arrow.schema(), arrow.metadata(), fingerprint, None)?;
+    let file = source_file(path, table, arrow.schema(), arrow.metadata(), fingerprint)?;
     object.footer = Some(arrow);
     Ok(SourceFile {
         object: Some(object),
@@ -213,10 +217,10 @@ pub(crate) fn check_footer(
 
 fn source_file(
     path: &Path,
+    table: &Table,
     schema: &Schema,
     metadata: &ParquetMetaData,
     fingerprint: Fingerprint,
-    object: Option<SourceObject>,
 ) -> Result<SourceFile, InputError> {
     let rows = u64::try_from(metadata.file_metadata().num_rows())
         .map_err(|_| InputError::file(path, "negative row count in the footer"))?;
@@ -224,16 +228,16 @@ fn source_file(
         file: path.into(),
         ..e
     };
-    let projection = check_schema(schema).map_err(in_this_file)?;
+    let projection = check_schema(schema, table).map_err(in_this_file)?;
     parquet_support::check_chunks(metadata).map_err(in_this_file)?;
     Ok(SourceFile {
         path: path.to_path_buf(),
         rows,
         bytes: fingerprint.bytes,
         projection,
-        create_at_range: partition_column_range(metadata),
+        create_at_range: partition_column_range(metadata, &table.partition_column().name),
         fingerprint,
-        object,
+        object: None,
     })
 }
 
@@ -241,14 +245,14 @@ fn source_file(
 /// in µs (widened outwards when the file's unit is finer). The unit is the Parquet
 /// column's own: the embedded Arrow schema may ask for another one (pyarrow writes ns
 /// timestamps as µs when told to, and says ns), but statistics are in the stored unit.
-fn partition_column_range(metadata: &ParquetMetaData) -> Option<(i64, i64)> {
+fn partition_column_range(metadata: &ParquetMetaData, column: &str) -> Option<(i64, i64)> {
     let (index, column) = metadata
         .file_metadata()
         .schema_descr()
         .columns()
         .iter()
         .enumerate()
-        .find(|(_, c)| c.path().parts() == [PARTITION_COLUMN])?;
+        .find(|(_, c)| c.path().parts() == [column])?;
     let unit = match (column.logical_type_ref(), column.converted_type()) {
         (Some(LogicalType::Timestamp(timestamp)), _) => timestamp.unit,
         (None, ConvertedType::TIMESTAMP_MILLIS) => ParquetTimeUnit::MILLIS,
@@ -274,75 +278,66 @@ fn partition_column_range(metadata: &ParquetMetaData) -> Option<(i64, i64)> {
     range
 }
 
-fn check_schema(schema: &Schema) -> Result<[usize; COLUMNS.len()], InputError> {
+/// Where each of `table`'s columns is among the file's, after checking them: no column
+/// the table lacks, each one of a type that widens into the table's without loss, none
+/// missing that the table needs (the sample needs all its columns; a declared dataset
+/// reads a missing nullable column as NULL).
+fn check_schema(schema: &Schema, table: &Table) -> Result<Vec<Option<usize>>, InputError> {
     let problem = |column: &str, reason: String| InputError::file("", reason).column(column);
     if let Some(extra) = schema
         .fields()
         .iter()
-        .find(|f| !COLUMNS.iter().any(|(name, _)| name == f.name()))
+        .find(|f| !table.columns().iter().any(|c| &c.name == f.name()))
     {
+        let names: Vec<&str> = table.columns().iter().map(|c| c.name.as_str()).collect();
         return Err(problem(
             extra.name(),
             format!(
                 "unexpected column (type {}); the table has only {}",
                 extra.data_type(),
-                COLUMNS.map(|(n, _)| n).join(", ")
+                names.join(", ")
             ),
         ));
     }
-    let mut projection = [0; COLUMNS.len()];
-    for (slot, (name, kind)) in projection.iter_mut().zip(COLUMNS) {
-        let (index, field) = schema
-            .column_with_name(name)
-            .ok_or_else(|| problem(name, "missing column".to_owned()))?;
-        if !accepts(kind, field.data_type()) {
+    let mut projection = Vec::with_capacity(table.columns().len());
+    for column in table.columns() {
+        let Some((index, field)) = schema.column_with_name(&column.name) else {
+            if column.not_null || table.is_sample() {
+                return Err(problem(&column.name, "missing column".to_owned()));
+            }
+            projection.push(None);
+            continue;
+        };
+        if !column.pg_type.accepts(field.data_type()) {
             let nested = if field.data_type().is_nested() {
                 "a nested column: "
             } else {
                 ""
             };
             return Err(problem(
-                name,
+                &column.name,
                 format!(
                     "{nested}type {} is not accepted; expected {}",
                     field.data_type(),
-                    describe(kind)
+                    describe(column.pg_type)
                 ),
             ));
         }
-        *slot = index;
+        projection.push(Some(index));
     }
     Ok(projection)
 }
 
-/// Whether a column of Arrow type `data_type` can be loaded into a column of `kind`.
-pub(crate) fn accepts(kind: ColumnType, data_type: &DataType) -> bool {
+/// What a column of type `kind` accepts, for messages.
+fn describe(kind: PgType) -> String {
     match kind {
-        ColumnType::Varchar { .. } => match data_type {
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-            DataType::Dictionary(_, values) => {
-                matches!(values.as_ref(), DataType::Utf8 | DataType::LargeUtf8)
-            }
-            _ => false,
-        },
-        ColumnType::Timestamp { .. } => matches!(
-            data_type,
-            DataType::Timestamp(
-                TimeUnit::Nanosecond | TimeUnit::Microsecond | TimeUnit::Millisecond,
-                None
-            )
-        ),
-    }
-}
-
-fn describe(kind: ColumnType) -> &'static str {
-    match kind {
-        ColumnType::Varchar { .. } => {
-            "a string (utf8, large_utf8, utf8_view or a dictionary of strings)"
+        PgType::Varchar { .. } | PgType::Text => {
+            "a string (utf8, large_utf8, utf8_view or a dictionary of strings)".to_owned()
         }
-        ColumnType::Timestamp { .. } => {
-            "a timestamp without time zone in ns, us, ms or s (PostgreSQL TIMESTAMP)"
+        PgType::Timestamp => {
+            "a timestamp without time zone in ns, us, ms or s (PostgreSQL TIMESTAMP)".to_owned()
         }
+        other => format!("a type that widens into {other} without loss"),
     }
 }
 

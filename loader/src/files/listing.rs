@@ -18,6 +18,9 @@ use chrono::NaiveDate;
 use object_store::ObjectMeta;
 
 use crate::error::{InputError, LoadError};
+use crate::files::pattern::Cadence;
+
+use crate::files::day_rule::{Completeness, DayRule};
 use crate::warehouse::day::{MINUTES_PER_DAY, MissingMinutes, minute_time};
 
 /// What the data directory holds for one day.
@@ -25,10 +28,14 @@ use crate::warehouse::day::{MINUTES_PER_DAY, MissingMinutes, minute_time};
 pub struct DayFiles {
     date: NaiveDate,
     dir: PathBuf,
-    /// Canonical files, by minute of the day.
+    rule: DayRule,
+    /// Canonical files, by slot of the day (minute, hour; a glob's parts numbered in name
+    /// order).
     minutes: BTreeMap<u16, DirEntryInfo>,
     /// Other names that start with the day.
     strays: Vec<String>,
+    /// Whether the completeness rule's marker file is there.
+    marker_found: bool,
 }
 
 /// A day's minute files as they are now (see [`DayFiles::summary`]); the default is a day
@@ -75,12 +82,58 @@ impl DayFiles {
     }
 
     fn new(date: NaiveDate, dir: &Path) -> Self {
+        Self::judged_by(date, dir, DayRule::sample())
+    }
+
+    /// An empty listing of `date` in `dir` (how the day's folder is named in messages), to
+    /// be judged by `rule`.
+    pub(crate) fn judged_by(date: NaiveDate, dir: &Path, rule: DayRule) -> Self {
         Self {
             date,
             dir: dir.to_path_buf(),
+            rule,
             minutes: BTreeMap::new(),
             strays: Vec::new(),
+            marker_found: false,
         }
+    }
+
+    /// Adds the file of `slot` found at `path` (`file_type` of a directory entry, or
+    /// `object` for an object in a bucket); a second file for a slot is a stray.
+    pub(crate) fn add_slot(
+        &mut self,
+        slot: u16,
+        path: PathBuf,
+        file_type: Option<std::fs::FileType>,
+        object: Option<ObjectMeta>,
+        name: &str,
+    ) {
+        let entry = DirEntryInfo {
+            path,
+            file_type,
+            object,
+        };
+        match self.minutes.entry(slot) {
+            std::collections::btree_map::Entry::Vacant(vacant) => {
+                vacant.insert(entry);
+            }
+            std::collections::btree_map::Entry::Occupied(_) => self.strays.push(name.to_owned()),
+        }
+    }
+
+    /// Adds a name of the day that is none of its files: it makes the day ambiguous.
+    pub(crate) fn add_stray(&mut self, name: &str) {
+        self.strays.push(name.to_owned());
+    }
+
+    /// Records that the completeness rule's marker file is there.
+    pub(crate) fn found_marker(&mut self) {
+        self.marker_found = true;
+    }
+
+    /// How the day is judged.
+    pub fn rule(&self) -> &DayRule {
+        &self.rule
     }
 
     pub fn date(&self) -> NaiveDate {
@@ -127,12 +180,25 @@ impl DayFiles {
         Ok(summary)
     }
 
-    /// The minutes of the day without a file.
+    /// The slots of the day without a file (minutes, hours, the day), as the time each
+    /// starts at; none for a day of parts, whose number is not known.
     pub fn missing(&self) -> MissingMinutes {
+        let Some(cadence) = self.rule.cadence else {
+            return MissingMinutes::default();
+        };
+        if cadence == Cadence::Minute {
+            return MissingMinutes::from(
+                (0..MINUTES_PER_DAY as u16)
+                    .filter(|m| !self.minutes.contains_key(m))
+                    .map(minute_time)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let slots = u16::try_from(cadence.slots()).expect("a day has few slots");
         MissingMinutes::from(
-            (0..MINUTES_PER_DAY as u16)
-                .filter(|m| !self.minutes.contains_key(m))
-                .map(minute_time)
+            (0..slots)
+                .filter(|slot| !self.minutes.contains_key(slot))
+                .map(|slot| cadence.time_of(slot))
                 .collect::<Vec<_>>(),
         )
     }
@@ -152,11 +218,27 @@ impl DayFiles {
                 files: self.strays.clone(),
             });
         }
+        if let Completeness::Marker(marker) = &self.rule.complete
+            && !self.marker_found
+            && !allow_partial
+        {
+            return Err(LoadError::DayUnfinished {
+                date: self.date,
+                dir: self.dir.clone(),
+                marker: marker.clone(),
+            });
+        }
+        if self.rule.complete != Completeness::All {
+            return Ok(MissingMinutes::default());
+        }
         let missing = self.missing();
         if !missing.is_empty() && !allow_partial {
+            let cadence = self.rule.cadence.unwrap_or(Cadence::Minute);
             return Err(LoadError::DayIncomplete {
                 date: self.date,
                 missing,
+                slots: cadence.slots(),
+                unit: cadence.unit(),
             });
         }
         Ok(missing)
@@ -165,7 +247,7 @@ impl DayFiles {
     /// The files, in minute order, after checking that each is a regular file (or a link
     /// to one): a directory, FIFO, socket or dangling link is refused before anything
     /// opens it, since reading a FIFO could block forever.
-    pub(crate) fn regular_files(&self) -> Result<Vec<PathBuf>, LoadError> {
+    pub fn regular_files(&self) -> Result<Vec<PathBuf>, LoadError> {
         self.minutes
             .values()
             .map(|entry| {

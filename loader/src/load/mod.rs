@@ -5,6 +5,7 @@ pub(crate) mod options;
 pub(crate) mod report;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -16,8 +17,10 @@ use crate::copy::names::NameCounts;
 use crate::copy::one_stream::StreamSettings;
 use crate::copy::prepare::{Prepared, prepare};
 use crate::copy::progress::{LoadProgress, Totals};
+use crate::dataset::{Dataset, ensure_table};
 use crate::error::LoadError;
 use crate::fence;
+use crate::files::layout::{Layout, list_dir_day};
 use crate::files::location::DataSource;
 use crate::load::options::LoadOptions;
 use crate::load::report::{LoadPhases, LoadReport};
@@ -28,6 +31,7 @@ use crate::warehouse::day_lock::DayLock;
 use crate::warehouse::retired;
 use crate::warehouse::shrink_guard;
 use crate::warehouse::staging::{self, Staging};
+use crate::warehouse::table::Table;
 
 /// Replaces the rows of `date` in `dwh.data_sample` with the rows of the day's minute files
 /// in `source_dir` (`YYYY-MM-DD HH:MM:00.parquet`, one per minute).
@@ -59,23 +63,101 @@ pub async fn load_day_from(
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<LoadReport, LoadError> {
-    match load_once(pool, source, date, options, true, progress, cancel).await {
+    let target = Target {
+        source,
+        layout: &Layout::SampleMinutes,
+        table: Table::sample(),
+    };
+    load_target(pool, &target, date, options, progress, cancel).await
+}
+
+/// Replaces `date` of `dataset` from its files in `source` (the dataset's own, opened by
+/// the caller), as [`load_day`] does the sample's. A declared dataset's table is created
+/// when it is missing, from its declared columns or from those of the day's first file;
+/// when it exists it must be the dataset's.
+pub async fn load_dataset_day(
+    pool: &PgPool,
+    dataset: &Dataset,
+    source: &DataSource,
+    date: NaiveDate,
+    options: &LoadOptions,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<LoadReport, LoadError> {
+    let table = dataset_table(pool, dataset, source, date).await?;
+    let target = Target {
+        source,
+        layout: &dataset.layout,
+        table,
+    };
+    load_target(pool, &target, date, options, progress, cancel).await
+}
+
+/// The dataset's table, made to exist (see [`ensure_table`]); the first file of the day
+/// is read only when the table is missing and no columns are declared.
+async fn dataset_table(
+    pool: &PgPool,
+    dataset: &Dataset,
+    source: &DataSource,
+    date: NaiveDate,
+) -> Result<Arc<Table>, LoadError> {
+    let mut conn = pool.acquire().await?;
+    if dataset.is_sample() || dataset.columns.is_some() {
+        return ensure_table(&mut conn, dataset, None).await;
+    }
+    match ensure_table(&mut conn, dataset, None).await {
+        Err(LoadError::DatasetInvalid { .. }) => {}
+        found => return found,
+    }
+    let DataSource::Dir(dir) = source else {
+        return Err(LoadError::DatasetInvalid {
+            dataset: dataset.name.clone(),
+            message: "its table does not exist yet and its files are in a bucket: declare its                       columns for the first load"
+                .to_owned(),
+        });
+    };
+    let (dir, layout) = (dir.clone(), dataset.layout.clone());
+    let listed = tokio::task::spawn_blocking(move || list_dir_day(&dir, &layout, date))
+        .await
+        .map_err(|e| LoadError::internal("listing the directory failed", e))??;
+    let first = listed.regular_files()?.into_iter().next();
+    ensure_table(&mut conn, dataset, first.as_deref()).await
+}
+
+/// What a load reads and writes: the files, how they are laid out, and the table.
+struct Target<'a> {
+    source: &'a DataSource,
+    layout: &'a Layout,
+    table: Arc<Table>,
+}
+
+/// A load of `target`'s day; planned again from every footer when the plan by names
+/// proves wrong.
+async fn load_target(
+    pool: &PgPool,
+    target: &Target<'_>,
+    date: NaiveDate,
+    options: &LoadOptions,
+    progress: &(dyn Fn(LoadProgress) + Send + Sync),
+    cancel: &CancellationToken,
+) -> Result<LoadReport, LoadError> {
+    match load_once(pool, target, date, options, true, progress, cancel).await {
         Err(LoadError::PlanRefuted { file }) => {
             tracing::info!(
                 %date, file = %file.display(),
                 "a footer refuted the plan by names; loading again with every footer read first"
             );
-            load_once(pool, source, date, options, false, progress, cancel).await
+            load_once(pool, target, date, options, false, progress, cancel).await
         }
         done => done,
     }
 }
 
-/// One try of [`load_day_from`]; `ahead`: a bucket's footers may be read while the COPY
+/// One try of [`load_target`]; `ahead`: a bucket's footers may be read while the COPY
 /// runs.
 async fn load_once(
     pool: &PgPool,
-    source: &DataSource,
+    target: &Target<'_>,
     date: NaiveDate,
     options: &LoadOptions,
     ahead: bool,
@@ -83,9 +165,10 @@ async fn load_once(
     cancel: &CancellationToken,
 ) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
-    let day = Day::new(date);
+    let day = Day::of(&target.table, date);
     let prepared = prepare(
-        source,
+        target.source,
+        target.layout,
         &day,
         options.streams,
         options.allow_partial,
@@ -114,7 +197,7 @@ async fn load_once(
         fill_and_swap(
             pool, &mut lock, &staging, prepared, options, progress, cancel
         ),
-        retired::drop_day_alongside(pool, date),
+        retired::drop_day_alongside(pool, &day),
     );
     if result.is_err()
         && let Err(error) = staging.drop_tables(lock.connection()).await
@@ -206,7 +289,7 @@ async fn fill_and_swap(
     let settings = StreamSettings {
         analyze: options.analyze,
         fence: options.fence.as_ref(),
-        audit: options.audits.is_some(),
+        audit: options.audits.is_some() && lock.day().table().is_sample(),
     };
     let Prepared {
         parts,
@@ -231,7 +314,7 @@ async fn fill_and_swap(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled { date });
     }
-    let names = tally.names.counts();
+    let names = tally.names.as_ref().map(|names| names.counts());
     let audited = audit::before_swap(
         lock.connection(),
         date,
@@ -276,7 +359,7 @@ fn day_load(
     rows: u64,
     totals: &Totals,
     missing: &MissingMinutes,
-    names: NameCounts,
+    names: Option<NameCounts>,
     options: &LoadOptions,
     audited: &Audited,
 ) -> Result<DayLoad, LoadError> {

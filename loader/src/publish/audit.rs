@@ -25,7 +25,7 @@ pub use result::AuditResult;
 use crate::copy::facts::Facts;
 use crate::copy::names::NameCounts;
 use crate::error::{LoadError, thousands};
-use crate::warehouse::table::COLUMNS;
+use crate::warehouse::table::{SAMPLE_DATASET, Table};
 
 /// The day as it stands now, for the change check.
 #[derive(Clone, Copy, Debug)]
@@ -44,9 +44,10 @@ async fn current_version(
 ) -> Result<Option<CurrentVersion>, sqlx::Error> {
     let row: Option<CountsRow> = sqlx::query_as(
         "SELECT rows, distinct_department_names, distinct_sensor_serials, distinct_product_names
-         FROM dwh.day_loads WHERE day = $1",
+         FROM dwh.day_loads WHERE day = $1 AND dataset = $2",
     )
     .bind(date)
+    .bind(SAMPLE_DATASET)
     .fetch_optional(conn)
     .await?;
     Ok(
@@ -81,10 +82,10 @@ pub(crate) async fn before_swap(
     date: NaiveDate,
     config: Option<&AuditConfig>,
     facts: Option<&Facts>,
-    names: NameCounts,
+    names: Option<NameCounts>,
 ) -> Result<Audited, LoadError> {
     let started = Instant::now();
-    let (Some(config), Some(facts)) = (config, facts) else {
+    let (Some(config), Some(facts), Some(names)) = (config, facts, names) else {
         return Ok(Audited {
             results: Vec::new(),
             duration: Duration::ZERO,
@@ -179,11 +180,12 @@ fn rows_per_minute(check: &RowsPerMinute, facts: &Facts) -> AuditResult {
 
 fn nulls(check: &Nulls, facts: &Facts) -> AuditResult {
     let max = i64::try_from(check.max).unwrap_or(i64::MAX);
-    let over: Vec<String> = COLUMNS
+    let over: Vec<String> = Table::sample()
+        .columns()
         .iter()
         .zip(facts.nulls)
         .filter(|&(_, n)| n > max)
-        .map(|((column, _), n)| format!("{column} has {}", count(n)))
+        .map(|(column, n)| format!("{} has {}", column.name, count(n)))
         .collect();
     let detail = if over.is_empty() {
         format!(

@@ -17,7 +17,6 @@ use crate::error::LoadError;
 use crate::files::footers::{self, Fingerprint};
 use crate::warehouse::day::Day;
 use crate::warehouse::day_lock;
-use crate::warehouse::table;
 
 /// What one live append stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,11 +43,13 @@ pub async fn append_minute(
     if !day_lock::try_lock_for_transaction(conn, &day).await? {
         return Err(LoadError::DayBusy { date });
     }
-    let loaded: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM dwh.day_loads WHERE day = $1)")
-            .bind(date)
-            .fetch_one(&mut *conn)
-            .await?;
+    let loaded: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM dwh.day_loads WHERE day = $1 AND dataset = $2)",
+    )
+    .bind(date)
+    .bind(day.table().dataset())
+    .fetch_one(&mut *conn)
+    .await?;
     if loaded {
         return Err(LoadError::DayLoaded { date });
     }
@@ -56,8 +57,8 @@ pub async fn append_minute(
     ensure_live_leaf(conn, &day).await?;
     let statement = format!(
         "COPY {} ({}) FROM STDIN (FORMAT binary)",
-        table::qualified(&day.live_leaf_name()),
-        table::column_list()
+        day.table().qualified_leaf(&day.live_leaf_name()),
+        day.table().column_list()
     );
     let mut copy = conn.copy_in_raw(&statement).await?;
     copy.send(data).await?;
@@ -74,10 +75,10 @@ pub async fn append_minute(
 
 /// Checks the file's footer and encodes its rows, off the async runtime.
 async fn encode(path: PathBuf, day: &Day) -> Result<(Fingerprint, bytes::Bytes, u64), LoadError> {
-    let bounds = day.range();
+    let day = day.clone();
     tokio::task::spawn_blocking(move || {
-        let file = footers::inspect(&path)?;
-        let (data, rows) = one_stream::encode_whole_file(&file, bounds)?;
+        let file = footers::inspect(&path, day.table())?;
+        let (data, rows) = one_stream::encode_whole_file(&file, &day)?;
         Ok((file.fingerprint, data, rows))
     })
     .await
@@ -89,7 +90,7 @@ async fn ensure_live_leaf(conn: &mut PgConnection, day: &Day) -> Result<(), Load
     let exists = |name: String| {
         sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL").bind(name)
     };
-    let leaf = table::qualified(&day.live_leaf_name());
+    let leaf = day.table().qualified_leaf(&day.live_leaf_name());
     if exists(leaf.clone()).fetch_one(&mut *conn).await? {
         return Ok(());
     }
@@ -104,11 +105,11 @@ async fn ensure_live_leaf(conn: &mut PgConnection, day: &Day) -> Result<(), Load
     sql.push_str(&format!(
         "CREATE TABLE {leaf} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
          ALTER TABLE {day_table} ATTACH PARTITION {leaf}
-             FOR VALUES FROM ('{start}') TO ('{end}');",
-        parent = table::NAME,
+             FOR VALUES FROM ({start}) TO ({end});",
+        parent = day.table().qualified(),
         day_table = day.qualified_partition(),
-        start = range.start(),
-        end = range.end(),
+        start = day.bound_literal(range.start_us),
+        end = day.bound_literal(range.end_us),
     ));
     conn.execute(sql.as_str()).await?;
     Ok(())

@@ -3,6 +3,7 @@
 //! can be undone), the kept ones come back and are attached; readers see one version or
 //! the other, never a mix. Only catalog entries change, so the swap takes milliseconds.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -19,6 +20,9 @@ use crate::publish::versions::{self, Retention};
 use crate::warehouse::day::Day;
 use crate::warehouse::day_lock::DayLock;
 use crate::warehouse::staging;
+use crate::warehouse::table::Table;
+
+mod kept;
 
 /// How a rollback runs.
 #[derive(Debug, Clone)]
@@ -62,9 +66,8 @@ pub struct RollbackReport {
     pub swap_attempts: u32,
 }
 
-/// Makes kept `version` of `date` the day's current version again. Refused when another
-/// load or rollback of the day runs ([`LoadError::DayBusy`]), when the version is not kept
-/// ([`LoadError::VersionNotKept`]) or is current already.
+/// Makes kept `version` of `date` of the sample the day's current version again (see
+/// [`rollback_day_of`]).
 pub async fn rollback_day(
     pool: &PgPool,
     date: NaiveDate,
@@ -72,7 +75,21 @@ pub async fn rollback_day(
     options: &RollbackOptions,
     cancel: &CancellationToken,
 ) -> Result<RollbackReport, LoadError> {
-    let day = Day::new(date);
+    rollback_day_of(pool, &Table::sample(), date, version, options, cancel).await
+}
+
+/// Makes kept `version` of `date` of `table` the day's current version again. Refused
+/// when another load or rollback of the day runs ([`LoadError::DayBusy`]), when the
+/// version is not kept ([`LoadError::VersionNotKept`]) or is current already.
+pub async fn rollback_day_of(
+    pool: &PgPool,
+    table: &Arc<Table>,
+    date: NaiveDate,
+    version: i32,
+    options: &RollbackOptions,
+    cancel: &CancellationToken,
+) -> Result<RollbackReport, LoadError> {
+    let day = Day::of(table, date);
     let mut lock = DayLock::acquire(pool, &day).await?;
     let result = swap_back(&mut lock, version, options, cancel).await;
     lock.release().await.ok();
@@ -106,8 +123,9 @@ async fn swap_back(
         return Err(LoadError::Cancelled { date });
     }
     let replaced_version: Option<i32> =
-        sqlx::query_scalar("SELECT version FROM dwh.day_loads WHERE day = $1")
+        sqlx::query_scalar("SELECT version FROM dwh.day_loads WHERE day = $1 AND dataset = $2")
             .bind(date)
+            .bind(day.table().dataset())
             .fetch_optional(lock.connection())
             .await?
             .flatten();
@@ -123,11 +141,13 @@ async fn swap_back(
         version,
         policy: &policy,
     };
-    let outcome = swap::retrying(lock.connection(), date, &policy, cancel, &attempt).await?;
-    let rows_now: i64 = sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1")
-        .bind(date)
-        .fetch_one(lock.connection())
-        .await?;
+    let outcome = swap::retrying(lock.connection(), &day, &policy, cancel, &attempt).await?;
+    let rows_now: i64 =
+        sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1 AND dataset = $2")
+            .bind(date)
+            .bind(day.table().dataset())
+            .fetch_one(lock.connection())
+            .await?;
     Ok((outcome, replaced_version, rows_now))
 }
 
@@ -154,18 +174,20 @@ async fn try_rollback(
     let date = day.date();
     let mut tx = conn.begin().await?;
     swap::set_lock_timeout(&mut tx, policy.lock_timeout).await?;
-    let replaced_rows: Option<i64> =
-        sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1 FOR UPDATE")
-            .bind(date)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let target = versions::kept_version(&mut tx, date, version).await??;
-    let current = versions::leaves_of(&mut tx, &day.qualified_partition()).await?;
-    let sql = versions::rollback_statements(day, &current, &target);
+    let replaced_rows: Option<i64> = sqlx::query_scalar(
+        "SELECT rows FROM dwh.day_loads WHERE day = $1 AND dataset = $2 FOR UPDATE",
+    )
+    .bind(date)
+    .bind(day.table().dataset())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let target = kept::kept_version(&mut tx, day, version).await??;
+    let current = versions::leaves_of(&mut tx, day).await?;
+    let sql = kept::rollback_statements(day, &current, &target);
     (&mut *tx).execute(sql.as_str()).await?;
     // In this order: a day has one current version at a time.
-    versions::mark_replaced(&mut tx, date, &current).await?;
-    versions::mark_current(&mut tx, date, version).await?;
+    versions::mark_replaced(&mut tx, day, &current).await?;
+    kept::mark_current(&mut tx, day, version).await?;
     let summary = SwapSummary {
         rows: u64::try_from(target.rows).unwrap_or(0),
         files: u64::try_from(target.files).unwrap_or(0),

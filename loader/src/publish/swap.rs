@@ -48,8 +48,9 @@ pub(crate) struct DayLoad {
     pub bytes: i64,
     /// Minutes of the day without a file; empty for a whole day.
     pub missing_minutes: Vec<NaiveTime>,
-    /// Counted while the rows streamed, kept so that reading them needs no scan.
-    pub names: NameCounts,
+    /// Counted while the rows streamed (the sample's name columns), kept so that reading
+    /// them needs no scan; `None` for other datasets.
+    pub names: Option<NameCounts>,
     pub job_id: Option<Uuid>,
     /// The audit's results, recorded with the new version.
     pub audits: Vec<AuditResult>,
@@ -96,13 +97,12 @@ pub(crate) async fn swap_in(
     policy: &SwapPolicy,
     cancel: &CancellationToken,
 ) -> Result<SwapOutcome, LoadError> {
-    let date = staging.day().date();
     let attempt = LoadSwap {
         staging,
         load,
         policy,
     };
-    retrying(conn, date, policy, cancel, &attempt).await
+    retrying(conn, staging.day(), policy, cancel, &attempt).await
 }
 
 /// One attempt of a swap transaction, as [`retrying`] runs it: a load's, or a rollback's.
@@ -128,11 +128,12 @@ impl SwapAttempt for LoadSwap<'_> {
 /// readers need not wait for it; dropping them is left to `retired`).
 pub(crate) async fn retrying(
     conn: &mut PgConnection,
-    date: chrono::NaiveDate,
+    day: &Day,
     policy: &SwapPolicy,
     cancel: &CancellationToken,
     attempt: &dyn SwapAttempt,
 ) -> Result<SwapOutcome, LoadError> {
+    let date = day.date();
     let attempts = policy.attempts.max(1);
     for n in 1..=attempts {
         let started = Instant::now();
@@ -140,7 +141,7 @@ pub(crate) async fn retrying(
             Ok(swapped) => {
                 let duration = started.elapsed();
                 let committed = Instant::now();
-                let retiring = versions::prune_day(conn, date, policy.retention, Dispose::Retire);
+                let retiring = versions::prune_day(conn, day, policy.retention, Dispose::Retire);
                 if let Err(error) = retiring.await {
                     tracing::warn!(%error, day = %date, "could not prune the day's versions; the collector will");
                 }
@@ -185,11 +186,13 @@ async fn try_swap(
     let day = staging.day();
     let mut tx = conn.begin().await?;
     set_lock_timeout(&mut tx, policy.lock_timeout).await?;
-    let replaced_rows: Option<i64> =
-        sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1 FOR UPDATE")
-            .bind(day.date())
-            .fetch_optional(&mut *tx)
-            .await?;
+    let replaced_rows: Option<i64> = sqlx::query_scalar(
+        "SELECT rows FROM dwh.day_loads WHERE dataset = $1 AND day = $2 FOR UPDATE",
+    )
+    .bind(day.table().dataset())
+    .bind(day.date())
+    .fetch_optional(&mut *tx)
+    .await?;
     let new_rows = u64::try_from(load.rows).unwrap_or(0);
     guard_shrink(
         day.date(),
@@ -205,10 +208,10 @@ async fn try_swap(
     (&mut *tx).execute(sql.as_str()).await?;
     // Whatever the day's record says (an operator may have emptied it): the version that
     // was current is current no more.
-    versions::mark_replaced(&mut tx, day.date(), &cleared.kept).await?;
-    let version = versions::next_number(&mut tx, day.date()).await?;
+    versions::mark_replaced(&mut tx, day, &cleared.kept).await?;
+    let version = versions::next_number(&mut tx, day).await?;
     record_day_load(&mut tx, day, load, version).await?;
-    versions::record_current(&mut tx, day.date(), &load.audits).await?;
+    versions::record_current(&mut tx, day, &load.audits).await?;
     let summary = SwapSummary {
         rows: new_rows,
         files: u64::try_from(load.files).unwrap_or(0),
@@ -246,14 +249,14 @@ fn attach_statements(staging: &Staging) -> String {
             "ALTER TABLE {stage} RENAME TO {leaf_name};
              ALTER TABLE {staged} SET SCHEMA {schema};
              ALTER TABLE {day_table} ATTACH PARTITION {leaf}
-                 FOR VALUES FROM ('{start}') TO ('{end}');",
+                 FOR VALUES FROM ({start}) TO ({end});",
             stage = stage.qualified_name(),
             leaf_name = table::quote_ident(&leaf),
             staged = table::staging_qualified(&leaf),
-            schema = table::SCHEMA,
-            leaf = table::qualified(&leaf),
-            start = stage.range().start(),
-            end = stage.range().end(),
+            schema = table::quote_ident(day.table().schema()),
+            leaf = day.table().qualified_leaf(&leaf),
+            start = day.bound_literal(stage.range().start_us),
+            end = day.bound_literal(stage.range().end_us),
         ));
     }
     sql
@@ -269,9 +272,9 @@ async fn record_day_load(
         "INSERT INTO dwh.day_loads
              (day, partition, rows, files, bytes, missing_minutes, job_id, loaded_at,
               distinct_department_names, distinct_sensor_serials, distinct_product_names,
-              version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11)
-         ON CONFLICT (day) DO UPDATE SET partition = EXCLUDED.partition, rows = EXCLUDED.rows,
+              version, dataset)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9, $10, $11, $12)
+         ON CONFLICT (dataset, day) DO UPDATE SET partition = EXCLUDED.partition, rows = EXCLUDED.rows,
              files = EXCLUDED.files, bytes = EXCLUDED.bytes,
              missing_minutes = EXCLUDED.missing_minutes, job_id = EXCLUDED.job_id,
              loaded_at = EXCLUDED.loaded_at,
@@ -287,21 +290,22 @@ async fn record_day_load(
     .bind(load.bytes)
     .bind(&load.missing_minutes)
     .bind(load.job_id)
-    .bind(load.names.department_names)
-    .bind(load.names.sensor_serials)
-    .bind(load.names.product_names)
+    .bind(load.names.map(|n| n.department_names))
+    .bind(load.names.map(|n| n.sensor_serials))
+    .bind(load.names.map(|n| n.product_names))
     .bind(version)
+    .bind(day.table().dataset())
     .execute(tx)
     .await
     .map(|_| ())
 }
 
-/// The statement that moves the retired leaf `dwh.<name>` into the history, where readers
-/// of `dwh` see nothing, to wait there for its drop (see `retired`).
-fn into_history(name: &str) -> String {
+/// The statement that moves the retired leaf `<schema>.<name>` into the history, where
+/// readers see nothing, to wait there for its drop (see `retired`).
+fn into_history(day: &Day, name: &str) -> String {
     format!(
         "ALTER TABLE {} SET SCHEMA {};",
-        table::qualified(name),
+        day.table().qualified_leaf(name),
         versions::SCHEMA
     )
 }
@@ -339,7 +343,7 @@ async fn clear_day_table(
         // The day's table exists: take its current leaves out (only the day's table is
         // locked, not the parent).
         Some("p") => {
-            let leaves = versions::leaves_of(&mut *tx, &day_table).await?;
+            let leaves = versions::leaves_of(&mut *tx, day).await?;
             if keep_old {
                 cleared.statements = versions::move_to_history(day, &leaves);
                 cleared.kept = leaves;
@@ -351,9 +355,9 @@ async fn clear_day_table(
                     "ALTER TABLE {day_table} DETACH PARTITION {leaf};
                      ALTER TABLE {leaf} RENAME TO {renamed};
                      {retire}",
-                    leaf = table::qualified(&leaf.name),
+                    leaf = day.table().qualified_leaf(&leaf.name),
                     renamed = table::quote_ident(&name),
-                    retire = into_history(&name),
+                    retire = into_history(day, &name),
                 ));
                 cleared.retired.push(name);
             }
@@ -369,8 +373,8 @@ async fn clear_day_table(
                      ALTER TABLE {day_table} RENAME TO {renamed};
                      {retire}",
                     renamed = table::quote_ident(&name),
-                    parent = table::NAME,
-                    retire = into_history(&name),
+                    parent = day.table().qualified(),
+                    retire = into_history(day, &name),
                 ));
                 cleared.retired.push(name);
             }

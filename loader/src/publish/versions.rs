@@ -10,6 +10,8 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use sqlx::{Executor, PgConnection, PgPool};
@@ -19,7 +21,7 @@ use crate::publish::audit::AuditResult;
 use crate::warehouse::day::Day;
 use crate::warehouse::day_lock::DayLock;
 use crate::warehouse::retired::Dispose;
-use crate::warehouse::table;
+use crate::warehouse::table::{self, Table};
 
 /// Where replaced versions' leaves are kept.
 pub(crate) const SCHEMA: &str = table::HISTORY_SCHEMA;
@@ -71,23 +73,30 @@ pub struct DayVersion {
     pub audits: Vec<AuditResult>,
 }
 
-/// The leaves of the day's table `day_table`, with the range each was attached for.
+/// The leaves of `day`'s table, with the range each was attached for (in UTC for a
+/// `timestamptz` column).
 pub(crate) async fn leaves_of(
     conn: &mut PgConnection,
-    day_table: &str,
+    day: &Day,
 ) -> Result<Vec<Leaf>, sqlx::Error> {
     // A leaf's bounds are only stored as the text of its partition bound ("FOR VALUES
-    // FROM ('…') TO ('…')"): there is no catalog function that returns them as values.
-    let rows: Vec<(String, NaiveDateTime, NaiveDateTime)> = sqlx::query_as(
+    // FROM ('…') TO ('…')"): there is no catalog function that returns them as values. A
+    // timestamptz bound is written in the session's time zone, with its offset.
+    let cast = match day.table().partition_column().pg_type {
+        crate::warehouse::column_type::PgType::Timestamptz => "::timestamptz AT TIME ZONE 'UTC'",
+        _ => "::timestamp",
+    };
+    let sql = format!(
         r"SELECT c.relname::text,
-                 substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']*)''\)')::timestamp,
-                 substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \(''([^'']*)''\)')::timestamp
+                 (substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']*)''\)'){cast})::timestamp,
+                 (substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO \(''([^'']*)''\)'){cast})::timestamp
           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-          WHERE i.inhparent = to_regclass($1) ORDER BY 1",
-    )
-    .bind(day_table)
-    .fetch_all(conn)
-    .await?;
+          WHERE i.inhparent = to_regclass($1) ORDER BY 1"
+    );
+    let rows: Vec<(String, NaiveDateTime, NaiveDateTime)> = sqlx::query_as(&sql)
+        .bind(day.qualified_partition())
+        .fetch_all(conn)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(name, start, end)| Leaf { name, start, end })
@@ -103,28 +112,7 @@ pub(crate) fn move_to_history(day: &Day, leaves: &[Leaf]) -> String {
             format!(
                 "ALTER TABLE {day_table} DETACH PARTITION {qualified};
                  ALTER TABLE {qualified} SET SCHEMA {SCHEMA};",
-                qualified = table::qualified(&leaf.name),
-            )
-        })
-        .collect()
-}
-
-/// The statements that put kept `leaves` back into the day's table. Each still has the
-/// CHECK on its range that it had as a staging table, so the attach scans nothing.
-fn move_from_history(day: &Day, leaves: &[Leaf]) -> String {
-    let day_table = day.qualified_partition();
-    leaves
-        .iter()
-        .map(|leaf| {
-            format!(
-                "ALTER TABLE {kept} SET SCHEMA {schema};
-                 ALTER TABLE {day_table} ATTACH PARTITION {qualified}
-                     FOR VALUES FROM ('{start}') TO ('{end}');",
-                kept = table::history_qualified(&leaf.name),
-                schema = table::SCHEMA,
-                qualified = table::qualified(&leaf.name),
-                start = leaf.start,
-                end = leaf.end,
+                qualified = day.table().qualified_leaf(&leaf.name),
             )
         })
         .collect()
@@ -134,19 +122,20 @@ fn move_from_history(day: &Day, leaves: &[Leaf]) -> String {
 /// leaves kept (retention keeps none), it is pruned at once.
 pub(crate) async fn mark_replaced(
     conn: &mut PgConnection,
-    date: NaiveDate,
+    day: &Day,
     kept: &[Leaf],
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE dwh_history.versions
          SET replaced_at = clock_timestamp(), leaves = $2, leaf_starts = $3, leaf_ends = $4,
              pruned_at = CASE WHEN cardinality($2::text[]) = 0 THEN clock_timestamp() END
-         WHERE day = $1 AND replaced_at IS NULL",
+         WHERE dataset = $5 AND day = $1 AND replaced_at IS NULL",
     )
-    .bind(date)
+    .bind(day.date())
     .bind(kept.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
     .bind(kept.iter().map(|l| l.start).collect::<Vec<_>>())
     .bind(kept.iter().map(|l| l.end).collect::<Vec<_>>())
+    .bind(day.table().dataset())
     .execute(conn)
     .await
     .map(|_| ())
@@ -154,14 +143,13 @@ pub(crate) async fn mark_replaced(
 
 /// The number the day's next version gets: numbers are never reused (pruned versions keep
 /// their record).
-pub(crate) async fn next_number(
-    conn: &mut PgConnection,
-    date: NaiveDate,
-) -> Result<i32, sqlx::Error> {
+pub(crate) async fn next_number(conn: &mut PgConnection, day: &Day) -> Result<i32, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT coalesce(max(version), 0) + 1 FROM dwh_history.versions WHERE day = $1",
+        "SELECT coalesce(max(version), 0) + 1 FROM dwh_history.versions
+         WHERE dataset = $2 AND day = $1",
     )
-    .bind(date)
+    .bind(day.date())
+    .bind(day.table().dataset())
     .fetch_one(conn)
     .await
 }
@@ -170,28 +158,38 @@ pub(crate) async fn next_number(
 /// audit's results: the two records cannot disagree.
 pub(crate) async fn record_current(
     conn: &mut PgConnection,
-    date: NaiveDate,
+    day: &Day,
     audits: &[AuditResult],
 ) -> Result<(), sqlx::Error> {
     let audits = serde_json::to_value(audits).expect("audit results serialise");
     sqlx::query(
         "INSERT INTO dwh_history.versions
-             (day, version, job_id, loaded_at, rows, files, bytes, missing_minutes,
+             (dataset, day, version, job_id, loaded_at, rows, files, bytes, missing_minutes,
               distinct_department_names, distinct_sensor_serials, distinct_product_names, audits)
-         SELECT day, version, job_id, loaded_at, rows, files, bytes, missing_minutes,
+         SELECT dataset, day, version, job_id, loaded_at, rows, files, bytes, missing_minutes,
                 distinct_department_names, distinct_sensor_serials, distinct_product_names, $2
-         FROM dwh.day_loads WHERE day = $1",
+         FROM dwh.day_loads WHERE dataset = $3 AND day = $1",
     )
-    .bind(date)
+    .bind(day.date())
     .bind(audits)
+    .bind(day.table().dataset())
     .execute(conn)
     .await
     .map(|_| ())
 }
 
-/// The current and kept versions of `date`, newest first; empty for a day never loaded
-/// whole.
+/// The current and kept versions of `date` of the sample, newest first; empty for a day
+/// never loaded whole.
 pub async fn list_versions(pool: &PgPool, date: NaiveDate) -> Result<Vec<DayVersion>, sqlx::Error> {
+    list_versions_of(pool, &Table::sample(), date).await
+}
+
+/// [`list_versions`] of `table`'s dataset.
+pub async fn list_versions_of(
+    pool: &PgPool,
+    table: &Arc<Table>,
+    date: NaiveDate,
+) -> Result<Vec<DayVersion>, sqlx::Error> {
     // The current version's leaves are the day's table's; a kept one's are named.
     sqlx::query_as(
         "SELECT v.version, v.replaced_at IS NULL AS current, v.job_id, v.loaded_at,
@@ -203,12 +201,14 @@ pub async fn list_versions(pool: &PgPool, date: NaiveDate) -> Result<Vec<DayVers
                      ELSE coalesce((SELECT sum(pg_total_relation_size(to_regclass($3 || '.' || quote_ident(l))))
                                     FROM unnest(v.leaves) l), 0)
                 END::bigint AS disk_bytes
-         FROM dwh_history.versions v WHERE v.day = $1 AND v.pruned_at IS NULL
+         FROM dwh_history.versions v
+         WHERE v.dataset = $4 AND v.day = $1 AND v.pruned_at IS NULL
          ORDER BY v.version DESC",
     )
     .bind(date)
-    .bind(Day::new(date).qualified_partition())
+    .bind(Day::of(table, date).qualified_partition())
     .bind(SCHEMA)
+    .bind(table.dataset())
     .fetch_all(pool)
     .await
 }
@@ -219,10 +219,11 @@ pub async fn list_versions(pool: &PgPool, date: NaiveDate) -> Result<Vec<DayVers
 /// the versions' numbers.
 pub(crate) async fn prune_day(
     conn: &mut PgConnection,
-    date: NaiveDate,
+    day: &Day,
     retention: Retention,
     dispose: Dispose,
 ) -> Result<Vec<i32>, sqlx::Error> {
+    let date = day.date();
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let max_age = retention.max_age.as_secs_f64();
     let dropped: Vec<(i32, Vec<String>)> = sqlx::query_as(
@@ -230,24 +231,25 @@ pub(crate) async fn prune_day(
              SELECT version, replaced_at, leaves,
                     row_number() OVER (ORDER BY replaced_at DESC, version DESC) AS place
              FROM dwh_history.versions
-             WHERE day = $1 AND replaced_at IS NOT NULL AND pruned_at IS NULL)
+             WHERE dataset = $4 AND day = $1 AND replaced_at IS NOT NULL AND pruned_at IS NULL)
          UPDATE dwh_history.versions v
          SET pruned_at = clock_timestamp(), leaves = '{}', leaf_starts = '{}', leaf_ends = '{}'
          FROM ranked r
-         WHERE v.day = $1 AND v.version = r.version
+         WHERE v.dataset = $4 AND v.day = $1 AND v.version = r.version
            AND (r.place > $2 OR r.replaced_at < clock_timestamp() - make_interval(secs => $3))
          RETURNING v.version, r.leaves",
     )
     .bind(date)
     .bind(i64::from(retention.keep))
     .bind(max_age)
+    .bind(day.table().dataset())
     .fetch_all(&mut *tx)
     .await?;
     let statements: String = dropped
         .iter()
         .flat_map(|(version, leaves)| {
             let numbered = leaves.iter().enumerate();
-            numbered.map(move |(n, leaf)| dispose.statement(date, *version, n + 1, leaf))
+            numbered.map(move |(n, leaf)| dispose.statement(day, *version, n + 1, leaf))
         })
         .collect();
     if !statements.is_empty() {
@@ -261,127 +263,37 @@ pub(crate) async fn prune_day(
     Ok(versions)
 }
 
-/// Drops, for every day, the replaced versions beyond `retention` (they age out between
-/// loads too). A day whose load or rollback is running is left for the next round.
+/// [`prune_versions_of`] the sample's table.
 pub async fn prune_versions(
     pool: &PgPool,
     retention: Retention,
 ) -> Result<Vec<(NaiveDate, i32)>, sqlx::Error> {
+    prune_versions_of(pool, &Table::sample(), retention).await
+}
+
+/// Drops, for every day of `table`, the replaced versions beyond `retention` (they age
+/// out between loads too). A day whose load or rollback is running is left for the next
+/// round.
+pub async fn prune_versions_of(
+    pool: &PgPool,
+    table: &Arc<Table>,
+    retention: Retention,
+) -> Result<Vec<(NaiveDate, i32)>, sqlx::Error> {
     let days: Vec<NaiveDate> = sqlx::query_scalar(
         "SELECT DISTINCT day FROM dwh_history.versions
-         WHERE replaced_at IS NOT NULL AND pruned_at IS NULL ORDER BY 1",
+         WHERE dataset = $1 AND replaced_at IS NOT NULL AND pruned_at IS NULL ORDER BY 1",
     )
+    .bind(table.dataset())
     .fetch_all(pool)
     .await?;
     let mut dropped = Vec::new();
     for date in days {
-        if let Some(mut lock) = DayLock::try_acquire(pool, &Day::new(date)).await? {
-            let versions = prune_day(lock.connection(), date, retention, Dispose::Drop).await;
+        let day = Day::of(table, date);
+        if let Some(mut lock) = DayLock::try_acquire(pool, &day).await? {
+            let versions = prune_day(lock.connection(), &day, retention, Dispose::Drop).await;
             lock.release().await?;
             dropped.extend(versions?.into_iter().map(|v| (date, v)));
         }
     }
     Ok(dropped)
-}
-
-/// A kept version, as a rollback needs it.
-#[derive(Debug)]
-pub(crate) struct KeptVersion {
-    pub leaves: Vec<Leaf>,
-    pub rows: i64,
-    pub files: i32,
-}
-
-/// replaced_at, leaves, leaf_starts, leaf_ends, rows, files.
-type KeptRow = (
-    Option<chrono::DateTime<chrono::Utc>>,
-    Vec<String>,
-    Vec<NaiveDateTime>,
-    Vec<NaiveDateTime>,
-    i64,
-    i32,
-);
-
-/// Reads the version to roll back to, checking that it is kept; locks its row.
-pub(crate) async fn kept_version(
-    conn: &mut PgConnection,
-    date: NaiveDate,
-    version: i32,
-) -> Result<Result<KeptVersion, crate::LoadError>, sqlx::Error> {
-    let row: Option<KeptRow> = sqlx::query_as(
-        "SELECT replaced_at, leaves, leaf_starts, leaf_ends, rows, files
-             FROM dwh_history.versions
-             WHERE day = $1 AND version = $2 AND pruned_at IS NULL FOR UPDATE",
-    )
-    .bind(date)
-    .bind(version)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(match row {
-        Some((None, ..)) => Err(crate::LoadError::VersionIsCurrent { date, version }),
-        Some((Some(_), names, starts, ends, rows, files)) => Ok(KeptVersion {
-            leaves: names
-                .into_iter()
-                .zip(starts.into_iter().zip(ends))
-                .map(|(name, (start, end))| Leaf { name, start, end })
-                .collect(),
-            rows,
-            files,
-        }),
-        None => {
-            let kept: Vec<i32> = sqlx::query_scalar(
-                "SELECT version FROM dwh_history.versions
-                 WHERE day = $1 AND replaced_at IS NOT NULL AND pruned_at IS NULL ORDER BY 1",
-            )
-            .bind(date)
-            .fetch_all(&mut *conn)
-            .await?;
-            Err(crate::LoadError::VersionNotKept {
-                date,
-                version,
-                kept,
-            })
-        }
-    })
-}
-
-/// The statements of a rollback's swap: the current leaves out to the history, the kept
-/// ones in.
-pub(crate) fn rollback_statements(day: &Day, current: &[Leaf], target: &KeptVersion) -> String {
-    let mut sql = move_to_history(day, current);
-    sql.push_str(&move_from_history(day, &target.leaves));
-    sql
-}
-
-/// Makes `version` the day's current version again, in the versions table and in
-/// `dwh.day_loads` (whose counts are the version's).
-pub(crate) async fn mark_current(
-    conn: &mut PgConnection,
-    date: NaiveDate,
-    version: i32,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE dwh_history.versions
-         SET replaced_at = NULL, leaves = '{}', leaf_starts = '{}', leaf_ends = '{}'
-         WHERE day = $1 AND version = $2",
-    )
-    .bind(date)
-    .bind(version)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE dwh.day_loads d
-         SET rows = v.rows, files = v.files, bytes = v.bytes, missing_minutes = v.missing_minutes,
-             job_id = v.job_id, loaded_at = now(), version = v.version,
-             distinct_department_names = v.distinct_department_names,
-             distinct_sensor_serials = v.distinct_sensor_serials,
-             distinct_product_names = v.distinct_product_names
-         FROM dwh_history.versions v
-         WHERE d.day = $1 AND v.day = $1 AND v.version = $2",
-    )
-    .bind(date)
-    .bind(version)
-    .execute(conn)
-    .await
-    .map(|_| ())
 }

@@ -3,5 +3,6 @@
 //! needs into its own command line (`#[command(flatten)]`).
 
 pub(crate) mod database;
+pub(crate) mod datasets;
 pub(crate) mod loading;
 pub(crate) mod source;

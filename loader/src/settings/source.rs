@@ -44,10 +44,16 @@ impl SourceSettings {
     /// The directory or bucket the location names (a bucket's client is built here, from
     /// the environment's credentials).
     pub fn source(&self) -> Result<DataSource, LoadError> {
+        self.open(self.location())
+    }
+
+    /// The directory or bucket `location` names (a dataset's own source), read as
+    /// patiently as these settings say.
+    pub fn open(&self, location: &str) -> Result<DataSource, LoadError> {
         let storage = StorageSettings {
             retry_timeout: Duration::from_secs(self.storage_retry_secs),
             ..StorageSettings::default()
         };
-        DataSource::parse(self.location(), storage)
+        DataSource::parse(location, storage)
     }
 }

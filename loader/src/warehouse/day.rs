@@ -1,51 +1,79 @@
-//! A day of the table, and the ranges of `create_at` that the loader works in.
+//! A day of a dataset's table, and the ranges of its partition column that the loader
+//! works in.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use serde::Serialize;
 
-use crate::warehouse::table;
+use crate::warehouse::column_type::PgType;
+use crate::warehouse::table::{self, Table};
 
 /// Minutes in a day, and so minute files in a whole day.
 pub const MINUTES_PER_DAY: usize = 1440;
 
-/// One day of `dwh.data_sample`: the date and everything the load derives from it, worked
-/// out once, when the load starts.
+/// One day of a dataset's table: the table, the date and everything the load derives
+/// from them, worked out once, when the load starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Day {
+    table: Arc<Table>,
     date: NaiveDate,
     range: TimeRange,
     partition: String,
 }
 
 impl Day {
-    pub fn new(date: NaiveDate) -> Self {
+    /// `date` of `table`: `[00:00, next day 00:00)` (UTC for a `timestamptz` column).
+    pub fn of(table: &Arc<Table>, date: NaiveDate) -> Self {
         let start = date.and_time(NaiveTime::MIN);
         Self {
+            table: Arc::clone(table),
             date,
             range: TimeRange::new(start, start + TimeDelta::days(1)),
-            partition: format!("data_sample_p{}", date.format("%Y%m%d")),
+            partition: format!("{}_p{}", table.name(), date.format("%Y%m%d")),
         }
+    }
+
+    /// `date` of the sample's `dwh.data_sample`.
+    pub fn new(date: NaiveDate) -> Self {
+        Self::of(&Table::sample(), date)
+    }
+
+    pub fn table(&self) -> &Arc<Table> {
+        &self.table
     }
 
     pub fn date(&self) -> NaiveDate {
         self.date
     }
 
-    /// `[00:00, next day 00:00)`: the `create_at` values the day holds.
+    /// `[00:00, next day 00:00)`: the partition column's values the day holds.
     pub fn range(&self) -> TimeRange {
         self.range
     }
 
-    /// The day's table, `data_sample_pYYYYMMDD`, in schema `dwh` (unqualified).
+    /// The day's table, `<table>_pYYYYMMDD`, in the table's schema (unqualified).
     pub fn partition_name(&self) -> &str {
         &self.partition
     }
 
-    /// `dwh.data_sample_pYYYYMMDD`.
+    /// `"dwh"."data_sample_pYYYYMMDD"`.
     pub(crate) fn qualified_partition(&self) -> String {
-        table::qualified(&self.partition)
+        self.table.qualified_leaf(&self.partition)
+    }
+
+    /// `us` (a bound of the day or of a part of it) as a constant of the partition
+    /// column's own type, so that a CHECK or a partition bound compares like with like
+    /// (a `timestamptz` column against a `timestamp` constant would depend on the
+    /// session's time zone, and the planner could not prove the CHECK implies the bound).
+    pub(crate) fn bound_literal(&self, us: i64) -> String {
+        let at = micros_to_datetime(us);
+        match self.table.partition_column().pg_type {
+            PgType::Date => format!("DATE '{}'", at.date()),
+            PgType::Timestamptz => format!("TIMESTAMPTZ '{at}+00'"),
+            _ => format!("TIMESTAMP '{at}'"),
+        }
     }
 
     /// `YYYYMMDD`, as the names of the day's staging tables and leaves spell it.
@@ -60,25 +88,25 @@ impl Day {
     }
 
     /// Creates the day's table (partitioned by the same key, for its leaves) and attaches
-    /// it to `dwh.data_sample`. Attaching takes SHARE UPDATE EXCLUSIVE on the parent,
+    /// it to the dataset's table. Attaching takes SHARE UPDATE EXCLUSIVE on the parent,
     /// which readers do not conflict with.
     pub(crate) fn create_table_statements(&self) -> String {
         format!(
             "CREATE TABLE {day_table} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
                  PARTITION BY RANGE ({column});
              ALTER TABLE {parent} ATTACH PARTITION {day_table}
-                 FOR VALUES FROM ('{start}') TO ('{end}');",
+                 FOR VALUES FROM ({start}) TO ({end});",
             day_table = self.qualified_partition(),
-            parent = table::NAME,
-            column = table::PARTITION_COLUMN,
-            start = self.range.start(),
-            end = self.range.end(),
+            parent = self.table.qualified(),
+            column = table::quote_ident(&self.table.partition_column().name),
+            start = self.bound_literal(self.range.start_us),
+            end = self.bound_literal(self.range.end_us),
         )
     }
 
-    /// The second key of the day's advisory lock: unique per date.
-    pub(crate) fn lock_key(&self) -> i32 {
-        self.date.num_days_from_ce()
+    /// The two keys of the day's advisory lock: the dataset's, and one unique per date.
+    pub(crate) fn lock_keys(&self) -> (i32, i32) {
+        (self.table.lock_class(), self.date.num_days_from_ce())
     }
 }
 

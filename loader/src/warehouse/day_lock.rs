@@ -6,10 +6,6 @@ use sqlx::{Connection, PgConnection, PgPool};
 use crate::error::LoadError;
 use crate::warehouse::day::Day;
 
-/// First key of the two-key advisory lock that guards one day ("dwld"); the second is
-/// [`Day::lock_key`].
-const DAY_LOCK_CLASS: i32 = 0x6477_6C64;
-
 /// What a session holding a day's lock calls itself (`application_name`), so that
 /// whoever finds the day locked can tell a load from a stranger.
 const HOLDER_NAME: &str = "dwh-loader day lock";
@@ -59,8 +55,8 @@ impl DayLock {
             "SELECT set_config('application_name', $3, false) IS NOT NULL
                     AND pg_try_advisory_lock($1, $2)",
         )
-        .bind(DAY_LOCK_CLASS)
-        .bind(day.lock_key())
+        .bind(day.lock_keys().0)
+        .bind(day.lock_keys().1)
         .bind(HOLDER_NAME)
         .fetch_one(&mut conn)
         .await?;
@@ -90,8 +86,8 @@ impl DayLock {
     /// the day still busy.
     pub(crate) async fn release(mut self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT pg_advisory_unlock($1, $2)")
-            .bind(DAY_LOCK_CLASS)
-            .bind(self.day.lock_key())
+            .bind(self.day.lock_keys().0)
+            .bind(self.day.lock_keys().1)
             .execute(&mut self.conn)
             .await?;
         self.conn.close().await
@@ -106,8 +102,8 @@ pub(crate) async fn try_lock_for_transaction(
     day: &Day,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
-        .bind(DAY_LOCK_CLASS)
-        .bind(day.lock_key())
+        .bind(day.lock_keys().0)
+        .bind(day.lock_keys().1)
         .fetch_one(conn)
         .await
 }
@@ -133,8 +129,8 @@ async fn holder_of(conn: &mut PgConnection, day: &Day) -> Result<Option<Holder>,
            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
          LIMIT 1",
     )
-    .bind(i64::from(DAY_LOCK_CLASS))
-    .bind(i64::from(day.lock_key()))
+    .bind(i64::from(day.lock_keys().0))
+    .bind(i64::from(day.lock_keys().1))
     .fetch_optional(conn)
     .await?;
     Ok(found.map(|(pid, role, application, ours)| Holder {

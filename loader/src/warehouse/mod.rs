@@ -1,7 +1,8 @@
 //! What a load writes into: the table and its days, the tables a load fills before its
 //! swap, and the rules every phase keeps about them.
 //!
-//! `table` is `dwh.data_sample` and its columns; `day` is one date of it and the ranges of
+//! `table` is a dataset's table and its columns (the sample's is `dwh.data_sample`),
+//! `column_type` the PostgreSQL types they may have; `day` is one date of it and the ranges of
 //! `create_at` a load works in; `day_lock` lets one load of a day run at a time;
 //! `staging` names, creates and cleans up the staging tables; `retired` drops leaves no
 //! version keeps; `shrink_guard` refuses a replace that would shrink a day;
@@ -9,6 +10,7 @@
 //!
 //! This room is the bottom of the loader: it imports from no other room.
 
+pub(crate) mod column_type;
 pub(crate) mod day;
 pub(crate) mod day_lock;
 pub(crate) mod partitions;

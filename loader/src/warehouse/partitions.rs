@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::warehouse::day::Day;
+use crate::warehouse::table::Table;
 
 /// One loaded day.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -37,27 +38,41 @@ impl PartitionInfo {
     }
 }
 
+/// A dataset's loaded days: `$1` is the dataset, `$2` its table's schema.
 const LIST: &str = "SELECT d.day, d.partition, d.rows, d.files, d.bytes AS source_bytes,
         COALESCE((SELECT sum(pg_total_relation_size(t.relid))::bigint
-                  FROM pg_partition_tree(to_regclass(format('%I.%I', 'dwh', d.partition))) t
+                  FROM pg_partition_tree(to_regclass(format('%I.%I', $2::text, d.partition))) t
                   WHERE t.isleaf), 0) AS size_bytes,
         d.loaded_at, d.job_id, d.missing_minutes, d.distinct_department_names,
         d.distinct_sensor_serials, d.distinct_product_names
-    FROM dwh.day_loads d";
+    FROM dwh.day_loads d WHERE d.dataset = $1";
 
-/// Every loaded day, oldest first.
+/// Every loaded day of the sample, oldest first.
 pub async fn list_partitions(pool: &PgPool) -> Result<Vec<PartitionInfo>, sqlx::Error> {
+    list_partitions_of(pool, &Table::sample()).await
+}
+
+/// Every loaded day of `table`, oldest first.
+pub async fn list_partitions_of(
+    pool: &PgPool,
+    table: &Table,
+) -> Result<Vec<PartitionInfo>, sqlx::Error> {
     sqlx::query_as(&format!("{LIST} ORDER BY d.day"))
+        .bind(table.dataset())
+        .bind(table.schema())
         .fetch_all(pool)
         .await
 }
 
-/// One loaded day, or `None` when the day was never loaded.
+/// One loaded day of the sample, or `None` when the day was never loaded.
 pub async fn get_partition(
     pool: &PgPool,
     day: NaiveDate,
 ) -> Result<Option<PartitionInfo>, sqlx::Error> {
-    sqlx::query_as(&format!("{LIST} WHERE d.day = $1"))
+    let table = Table::sample();
+    sqlx::query_as(&format!("{LIST} AND d.day = $3"))
+        .bind(table.dataset())
+        .bind(table.schema())
         .bind(day)
         .fetch_optional(pool)
         .await

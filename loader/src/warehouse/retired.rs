@@ -12,15 +12,19 @@
 use chrono::NaiveDate;
 use sqlx::{Executor, PgConnection, PgPool};
 
-use crate::warehouse::table;
+use crate::warehouse::day::Day;
+use crate::warehouse::table::{self, Table};
 
-/// The names of retired leaves start with this, then the day as `YYYYMMDD`.
-pub(crate) const PREFIX: &str = "data_sample_retired_";
+/// The names of a table's retired leaves start with this (`data_sample_retired_`), then
+/// the day as `YYYYMMDD`.
+pub(crate) fn prefix(table: &Table) -> String {
+    format!("{}_retired_", table.name())
+}
 
 /// `data_sample_retired_YYYYMMDD_v<version>_<n>`: the name of leaf `n` (from 1) of a
 /// version that retention let go; version numbers are never reused, so it is unique.
-fn name_of_version_leaf(date: NaiveDate, version: i32, n: usize) -> String {
-    format!("{PREFIX}{}_v{version}_{n}", date.format("%Y%m%d"))
+fn name_of_version_leaf(day: &Day, version: i32, n: usize) -> String {
+    format!("{}{}_v{version}_{n}", prefix(day.table()), day.compact())
 }
 
 /// What becomes of the leaves of a version that retention lets go.
@@ -35,53 +39,56 @@ pub(crate) enum Dispose {
 
 impl Dispose {
     /// The statement that disposes of leaf `n` (from 1), `leaf` in the history, of
-    /// `version` of `date`.
-    pub(crate) fn statement(self, date: NaiveDate, version: i32, n: usize, leaf: &str) -> String {
+    /// `version` of `day`.
+    pub(crate) fn statement(self, day: &Day, version: i32, n: usize, leaf: &str) -> String {
         let leaf_table = table::history_qualified(leaf);
         match self {
             Self::Drop => format!("DROP TABLE IF EXISTS {leaf_table};"),
             Self::Retire => format!(
                 "ALTER TABLE IF EXISTS {leaf_table} RENAME TO {};",
-                table::quote_ident(&name_of_version_leaf(date, version, n))
+                table::quote_ident(&name_of_version_leaf(day, version, n))
             ),
         }
     }
 }
 
-/// The day of a retired leaf, from its name.
-fn day_of(name: &str) -> Option<NaiveDate> {
-    let rest = name.strip_prefix(PREFIX)?;
+/// The day of a retired leaf, from its name (after `prefix`).
+fn day_of(name: &str, prefix: &str) -> Option<NaiveDate> {
+    let rest = name.strip_prefix(prefix)?;
     NaiveDate::parse_from_str(rest.get(..8)?, "%Y%m%d").ok()
 }
 
-/// Every retired leaf waiting in the history, with its day.
+/// Every retired leaf of `table` waiting in the history, with its day.
 pub(crate) async fn waiting(
     conn: &mut PgConnection,
+    table: &Table,
 ) -> Result<Vec<(String, NaiveDate)>, sqlx::Error> {
+    let prefix = prefix(table);
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = $1 AND c.relkind = 'r' AND starts_with(c.relname::text, $2)",
     )
     .bind(table::HISTORY_SCHEMA)
-    .bind(PREFIX)
+    .bind(&prefix)
     .fetch_all(conn)
     .await?;
     Ok(names
         .into_iter()
-        .filter_map(|name| day_of(&name).map(|day| (name, day)))
+        .filter_map(|name| day_of(&name, &prefix).map(|day| (name, day)))
         .collect())
 }
 
-/// Drops the retired leaves of `date`, in one statement. Only with the day's lock held:
+/// Drops the retired leaves of `day`, in one statement. Only with the day's lock held:
 /// then no swap of the day is retiring leaves meanwhile.
 pub(crate) async fn drop_day(
     conn: &mut PgConnection,
-    date: NaiveDate,
+    day: &Day,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let names: Vec<String> = waiting(&mut *conn)
+    let date = day.date();
+    let names: Vec<String> = waiting(&mut *conn, day.table())
         .await?
         .into_iter()
-        .filter(|(_, day)| *day == date)
+        .filter(|(_, d)| *d == date)
         .map(|(name, _)| name)
         .collect();
     if !names.is_empty() {
@@ -98,7 +105,8 @@ pub(crate) async fn drop_day(
 /// [`drop_day`] on a connection of the pool's own, while the caller holds the day's lock
 /// and copies: with the pool full and none idle, or on an error, the leaves wait for the
 /// next load or for `collect_garbage`, and the load goes on either way.
-pub(crate) async fn drop_day_alongside(pool: &PgPool, date: NaiveDate) {
+pub(crate) async fn drop_day_alongside(pool: &PgPool, day: &Day) {
+    let date = day.date();
     let full = pool.size() >= pool.options().get_max_connections() && pool.num_idle() == 0;
     if full {
         return;
@@ -106,7 +114,7 @@ pub(crate) async fn drop_day_alongside(pool: &PgPool, date: NaiveDate) {
     let Ok(mut conn) = pool.acquire().await else {
         return;
     };
-    match drop_day(&mut conn, date).await {
+    match drop_day(&mut conn, day).await {
         Ok(dropped) if !dropped.is_empty() => {
             tracing::debug!(day = %date, tables = ?dropped, "dropped retired leaves");
         }
@@ -124,13 +132,17 @@ mod tests {
     #[test]
     fn a_retired_leaf_names_its_day() {
         let date = NaiveDate::from_ymd_opt(2023, 1, 31).expect("date");
-        let name = name_of_version_leaf(date, 12, 2);
+        let name = name_of_version_leaf(&Day::new(date), 12, 2);
         assert_eq!(name, "data_sample_retired_20230131_v12_2");
-        assert_eq!(day_of(&name), Some(date));
+        let prefix = prefix(&Table::sample());
+        assert_eq!(day_of(&name, &prefix), Some(date));
         assert_eq!(
-            day_of("data_sample_retired_20230131_1f2e3d4c5b6a"),
+            day_of("data_sample_retired_20230131_1f2e3d4c5b6a", &prefix),
             Some(date)
         );
-        assert_eq!(day_of("data_sample_p20230131_1f2e3d4c5b6a_1"), None);
+        assert_eq!(
+            day_of("data_sample_p20230131_1f2e3d4c5b6a_1", &prefix),
+            None
+        );
     }
 }

@@ -39,9 +39,11 @@ pub(crate) async fn check_shrink(
     if guard_percent == 0 {
         return Ok(());
     }
-    let old: Option<i64> = sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1")
-        .bind(day.date())
-        .fetch_optional(conn)
-        .await?;
+    let old: Option<i64> =
+        sqlx::query_scalar("SELECT rows FROM dwh.day_loads WHERE day = $1 AND dataset = $2")
+            .bind(day.date())
+            .bind(day.table().dataset())
+            .fetch_optional(conn)
+            .await?;
     guard_shrink(day.date(), old, new_rows, guard_percent)
 }

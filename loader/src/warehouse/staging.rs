@@ -14,6 +14,8 @@
 //! killed load leaves the committed ones behind, and whoever next holds the day's lock
 //! drops them.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 // Statements go through `Executor::execute(&str)` (the simple query protocol: several
 // statements in one round trip) rather than `sqlx::raw_sql(..).execute(..)`, whose future
@@ -24,12 +26,12 @@ use uuid::Uuid;
 use crate::warehouse::day::{Day, TimeRange};
 use crate::warehouse::day_lock::DayLock;
 use crate::warehouse::retired;
-use crate::warehouse::table;
+use crate::warehouse::table::{self, Table};
 
-const STAGE_PREFIX: &str = "data_sample_stage_";
-/// Old leaves between the swap and their drop (see `retired`): a swap moves them into the
-/// history; one killed inside an older swap may have left them in `dwh`.
-const RETIRED_PREFIX: &str = retired::PREFIX;
+/// `<table>_stage_`: the start of a dataset's staging tables' names.
+fn stage_prefix(table: &Table) -> String {
+    format!("{}_stage_", table.name())
+}
 
 /// The staging tables being filled for one day: one per part of the day, each a plain
 /// table with a CHECK on its part's range.
@@ -47,6 +49,10 @@ pub(crate) struct StagingTable {
     name: String,
     range: TimeRange,
     streams: usize,
+    /// The dataset's table, whose columns it copies.
+    parent: String,
+    /// The CHECK of its range on the partition column.
+    check: String,
 }
 
 impl StagingTable {
@@ -69,14 +75,12 @@ impl StagingTable {
         format!(
             "CREATE TABLE {qualified} (
                  LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-                 CONSTRAINT {constraint} CHECK ({column} >= TIMESTAMP '{start}' AND {column} < TIMESTAMP '{end}')
+                 CONSTRAINT {constraint} CHECK ({check})
              );",
             qualified = self.qualified_name(),
             constraint = table::quote_ident(&format!("{}_range", self.name)),
-            parent = table::NAME,
-            column = table::PARTITION_COLUMN,
-            start = self.range.start(),
-            end = self.range.end(),
+            parent = self.parent,
+            check = self.check,
         )
     }
 }
@@ -86,13 +90,21 @@ impl Staging {
     /// each with the number of streams that fill it). Nothing is created yet.
     pub(crate) fn new(day: &Day, parts: impl IntoIterator<Item = (TimeRange, usize)>) -> Self {
         let id = Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let prefix = stage_prefix(day.table());
+        let column = table::quote_ident(&day.table().partition_column().name);
         let tables: Vec<StagingTable> = parts
             .into_iter()
             .enumerate()
             .map(|(k, (range, streams))| StagingTable {
-                name: format!("{STAGE_PREFIX}{}_{id}_{}", day.compact(), k + 1),
+                name: format!("{prefix}{}_{id}_{}", day.compact(), k + 1),
                 range,
                 streams,
+                parent: day.table().qualified(),
+                check: format!(
+                    "{column} >= {} AND {column} < {}",
+                    day.bound_literal(range.start_us),
+                    day.bound_literal(range.end_us)
+                ),
             })
             .collect();
         Self {
@@ -133,7 +145,12 @@ impl Staging {
     /// `data_sample_retired_YYYYMMDD_<id>[_<n>]`: what the day's `n`th old leaf (from 0) is
     /// renamed to when this load's swap takes it out, until it is dropped.
     pub(crate) fn retired_name(&self, n: usize) -> String {
-        let base = format!("{RETIRED_PREFIX}{}_{}", self.day.compact(), self.id);
+        let base = format!(
+            "{}{}_{}",
+            retired::prefix(self.day.table()),
+            self.day.compact(),
+            self.id
+        );
         match n {
             0 => base,
             n => format!("{base}_{n}"),
@@ -174,9 +191,13 @@ struct Leftover {
     day: NaiveDate,
 }
 
-/// Staging tables in `dwh_staging`, and those of older versions and retired leaves of
-/// killed swaps that may still be in `dwh`.
-async fn leftover_tables(conn: &mut PgConnection) -> Result<Vec<Leftover>, sqlx::Error> {
+/// `table`'s staging tables in `dwh_staging`, and those of older versions and retired
+/// leaves of killed swaps that may still be in the table's schema.
+async fn leftover_tables(
+    conn: &mut PgConnection,
+    table: &Table,
+) -> Result<Vec<Leftover>, sqlx::Error> {
+    let (stage, retired) = (stage_prefix(table), retired::prefix(table));
     let found: Vec<(String, String)> = sqlx::query_as(
         "SELECT n.nspname::text, c.relname::text
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -184,17 +205,17 @@ async fn leftover_tables(conn: &mut PgConnection) -> Result<Vec<Leftover>, sqlx:
            AND (starts_with(c.relname::text, $3) OR starts_with(c.relname::text, $4))",
     )
     .bind(table::STAGING_SCHEMA)
-    .bind(table::SCHEMA)
-    .bind(STAGE_PREFIX)
-    .bind(RETIRED_PREFIX)
+    .bind(table.schema())
+    .bind(&stage)
+    .bind(&retired)
     .fetch_all(conn)
     .await?;
     Ok(found
         .into_iter()
         .filter_map(|(schema, name)| {
             let rest = name
-                .strip_prefix(STAGE_PREFIX)
-                .or_else(|| name.strip_prefix(RETIRED_PREFIX))?;
+                .strip_prefix(&stage)
+                .or_else(|| name.strip_prefix(&retired))?;
             let day = NaiveDate::parse_from_str(rest.get(..8)?, "%Y%m%d").ok()?;
             Some(Leftover { schema, name, day })
         })
@@ -205,8 +226,9 @@ async fn leftover_tables(conn: &mut PgConnection) -> Result<Vec<Leftover>, sqlx:
 /// held, none of them can belong to a running load, so they are leftovers of a killed one.
 pub(crate) async fn drop_leftovers_for_day(lock: &mut DayLock) -> Result<Vec<String>, sqlx::Error> {
     let date = lock.day().date();
+    let table = Arc::clone(lock.day().table());
     let mut dropped = Vec::new();
-    for leftover in leftover_tables(lock.connection()).await? {
+    for leftover in leftover_tables(lock.connection(), &table).await? {
         if leftover.day == date {
             let qualified = table::qualified_in(&leftover.schema, &leftover.name);
             let sql = format!("DROP TABLE IF EXISTS {qualified}");
@@ -217,17 +239,25 @@ pub(crate) async fn drop_leftovers_for_day(lock: &mut DayLock) -> Result<Vec<Str
     Ok(dropped)
 }
 
-/// Drops every staging table whose day has no load running (in any process sharing the
-/// database), leftovers of loads that were killed, and the retired leaves waiting in the
-/// history. Returns the dropped tables' names.
+/// [`collect_garbage_of`] the sample's table.
 pub async fn collect_garbage(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    collect_garbage_of(pool, &Table::sample()).await
+}
+
+/// Drops every staging table of `table` whose day has no load running (in any process
+/// sharing the database), leftovers of loads that were killed, and the retired leaves
+/// waiting in the history. Returns the dropped tables' names.
+pub async fn collect_garbage_of(
+    pool: &PgPool,
+    table: &Arc<Table>,
+) -> Result<Vec<String>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
-    let mut dates: Vec<NaiveDate> = leftover_tables(&mut conn)
+    let mut dates: Vec<NaiveDate> = leftover_tables(&mut conn, table)
         .await?
         .into_iter()
         .map(|leftover| leftover.day)
         .chain(
-            retired::waiting(&mut conn)
+            retired::waiting(&mut conn, table)
                 .await?
                 .into_iter()
                 .map(|(_, d)| d),
@@ -238,9 +268,10 @@ pub async fn collect_garbage(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> 
     dates.dedup();
     let mut dropped = Vec::new();
     for date in dates {
-        if let Some(mut lock) = DayLock::try_acquire(pool, &Day::new(date)).await? {
+        let day = Day::of(table, date);
+        if let Some(mut lock) = DayLock::try_acquire(pool, &day).await? {
             dropped.extend(drop_leftovers_for_day(&mut lock).await?);
-            dropped.extend(retired::drop_day(lock.connection(), date).await?);
+            dropped.extend(retired::drop_day(lock.connection(), &day).await?);
             lock.release().await?;
         }
     }

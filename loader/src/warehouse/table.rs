@@ -1,36 +1,199 @@
-//! The warehouse table `dwh.data_sample`: its name, its columns in table order, and what
-//! each column accepts.
+//! A dataset's table: its name, its columns in table order, the column that partitions
+//! it by day, and the names of everything a load makes of it. The sample dataset's table
+//! is `dwh.data_sample` ([`Table::sample`]); a declared dataset's is its own.
 
-/// Fully qualified name of the partitioned table.
-pub(crate) const NAME: &str = "dwh.data_sample";
-/// The schema of the table, its day tables and leaves.
+use std::sync::Arc;
+
+use crate::warehouse::column_type::PgType;
+
+/// The sample's table's schema, and the schema a declared table defaults to.
 pub(crate) const SCHEMA: &str = "dwh";
 /// Where replaced versions' leaves are kept, and retired leaves wait for their drop.
 pub(crate) const HISTORY_SCHEMA: &str = "dwh_history";
-/// Where loads copy their rows before the swap moves them into [`SCHEMA`]: readers are
-/// granted nothing here, so no reader sees a row of a load before its audit and swap.
+/// Where loads copy their rows before the swap moves them into the table's schema: readers
+/// are granted nothing here, so no reader sees a row of a load before its audit and swap.
 pub(crate) const STAGING_SCHEMA: &str = "dwh_staging";
+/// The built-in dataset's name.
+pub const SAMPLE_DATASET: &str = "sample";
 
-/// The SQL type of a column of `dwh.data_sample`, with the limits the loader enforces.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ColumnType {
-    /// `VARCHAR(n)`: any Arrow string type; at most `n` characters.
-    Varchar { max_chars: usize },
-    /// `TIMESTAMP` (without time zone); `required` columns may not be null.
-    Timestamp { required: bool },
+/// First key of the two-key advisory lock that guards one day of the sample ("dwld"):
+/// unchanged, so that a running older loader and this one exclude each other.
+const SAMPLE_LOCK_CLASS: i32 = 0x6477_6C64;
+
+/// One column of a table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub pg_type: PgType,
+    pub not_null: bool,
 }
 
-/// The table's columns, in table order.
-pub(crate) const COLUMNS: [(&str, ColumnType); 5] = [
-    ("department_name", ColumnType::Varchar { max_chars: 32 }),
-    ("sensor_serial", ColumnType::Varchar { max_chars: 64 }),
-    ("create_at", ColumnType::Timestamp { required: true }),
-    ("product_name", ColumnType::Varchar { max_chars: 16 }),
-    ("product_expire", ColumnType::Timestamp { required: false }),
-];
+impl Column {
+    pub fn new(name: &str, pg_type: PgType, not_null: bool) -> Self {
+        Self {
+            name: name.to_owned(),
+            pg_type,
+            not_null,
+        }
+    }
 
-/// The column that partitions the table by day.
-pub(crate) const PARTITION_COLUMN: &str = "create_at";
+    /// `"name" type [NOT NULL]`, as in `CREATE TABLE`.
+    pub fn definition(&self) -> String {
+        let not_null = if self.not_null { " NOT NULL" } else { "" };
+        format!("{} {}{not_null}", quote_ident(&self.name), self.pg_type)
+    }
+}
+
+/// A dataset's day-partitioned table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    dataset: String,
+    schema: String,
+    name: String,
+    columns: Vec<Column>,
+    partition: usize,
+}
+
+impl Table {
+    /// `dwh.data_sample`, the sample dataset's table, created by the migrations.
+    pub fn sample() -> Arc<Self> {
+        use PgType::{Timestamp, Varchar};
+        let columns = vec![
+            Column::new("department_name", Varchar { max_chars: 32 }, false),
+            Column::new("sensor_serial", Varchar { max_chars: 64 }, false),
+            Column::new("create_at", Timestamp, true),
+            Column::new("product_name", Varchar { max_chars: 16 }, false),
+            Column::new("product_expire", Timestamp, false),
+        ];
+        Arc::new(Self {
+            dataset: SAMPLE_DATASET.to_owned(),
+            schema: SCHEMA.to_owned(),
+            name: "data_sample".to_owned(),
+            columns,
+            partition: 2,
+        })
+    }
+
+    /// A declared dataset's table. The partition column must be one of `columns`, of type
+    /// date, timestamp or timestamptz, and not null.
+    pub fn new(
+        dataset: &str,
+        schema: &str,
+        name: &str,
+        mut columns: Vec<Column>,
+        partition_column: &str,
+    ) -> Result<Self, String> {
+        let partition = columns
+            .iter()
+            .position(|c| c.name == partition_column)
+            .ok_or_else(|| format!("the partition column {partition_column:?} is not a column"))?;
+        let kind = columns[partition].pg_type;
+        if !kind.can_partition() {
+            return Err(format!(
+                "the partition column {partition_column:?} is {kind}; a day is cut by a date, \
+                 timestamp or timestamptz column"
+            ));
+        }
+        columns[partition].not_null = true;
+        Ok(Self {
+            dataset: dataset.to_owned(),
+            schema: schema.to_owned(),
+            name: name.to_owned(),
+            columns,
+            partition,
+        })
+    }
+
+    /// The dataset this table belongs to.
+    pub fn dataset(&self) -> &str {
+        &self.dataset
+    }
+
+    pub fn is_sample(&self) -> bool {
+        self.dataset == SAMPLE_DATASET
+    }
+
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// The table's own name (unqualified): the stem of its day tables' names.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `"schema"."name"`.
+    pub fn qualified(&self) -> String {
+        qualified_in(&self.schema, &self.name)
+    }
+
+    /// `schema.name`, for people.
+    pub fn display_name(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    pub fn partition_column(&self) -> &Column {
+        &self.columns[self.partition]
+    }
+
+    /// The partition column's position among the columns.
+    pub(crate) fn partition_index(&self) -> usize {
+        self.partition
+    }
+
+    /// `"schema"."<name>"`: a leaf or day table in the table's schema.
+    pub(crate) fn qualified_leaf(&self, name: &str) -> String {
+        qualified_in(&self.schema, name)
+    }
+
+    /// The column list for statements: `"department_name", "sensor_serial", …`.
+    pub(crate) fn column_list(&self) -> String {
+        let names: Vec<String> = self.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        names.join(", ")
+    }
+
+    /// The first key of the advisory lock of each of the dataset's days: the sample's
+    /// constant, or a hash of the dataset's name (FNV-1a, by hand: stable across builds
+    /// and processes, which std's hasher is not promised to be).
+    pub(crate) fn lock_class(&self) -> i32 {
+        if self.is_sample() {
+            return SAMPLE_LOCK_CLASS;
+        }
+        let hash = self.dataset.bytes().fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        // Positive (pg_locks shows the key as an unsigned oid) and odd: never the sample's
+        // class, whatever the name.
+        i32::try_from(hash & 0x7fff_ffff).expect("31 bits fit an i32") | 1
+    }
+
+    /// The statements that create the table (its schema, the partitioned table, the
+    /// readers' grant when role `dwh_api` exists) when it is missing.
+    pub fn create_statements(&self) -> String {
+        let columns: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| format!("    {}", c.definition()))
+            .collect();
+        format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema};\n\
+             CREATE TABLE IF NOT EXISTS {table} (\n{columns}\n) PARTITION BY RANGE ({key});\n\
+             DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'dwh_api') THEN\n\
+             \x20   GRANT USAGE ON SCHEMA {schema} TO dwh_api;\n\
+             \x20   GRANT SELECT ON {table} TO dwh_api;\n\
+             \x20   ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO dwh_api;\n\
+             END IF; END $$;",
+            schema = quote_ident(&self.schema),
+            table = self.qualified(),
+            columns = columns.join(",\n"),
+            key = quote_ident(&self.partition_column().name),
+        )
+    }
+}
 
 /// `name` as a quoted SQL identifier, so that no name — least of all one read back from
 /// the catalog — can be anything but a name. (By hand: sqlx has no identifier quoting,
@@ -44,11 +207,6 @@ pub(crate) fn qualified_in(schema: &str, name: &str) -> String {
     format!("{}.{}", quote_ident(schema), quote_ident(name))
 }
 
-/// `"dwh"."<name>"`.
-pub(crate) fn qualified(name: &str) -> String {
-    qualified_in(SCHEMA, name)
-}
-
 /// `dwh_staging."<name>"`: a staging table.
 pub(crate) fn staging_qualified(name: &str) -> String {
     format!("{STAGING_SCHEMA}.{}", quote_ident(name))
@@ -59,7 +217,30 @@ pub(crate) fn history_qualified(name: &str) -> String {
     format!("{HISTORY_SCHEMA}.{}", quote_ident(name))
 }
 
-/// The column list for statements: `department_name, sensor_serial, …`.
-pub(crate) fn column_list() -> String {
-    COLUMNS.map(|(name, _)| name).join(", ")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_is_todays_table() {
+        let sample = Table::sample();
+        assert_eq!(sample.qualified(), "\"dwh\".\"data_sample\"");
+        assert_eq!(sample.partition_column().name, "create_at");
+        assert_eq!(sample.lock_class(), 0x6477_6C64);
+        assert!(
+            sample
+                .create_statements()
+                .contains("\"create_at\" timestamp without time zone NOT NULL,")
+        );
+    }
+
+    #[test]
+    fn a_dataset_lock_class_is_its_own() {
+        let columns = vec![Column::new("at", PgType::Timestamptz, false)];
+        let a = Table::new("trips", "taxi", "trips", columns.clone(), "at").expect("table");
+        let b = Table::new("meters", "taxi", "meters", columns, "at").expect("table");
+        assert_ne!(a.lock_class(), b.lock_class());
+        assert_ne!(a.lock_class(), Table::sample().lock_class());
+        assert!(a.partition_column().not_null);
+    }
 }

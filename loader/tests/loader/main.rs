@@ -3,6 +3,7 @@
 
 mod bucket;
 mod compat;
+mod datasets;
 mod failures;
 mod helpers;
 mod integrity;

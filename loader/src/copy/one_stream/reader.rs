@@ -1,6 +1,8 @@
 //! A stream's reader thread: each file (or object) of the stream in order, decoded,
 //! checked and encoded as binary COPY rows, sent to the stream's async side.
 
+use std::sync::Arc;
+
 use arrow_schema::SchemaRef;
 use bytes::{Bytes, BytesMut};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -10,12 +12,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Message, StreamInput, Tally};
-use crate::copy::convert::{BatchOrigin, copy_schema, normalise};
+use crate::copy::convert::{BatchOrigin, Target, copy_schema, normalise};
 use crate::error::{InputError, LoadError};
 use crate::files::footers::{SourceFile, fingerprint, open_regular};
 use crate::files::objects::{BATCH_ROWS, Prefetched, RowGroups};
 use crate::files::parquet_support;
-use crate::warehouse::day::TimeRange;
+use crate::warehouse::day::{Day, TimeRange};
+use crate::warehouse::table::Table;
 
 impl StreamInput {
     pub(super) fn into_feed(self) -> Feed {
@@ -89,13 +92,13 @@ pub(super) type Sender = mpsc::Sender<Result<Message, LoadError>>;
 /// The reader thread: decodes, validates and encodes each file, in order.
 pub(super) fn encode_files(
     mut feed: Feed,
-    bounds: TimeRange,
+    day: &Day,
     sender: &Sender,
     cancel: &CancellationToken,
     tally: Tally,
 ) {
     let result = (|| -> Result<(), LoadError> {
-        let mut encoding = Encoding::start(bounds, tally)?;
+        let mut encoding = Encoding::start(day, tally)?;
         while let Some((file, from)) = feed.next_blocking(cancel)? {
             if cancel.is_cancelled() {
                 return Ok(());
@@ -124,11 +127,8 @@ pub(super) fn encode_files(
 
 /// The whole binary COPY data (header, rows, trailer) of one file, and its row count:
 /// what a live minute sends in one piece (1,914 rows, a few hundred kilobytes).
-pub(crate) fn encode_whole_file(
-    file: &SourceFile,
-    bounds: TimeRange,
-) -> Result<(Bytes, u64), LoadError> {
-    let mut encoding = Encoding::start(bounds, Tally::new(false))?;
+pub(crate) fn encode_whole_file(file: &SourceFile, day: &Day) -> Result<(Bytes, u64), LoadError> {
+    let mut encoding = Encoding::start(day, Tally::new(false, false))?;
     let from = match &file.object {
         Some(object) => Rows::Whole(object.read_blocking(&file.path)?),
         None => Rows::File,
@@ -141,6 +141,7 @@ pub(crate) fn encode_whole_file(
 /// Binary COPY data being written: each batch checked against the day's `bounds`,
 /// normalised to the COPY's schema, counted into the tally and encoded.
 struct Encoding {
+    table: Arc<Table>,
     schema: SchemaRef,
     bounds: TimeRange,
     encoder: ArrowToPostgresBinaryEncoder,
@@ -150,14 +151,16 @@ struct Encoding {
 
 impl Encoding {
     /// Starts the data with its header.
-    fn start(bounds: TimeRange, tally: Tally) -> Result<Self, LoadError> {
-        let schema = copy_schema();
+    fn start(day: &Day, tally: Tally) -> Result<Self, LoadError> {
+        let table = Arc::clone(day.table());
+        let schema = copy_schema(&table);
         let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
         let mut buffer = BytesMut::with_capacity(512 * 1024);
         encoder.write_header(&mut buffer).map_err(encoder_failed)?;
         Ok(Self {
+            table,
             schema,
-            bounds,
+            bounds: day.range(),
             encoder,
             buffer,
             tally,
@@ -235,8 +238,13 @@ impl Encoding {
                 first_row: rows,
                 promised: file.create_at_range,
             };
-            let normalised =
-                normalise(&batch, &file.projection, &self.schema, self.bounds, &origin)?;
+            let target = Target {
+                table: &self.table,
+                projection: &file.projection,
+                schema: &self.schema,
+                bounds: self.bounds,
+            };
+            let normalised = normalise(&batch, &target, &origin)?;
             self.tally.add(&normalised);
             self.encoder
                 .write_batch(&normalised, &mut self.buffer)

@@ -135,7 +135,7 @@ fn batch(
     };
     let n = created.len();
     RecordBatch::try_new(
-        crate::copy::convert::copy_schema(),
+        crate::copy::convert::copy_schema(&crate::warehouse::table::Table::sample()),
         vec![
             text(departments),
             text(&vec![Some("s"); n]),

@@ -1,0 +1,113 @@
+//! `loader datasets` and `loader schema`: what the datasets are, and what a dataset's
+//! table is or would be made of.
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use loader::{Completeness, Dataset, Datasets, Layout, SourceSettings, Table};
+use sqlx::PgPool;
+
+/// One line per dataset: its name, table, source, file pattern, completeness rule and
+/// where its columns come from.
+pub(crate) fn print_datasets(datasets: &Datasets) {
+    println!(
+        "{:<12}  {:<24}  {:<36}  {:<10}  {:<26}  source",
+        "dataset", "table", "files", "complete", "columns"
+    );
+    for dataset in datasets.all() {
+        println!(
+            "{:<12}  {:<24}  {:<36}  {:<10}  {:<26}  {}",
+            dataset.name,
+            dataset.table_display(),
+            dataset.layout.describe(),
+            complete_word(&dataset.layout),
+            columns_word(dataset),
+            dataset.source
+        );
+    }
+}
+
+fn complete_word(layout: &Layout) -> String {
+    match layout.rule().complete {
+        Completeness::All => "all".to_owned(),
+        Completeness::Any => "any".to_owned(),
+        Completeness::Marker(marker) => marker,
+    }
+}
+
+fn columns_word(dataset: &Dataset) -> String {
+    match &dataset.columns {
+        Some(columns) => format!("{} declared", columns.len()),
+        None => "from the table or files".to_owned(),
+    }
+}
+
+/// The dataset's columns and the DDL that creates its table, without running it: as
+/// declared, as the database has them, or as the first file of `date` has them.
+pub(crate) async fn print_schema(
+    pool: &PgPool,
+    dataset: &Dataset,
+    source: &SourceSettings,
+    date: Option<NaiveDate>,
+) -> anyhow::Result<()> {
+    let (columns, from) = match (&dataset.columns, date) {
+        (Some(columns), _) => (columns.clone(), "declared".to_owned()),
+        (None, Some(date)) => {
+            let path = first_file(dataset, source, date).await?;
+            let columns = loader::find_columns(&path)?;
+            (columns, format!("found in {}", path.display()))
+        }
+        (None, None) => match existing(pool, dataset).await? {
+            Some(table) => (table.columns().to_vec(), "the table's".to_owned()),
+            None => anyhow::bail!(
+                "dataset {} declares no columns and its table does not exist yet: give \
+                 --date to read them from that day's first file",
+                dataset.name
+            ),
+        },
+    };
+    let table = dataset.table_with(columns).map_err(anyhow::Error::msg)?;
+    println!("-- dataset {}: columns {from}", dataset.name);
+    println!(
+        "-- partitioned by day of {:?}",
+        table.partition_column().name
+    );
+    println!("{}", table.create_statements());
+    Ok(())
+}
+
+/// The dataset's table when the database has it.
+async fn existing(
+    pool: &PgPool,
+    dataset: &Dataset,
+) -> anyhow::Result<Option<std::sync::Arc<Table>>> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(format!(
+            "\"{}\".\"{}\"",
+            dataset.table_name.0, dataset.table_name.1
+        ))
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(None);
+    }
+    let mut conn = pool.acquire().await?;
+    Ok(Some(loader::ensure_table(&mut conn, dataset, None).await?))
+}
+
+/// The first file of `date` in the dataset's directory.
+async fn first_file(
+    dataset: &Dataset,
+    source: &SourceSettings,
+    date: NaiveDate,
+) -> anyhow::Result<std::path::PathBuf> {
+    let source = source.open(&dataset.source)?;
+    let loader::DataSource::Dir(dir) = source else {
+        anyhow::bail!("reading columns from a bucket's files is not supported; declare them");
+    };
+    let listed = loader::list_dataset_day(&dir, &dataset.layout, date)?;
+    listed
+        .regular_files()?
+        .into_iter()
+        .next()
+        .with_context(|| format!("{date} has no file in {}", dir.display()))
+}

@@ -1,0 +1,139 @@
+use super::*;
+use crate::files::pattern::Cadence;
+
+const TRIPS: &str = r#"
+[[dataset]]
+name = "trips"
+table = "taxi.trips"
+source = "trips"
+files = "dt=%Y-%m-%d/*.parquet"
+complete = "_SUCCESS"
+partition_column = "Pickup Time"
+schema_drift = "add_columns"
+streams = 2
+
+[[dataset.columns]]
+name = "Pickup Time"
+type = "timestamptz"
+
+[[dataset.columns]]
+name = "fare"
+type = "numeric(10,2)"
+not_null = true
+
+[[dataset]]
+name = "meters"
+table = "energy.readings"
+source = "s3://bucket/readings"
+files = "%Y/%m/%d/%H.parquet"
+partition_column = "read_at"
+"#;
+
+fn parse(text: &str) -> Result<Datasets, DatasetError> {
+    Datasets::parse(text, Path::new("/etc/dwh"), "data")
+}
+
+#[test]
+fn a_file_declares_datasets_beside_the_sample() {
+    let datasets = parse(TRIPS).expect("valid");
+    let names: Vec<&str> = datasets.all().iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["sample", "trips", "meters"]);
+    assert!(datasets.default_dataset().is_sample());
+
+    let trips = datasets.get("trips").expect("trips");
+    assert_eq!(trips.table_display(), "taxi.trips");
+    assert_eq!(trips.source, "/etc/dwh/trips", "relative to the file");
+    assert_eq!(trips.schema_drift, SchemaDrift::AddColumns);
+    assert_eq!(trips.settings.streams, Some(2));
+    let columns = trips.columns.as_ref().expect("declared");
+    assert_eq!(
+        columns[1].pg_type,
+        PgType::Numeric {
+            precision: 10,
+            scale: 2
+        }
+    );
+    assert!(columns[1].not_null);
+    assert_eq!(
+        trips.layout.rule().complete,
+        Completeness::Marker("_SUCCESS".into())
+    );
+
+    let meters = datasets.get("meters").expect("meters");
+    assert_eq!(meters.source, "s3://bucket/readings");
+    assert_eq!(meters.columns, None, "found in the files");
+    assert_eq!(meters.layout.rule().cadence, Some(Cadence::Hour));
+    assert_eq!(meters.layout.rule().complete, Completeness::All);
+}
+
+#[test]
+fn an_unknown_dataset_names_the_known_ones() {
+    let datasets = parse(TRIPS).expect("valid");
+    let error = datasets.get("orders").expect_err("unknown");
+    assert_eq!(
+        error.to_string(),
+        "there is no dataset \"orders\"; the datasets are sample, trips, meters"
+    );
+}
+
+#[test]
+fn mistakes_are_reported_with_their_dataset_and_field() {
+    let base = TRIPS
+        .split("[[dataset]]\nname = \"meters\"")
+        .next()
+        .expect("first");
+    for (change, expected) in [
+        (("name = \"trips\"", "name = \"Trips\""), "[a-z][a-z0-9_]*"),
+        (
+            ("name = \"trips\"", "name = \"sample\""),
+            "built-in dataset's name",
+        ),
+        (
+            ("table = \"taxi.trips\"", "table = \"trips\""),
+            "write schema.table",
+        ),
+        (
+            ("table = \"taxi.trips\"", "table = \"dwh_history.trips\""),
+            "loader's own",
+        ),
+        (("complete = \"_SUCCESS\"\n", ""), "say when a day is whole"),
+        (
+            ("type = \"timestamptz\"", "type = \"money\""),
+            "not supported",
+        ),
+        (
+            (
+                "partition_column = \"Pickup Time\"",
+                "partition_column = \"fare\"",
+            ),
+            "cut by a date",
+        ),
+        (("streams = 2", "streams = 20"), "streams: 1 to 16"),
+        (
+            (
+                "schema_drift = \"add_columns\"",
+                "schema_drift = \"ignore\"",
+            ),
+            "unknown variant",
+        ),
+        (("streams = 2", "stream = 2"), "unknown field"),
+        (
+            (
+                "source = \"trips\"",
+                "source = \"trips\"\ntimezone = \"Europe/Paris\"",
+            ),
+            "UTC only",
+        ),
+    ] {
+        let text = base.replace(change.0, change.1);
+        let error = parse(&text).expect_err(change.1).to_string();
+        assert!(error.contains(expected), "{}: {error}", change.1);
+    }
+}
+
+#[test]
+fn table_names_are_each_one_datasets() {
+    let twice = TRIPS.replace("energy.readings", "other.trips");
+    let error = parse(&twice).expect_err("same table name").to_string();
+    assert!(error.contains("is dataset \"trips\"'s already"), "{error}");
+}
