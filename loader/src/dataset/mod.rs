@@ -7,6 +7,7 @@
 //! column types) a declaration is made of, and below `load`, which runs one.
 
 mod declaration;
+mod drift;
 mod schema;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::files::layout::Layout;
 use crate::warehouse::table::{Column, SAMPLE_DATASET, Table};
 
 pub use declaration::{DatasetError, Datasets};
+pub(crate) use drift::widen_for_drift;
 pub use schema::{ensure_table, find_columns};
 
 /// What a load does with a file's column that its table lacks.

@@ -8,13 +8,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_schema::Schema;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sqlx::{Executor, PgConnection};
 
-use super::Dataset;
+use super::{Dataset, SchemaDrift};
 use crate::error::{InputError, LoadError};
-use crate::files::footers::open_regular;
-use crate::files::parquet_support;
+use crate::files::footers::schema_of_file;
 use crate::warehouse::column_type::PgType;
 use crate::warehouse::table::{Column, Table, qualified_in};
 
@@ -52,13 +50,12 @@ async fn catalog_columns(
 /// The columns of the Parquet file at `path`, each mapped to its PostgreSQL type; a
 /// column with no faithful type is refused naming the file and the column.
 pub fn find_columns(path: &Path) -> Result<Vec<Column>, InputError> {
-    let file = open_regular(path)?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| parquet_support::unreadable(path, &e))?;
-    columns_of(builder.schema(), path)
+    let schema = schema_of_file(path)?;
+    columns_of(&schema, path)
 }
 
-fn columns_of(schema: &Schema, path: &Path) -> Result<Vec<Column>, InputError> {
+/// The columns of a file of Arrow schema `schema` (`path` names it in errors).
+pub(crate) fn columns_of(schema: &Schema, path: &Path) -> Result<Vec<Column>, InputError> {
     schema
         .fields()
         .iter()
@@ -87,7 +84,9 @@ pub async fn ensure_table(
     };
     if let Some(existing) = catalog_columns(conn, dataset).await? {
         if let Some(declared) = &dataset.columns {
-            let differences = differences(declared, &existing);
+            // Columns an earlier load added by drift are the table's, not the declaration's.
+            let added_by_drift = dataset.schema_drift == SchemaDrift::AddColumns;
+            let differences = differences(declared, &existing, added_by_drift);
             if !differences.is_empty() {
                 return Err(LoadError::TableDiffers {
                     table: dataset.table_display(),
@@ -143,7 +142,7 @@ async fn check_partitioned(conn: &mut PgConnection, table: &Table) -> Result<(),
 }
 
 /// How `existing` differs from `declared`, column by column, in words.
-fn differences(declared: &[Column], existing: &[Column]) -> Vec<String> {
+fn differences(declared: &[Column], existing: &[Column], added_by_drift: bool) -> Vec<String> {
     let mut lines = Vec::new();
     for column in declared {
         match existing.iter().find(|c| c.name == column.name) {
@@ -164,10 +163,11 @@ fn differences(declared: &[Column], existing: &[Column]) -> Vec<String> {
             Some(_) => {}
         }
     }
-    for column in existing
+    let undeclared = existing
         .iter()
         .filter(|c| !declared.iter().any(|d| d.name == c.name))
-    {
+        .filter(|c| !added_by_drift || c.not_null);
+    for column in undeclared {
         lines.push(format!(
             "the table has column {:?}, which is not declared",
             column.name
@@ -204,13 +204,22 @@ mod tests {
             Column::new("zone", PgType::Integer, false),
         ];
         assert_eq!(
-            differences(&declared, &existing),
+            differences(&declared, &existing, false),
             vec![
                 "column \"fare\" is double precision in the table but declared numeric(10,2)",
                 "column \"vendor\" is declared but the table lacks it",
                 "the table has column \"zone\", which is not declared",
             ]
         );
-        assert!(differences(&declared, &declared).is_empty());
+        assert!(differences(&declared, &declared, false).is_empty());
+        let added = [
+            declared.clone(),
+            vec![Column::new("zone", PgType::Integer, false)],
+        ]
+        .concat();
+        assert!(
+            differences(&declared, &added, true).is_empty(),
+            "added by drift"
+        );
     }
 }

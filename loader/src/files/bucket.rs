@@ -29,7 +29,9 @@ use object_store::{BackoffConfig, ObjectMeta, ObjectStore, RetryConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{InputError, LoadError};
-use crate::files::footers::{Fingerprint, SourceFile, check_footer, footer_in, metadata_length};
+use crate::files::footers::{
+    Fingerprint, SourceFile, check_footer, footer_in, metadata_length, schema_of_footer,
+};
 use crate::files::listing::{DayFiles, day_of};
 use crate::files::object::{SourceObject, storage_error};
 use crate::files::parquet_support;
@@ -230,6 +232,22 @@ impl Bucket {
         }
         let fingerprint = Fingerprint::of_object(meta.size, meta.last_modified.into(), &footer);
         Ok(check_footer(&display, &footer, fingerprint, object, table)?)
+    }
+
+    /// The Arrow schema of an object the listing found, from its footer.
+    pub(crate) async fn schema_of(
+        &self,
+        display: &std::path::Path,
+        meta: &ObjectMeta,
+    ) -> Result<arrow_schema::SchemaRef, LoadError> {
+        let object = SourceObject {
+            store: self.store.clone(),
+            location: meta.location.clone(),
+            etag: meta.e_tag.clone(),
+            footer: None,
+        };
+        let (footer, _) = read_footer(&object, display, meta.size).await?;
+        Ok(schema_of_footer(display, &footer)?)
     }
 
     /// Every object right under the prefix, with its size and last modification, from one

@@ -215,6 +215,26 @@ pub(crate) fn check_footer(
     })
 }
 
+/// The Arrow schema of a footer's metadata bytes.
+pub(crate) fn schema_of_footer(
+    path: &Path,
+    footer: &[u8],
+) -> Result<arrow_schema::SchemaRef, InputError> {
+    let unreadable = |e: ParquetError| parquet_support::unreadable(path, &e);
+    let metadata = ParquetMetaDataReader::decode_metadata(footer).map_err(unreadable)?;
+    let arrow = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::default())
+        .map_err(unreadable)?;
+    Ok(Arc::clone(arrow.schema()))
+}
+
+/// The Arrow schema of the Parquet file at `path`.
+pub(crate) fn schema_of_file(path: &Path) -> Result<arrow_schema::SchemaRef, InputError> {
+    let file = open_regular(path)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| parquet_support::unreadable(path, &e))?;
+    Ok(Arc::clone(builder.schema()))
+}
+
 fn source_file(
     path: &Path,
     table: &Table,

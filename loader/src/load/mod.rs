@@ -17,7 +17,7 @@ use crate::copy::names::NameCounts;
 use crate::copy::one_stream::StreamSettings;
 use crate::copy::prepare::{Prepared, prepare};
 use crate::copy::progress::{LoadProgress, Totals};
-use crate::dataset::{Dataset, ensure_table};
+use crate::dataset::{Dataset, ensure_table, widen_for_drift};
 use crate::error::LoadError;
 use crate::fence;
 use crate::files::layout::{Layout, list_dir_day};
@@ -85,6 +85,7 @@ pub async fn load_dataset_day(
     cancel: &CancellationToken,
 ) -> Result<LoadReport, LoadError> {
     let table = dataset_table(pool, dataset, source, date).await?;
+    let table = widen_for_drift(table, dataset, source, date).await?;
     let target = Target {
         source,
         layout: &dataset.layout,

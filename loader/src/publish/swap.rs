@@ -204,7 +204,9 @@ async fn try_swap(
     // live appends): then the day has a record.
     let keep_old = policy.retention.keep > 0 && replaced_rows.is_some();
     let cleared = clear_day_table(&mut tx, staging, keep_old).await?;
-    let sql = cleared.statements + &attach_statements(staging);
+    // New columns first: the day's table and the new leaves must agree before the attach.
+    let sql =
+        day.table().add_columns_statement() + &cleared.statements + &attach_statements(staging);
     (&mut *tx).execute(sql.as_str()).await?;
     // Whatever the day's record says (an operator may have emptied it): the version that
     // was current is current no more.

@@ -51,6 +51,8 @@ pub(crate) struct StagingTable {
     streams: usize,
     /// The dataset's table, whose columns it copies.
     parent: String,
+    /// Definitions of the columns the load adds to the table, which `LIKE` cannot copy.
+    added: String,
     /// The CHECK of its range on the partition column.
     check: String,
 }
@@ -74,12 +76,13 @@ impl StagingTable {
     pub(crate) fn create_statement(&self) -> String {
         format!(
             "CREATE TABLE {qualified} (
-                 LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+                 LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS,{added}
                  CONSTRAINT {constraint} CHECK ({check})
              );",
             qualified = self.qualified_name(),
             constraint = table::quote_ident(&format!("{}_range", self.name)),
             parent = self.parent,
+            added = self.added,
             check = self.check,
         )
     }
@@ -92,6 +95,12 @@ impl Staging {
         let id = Uuid::new_v4().simple().to_string()[..12].to_owned();
         let prefix = stage_prefix(day.table());
         let column = table::quote_ident(&day.table().partition_column().name);
+        let added: String = day
+            .table()
+            .added_columns()
+            .iter()
+            .map(|c| format!(" {},", c.definition()))
+            .collect();
         let tables: Vec<StagingTable> = parts
             .into_iter()
             .enumerate()
@@ -100,6 +109,7 @@ impl Staging {
                 range,
                 streams,
                 parent: day.table().qualified(),
+                added: added.clone(),
                 check: format!(
                     "{column} >= {} AND {column} < {}",
                     day.bound_literal(range.start_us),

@@ -52,6 +52,9 @@ pub struct Table {
     name: String,
     columns: Vec<Column>,
     partition: usize,
+    /// How many of the last columns this load adds to the table (schema drift with
+    /// `add_columns`): the staging tables have them, the swap adds them to the table.
+    added: usize,
 }
 
 impl Table {
@@ -71,6 +74,7 @@ impl Table {
             name: "data_sample".to_owned(),
             columns,
             partition: 2,
+            added: 0,
         })
     }
 
@@ -101,7 +105,38 @@ impl Table {
             name: name.to_owned(),
             columns,
             partition,
+            added: 0,
         })
+    }
+
+    /// The table with `new` columns appended, nullable, for the load that adds them.
+    pub fn with_added(&self, new: Vec<Column>) -> Self {
+        let mut table = self.clone();
+        table.added += new.len();
+        table.columns.extend(new.into_iter().map(|column| Column {
+            not_null: false,
+            ..column
+        }));
+        table
+    }
+
+    /// The columns this load adds to the table.
+    pub fn added_columns(&self) -> &[Column] {
+        &self.columns[self.columns.len() - self.added..]
+    }
+
+    /// The statement that adds the load's new columns to the table (and so to every day's
+    /// table and leaf, where earlier days read NULL); empty without any.
+    pub(crate) fn add_columns_statement(&self) -> String {
+        let added: Vec<String> = self
+            .added_columns()
+            .iter()
+            .map(|c| format!("ADD COLUMN IF NOT EXISTS {}", c.definition()))
+            .collect();
+        if added.is_empty() {
+            return String::new();
+        }
+        format!("ALTER TABLE {} {};", self.qualified(), added.join(", "))
     }
 
     /// The dataset this table belongs to.

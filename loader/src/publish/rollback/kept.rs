@@ -126,9 +126,10 @@ fn move_from_history(day: &Day, leaves: &[Leaf]) -> String {
         .iter()
         .map(|leaf| {
             format!(
-                "ALTER TABLE {kept} SET SCHEMA {schema};
+                "{added}ALTER TABLE {kept} SET SCHEMA {schema};
                  ALTER TABLE {day_table} ATTACH PARTITION {qualified}
                      FOR VALUES FROM ({start}) TO ({end});",
+                added = columns_added_since(day, &leaf.name),
                 kept = table::history_qualified(&leaf.name),
                 schema = table::quote_ident(day.table().schema()),
                 qualified = day.table().qualified_leaf(&leaf.name),
@@ -137,4 +138,28 @@ fn move_from_history(day: &Day, leaves: &[Leaf]) -> String {
             )
         })
         .collect()
+}
+
+/// A version kept before schema drift added columns to the table lacks them, and could
+/// not be attached: they are added to the kept leaf first (nullable, so it reads NULL
+/// there, as every day of before does). Only a declared dataset's table drifts.
+fn columns_added_since(day: &Day, leaf: &str) -> String {
+    if day.table().is_sample() {
+        return String::new();
+    }
+    let nullable: Vec<String> = day
+        .table()
+        .columns()
+        .iter()
+        .filter(|c| !c.not_null)
+        .map(|c| format!("ADD COLUMN IF NOT EXISTS {}", c.definition()))
+        .collect();
+    if nullable.is_empty() {
+        return String::new();
+    }
+    format!(
+        "ALTER TABLE {} {};\n",
+        table::history_qualified(leaf),
+        nullable.join(", ")
+    )
 }

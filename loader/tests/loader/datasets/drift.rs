@@ -117,3 +117,98 @@ async fn a_type_that_does_not_widen_losslessly_fails_naming_both_types(pool: PgP
         "{outcome}"
     );
 }
+
+const ADDING: &str = r#"
+[[dataset]]
+name = "readings"
+table = "plant.readings"
+source = "readings"
+files = "%Y-%m-%d.parquet"
+partition_column = "at"
+schema_drift = "add_columns"
+columns = [
+    { name = "id", type = "bigint", not_null = true },
+    { name = "at", type = "timestamp" },
+]
+"#;
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn with_add_columns_the_swap_adds_a_new_column_and_earlier_days_read_null(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let datasets = datasets(ADDING, dir.path());
+    let readings = datasets.get("readings").expect("readings");
+    let at = |day_us: i64| -> ArrayRef {
+        Arc::new(TimestampMicrosecondArray::from_iter_values(
+            (0..3).map(|i| day_us + i),
+        ))
+    };
+    let first = batch(vec![("id", ids()), ("at", at(DAY_US))]);
+    write(&dir.path().join("readings/2024-03-09.parquet"), &first);
+    load(&pool, readings, "2024-03-09")
+        .await
+        .expect("first day");
+
+    let site: ArrayRef = Arc::new(StringArray::from(vec![Some("north"), None, Some("south")]));
+    let next_day = DAY_US + 86_400_000_000;
+    let later_ids: ArrayRef = Arc::new(Int64Array::from(vec![4, 5, 6]));
+    let second = batch(vec![
+        ("id", later_ids),
+        ("at", at(next_day)),
+        ("site", site),
+    ]);
+    write(&dir.path().join("readings/2024-03-10.parquet"), &second);
+    load(&pool, readings, "2024-03-10")
+        .await
+        .expect("the day with a new column");
+
+    assert_eq!(
+        texts(&pool, "plant.readings", "site").await,
+        ["NULL", "NULL", "NULL", "north", "NULL", "south"]
+    );
+    // The table keeps it: the next load of the first day, without it, reads NULL.
+    load(&pool, readings, "2024-03-09")
+        .await
+        .expect("reload without the column");
+    assert_eq!(
+        texts(&pool, "plant.readings", "site").await[..3],
+        ["NULL", "NULL", "NULL"]
+    );
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_version_kept_before_a_column_was_added_rolls_back_reading_null(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let datasets = datasets(ADDING, dir.path());
+    let readings = datasets.get("readings").expect("readings");
+    let at: ArrayRef = Arc::new(TimestampMicrosecondArray::from_iter_values(
+        (0..3).map(|i| DAY_US + i),
+    ));
+    let file = dir.path().join("readings/2024-03-09.parquet");
+    write(&file, &batch(vec![("id", ids()), ("at", Arc::clone(&at))]));
+    load(&pool, readings, "2024-03-09")
+        .await
+        .expect("version 1");
+    let site: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "c"]));
+    write(
+        &file,
+        &batch(vec![("id", ids()), ("at", at), ("site", site)]),
+    );
+    load(&pool, readings, "2024-03-09")
+        .await
+        .expect("version 2 adds site");
+
+    let mut conn = pool.acquire().await.expect("connection");
+    let table = loader::ensure_table(&mut conn, readings, None)
+        .await
+        .expect("table");
+    let options = loader::RollbackOptions::default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let date = "2024-03-09".parse().expect("date");
+    loader::rollback_day_of(&pool, &table, date, 1, &options, &cancel)
+        .await
+        .expect("version 1 comes back");
+    assert_eq!(
+        texts(&pool, "plant.readings", "site").await,
+        ["NULL", "NULL", "NULL"]
+    );
+}
