@@ -176,7 +176,7 @@ fn check_date_within_day(
                     row,
                     format!(
                         "{shown} is outside the day being loaded ({})",
-                        bounds.start().date()
+                        bounds.describe()
                     ),
                 ));
             }

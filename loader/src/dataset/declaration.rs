@@ -188,13 +188,13 @@ impl Entry {
             pattern,
             self.complete.as_deref().map(completeness).transpose()?,
         )?;
-        if !matches!(self.timezone.as_str(), "UTC" | "Etc/UTC" | "utc") {
-            return Err(format!(
-                "timezone {:?}: days are cut in UTC only for now (a timestamp column without \
-                 a time zone is cut in its own local time, whatever this says)",
+        let timezone: chrono_tz::Tz = self.timezone.parse().map_err(|_| {
+            format!(
+                "timezone {:?} is not a time zone; write an IANA name (UTC, Europe/Paris, \
+                 America/New_York)",
                 self.timezone
-            ));
-        }
+            )
+        })?;
         let mut columns = self.columns.map(|c| columns(&c)).transpose()?;
         if let Some(columns) = &mut columns {
             // Every row has a day: the partition column is NOT NULL, declared so or not.
@@ -229,6 +229,7 @@ impl Entry {
             source: resolve_source(&self.source, base),
             layout,
             partition_column: self.partition_column,
+            timezone,
             columns,
             schema_drift: self.schema_drift,
             audits: self.audits.map(|audits| base.join(audits)),

@@ -41,6 +41,8 @@ pub struct Dataset {
     pub source: String,
     pub layout: Layout,
     pub partition_column: String,
+    /// Where a day starts, for a `timestamptz` partition column (UTC by default).
+    pub timezone: chrono_tz::Tz,
     /// The declared columns (the contract); `None`: found in the table, or in the files.
     pub columns: Option<Vec<Column>>,
     pub schema_drift: SchemaDrift,
@@ -68,6 +70,7 @@ impl Dataset {
             source: source.to_owned(),
             layout: Layout::SampleMinutes,
             partition_column: table.partition_column().name.clone(),
+            timezone: chrono_tz::UTC,
             columns: Some(table.columns().to_vec()),
             schema_drift: SchemaDrift::Fail,
             audits: None,
@@ -96,6 +99,6 @@ impl Dataset {
             columns,
             &self.partition_column,
         )?;
-        Ok(Arc::new(table))
+        Ok(Arc::new(table.in_timezone(self.timezone)))
     }
 }

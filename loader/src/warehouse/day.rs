@@ -24,13 +24,26 @@ pub(crate) struct Day {
 }
 
 impl Day {
-    /// `date` of `table`: `[00:00, next day 00:00)` (UTC for a `timestamptz` column).
+    /// `date` of `table`: `[00:00, next day 00:00)`, in the table's time zone for a
+    /// `timestamptz` column (a day of 23 or 25 hours where the clocks change).
     pub fn of(table: &Arc<Table>, date: NaiveDate) -> Self {
-        let start = date.and_time(NaiveTime::MIN);
+        let range = match table.partition_column().pg_type {
+            PgType::Timestamptz => {
+                let zone = table.timezone();
+                TimeRange::new(
+                    midnight_utc(zone, date),
+                    midnight_utc(zone, date + TimeDelta::days(1)),
+                )
+            }
+            _ => {
+                let start = date.and_time(NaiveTime::MIN);
+                TimeRange::new(start, start + TimeDelta::days(1))
+            }
+        };
         Self {
             table: Arc::clone(table),
             date,
-            range: TimeRange::new(start, start + TimeDelta::days(1)),
+            range,
             partition: format!("{}_p{}", table.name(), date.format("%Y%m%d")),
         }
     }
@@ -110,6 +123,19 @@ impl Day {
     }
 }
 
+/// When `date` starts in `zone`, in UTC: its midnight, or where a zone skips midnight
+/// (a clock change at 00:00), the first moment of the day that exists.
+fn midnight_utc(zone: chrono_tz::Tz, date: NaiveDate) -> NaiveDateTime {
+    use chrono::TimeZone;
+    let mut local = date.and_time(NaiveTime::MIN);
+    loop {
+        if let Some(start) = zone.from_local_datetime(&local).earliest() {
+            return start.naive_utc();
+        }
+        local += TimeDelta::minutes(15);
+    }
+}
+
 /// A half-open range `[start, end)` of `create_at` values (a day, or a part of one), in
 /// µs since the Unix epoch: the unit Arrow batches are checked in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +158,17 @@ impl TimeRange {
 
     pub fn end(&self) -> NaiveDateTime {
         micros_to_datetime(self.end_us)
+    }
+
+    /// The day, for messages: its date when it starts at midnight, else its bounds in UTC
+    /// (a day of a time zone other than UTC).
+    pub fn describe(&self) -> String {
+        let start = self.start();
+        if start.time() == NaiveTime::MIN {
+            start.date().to_string()
+        } else {
+            format!("{start} to {} UTC", self.end())
+        }
     }
 }
 
@@ -193,6 +230,26 @@ pub(crate) fn minute_time(minute: u16) -> NaiveTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timestamptz_day_is_cut_in_its_time_zone() {
+        use crate::warehouse::column_type::PgType;
+        use crate::warehouse::table::Column;
+        let columns = vec![Column::new("at", PgType::Timestamptz, true)];
+        let table = Table::new("trips", "taxi", "trips", columns, "at")
+            .expect("table")
+            .in_timezone(chrono_tz::Europe::Paris);
+        let table = Arc::new(table);
+        // The clocks go forward on 2024-03-31: a day of 23 hours, from 23:00 UTC.
+        let day = Day::of(&table, NaiveDate::from_ymd_opt(2024, 3, 31).expect("date"));
+        assert_eq!(day.range().start().to_string(), "2024-03-30 23:00:00");
+        assert_eq!(day.range().end().to_string(), "2024-03-31 22:00:00");
+        assert_eq!(
+            day.bound_literal(day.range().start_us),
+            "TIMESTAMPTZ '2024-03-30 23:00:00+00'"
+        );
+        assert_eq!(day.partition_name(), "trips_p20240331");
+    }
 
     #[test]
     fn a_day_knows_its_range_and_names() {

@@ -55,6 +55,8 @@ pub struct Table {
     /// How many of the last columns this load adds to the table (schema drift with
     /// `add_columns`): the staging tables have them, the swap adds them to the table.
     added: usize,
+    /// Where a day starts and ends, for a `timestamptz` partition column.
+    timezone: chrono_tz::Tz,
 }
 
 impl Table {
@@ -75,6 +77,7 @@ impl Table {
             columns,
             partition: 2,
             added: 0,
+            timezone: chrono_tz::UTC,
         })
     }
 
@@ -106,7 +109,19 @@ impl Table {
             columns,
             partition,
             added: 0,
+            timezone: chrono_tz::UTC,
         })
+    }
+
+    /// The table, its days cut at midnight in `timezone` (a `timestamptz` partition
+    /// column's; a `timestamp` or `date` column is the day's own local time already).
+    pub fn in_timezone(mut self, timezone: chrono_tz::Tz) -> Self {
+        self.timezone = timezone;
+        self
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.timezone
     }
 
     /// The table with `new` columns appended, nullable, for the load that adds them.

@@ -120,7 +120,7 @@ pub(super) fn check_within_day(
                     format!(
                         "{} is outside the day being loaded ({})",
                         show_micros(us),
-                        bounds.start().date()
+                        bounds.describe()
                     ),
                 ));
             }

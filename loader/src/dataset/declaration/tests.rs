@@ -59,6 +59,14 @@ fn a_file_declares_datasets_beside_the_sample() {
         Completeness::Marker("_SUCCESS".into())
     );
 
+    assert_eq!(trips.timezone, chrono_tz::UTC, "the default");
+    let paris = TRIPS.replace("streams = 2", "streams = 2\ntimezone = \"Europe/Paris\"");
+    let paris = parse(&paris).expect("valid");
+    assert_eq!(
+        paris.get("trips").expect("trips").timezone,
+        chrono_tz::Europe::Paris
+    );
+
     let meters = datasets.get("meters").expect("meters");
     assert_eq!(meters.source, "s3://bucket/readings");
     assert_eq!(meters.columns, None, "found in the files");
@@ -120,9 +128,9 @@ fn mistakes_are_reported_with_their_dataset_and_field() {
         (
             (
                 "source = \"trips\"",
-                "source = \"trips\"\ntimezone = \"Europe/Paris\"",
+                "source = \"trips\"\ntimezone = \"Mars/Olympus\"",
             ),
-            "UTC only",
+            "not a time zone",
         ),
     ] {
         let text = base.replace(change.0, change.1);

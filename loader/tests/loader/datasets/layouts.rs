@@ -207,3 +207,50 @@ async fn two_datasets_load_the_same_day_side_by_side(pool: PgPool) {
         [("events".to_owned(), 700), ("orders".to_owned(), 500)]
     );
 }
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_timestamptz_day_is_cut_at_midnight_of_its_time_zone(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let paris = TOML.replace(
+        "complete = \"_SUCCESS\"",
+        "complete = \"_SUCCESS\"\ntimezone = \"Europe/Paris\"",
+    );
+    let datasets = datasets(&paris, dir.path());
+    let events_set = datasets.get("events").expect("events");
+    let folder = dir.path().join("events/dt=2024-03-09");
+    std::fs::write(folder.join("_SUCCESS"), b"").ok();
+    // 2024-03-09 in Paris is [2024-03-08 23:00, 2024-03-09 23:00) UTC.
+    let at = |minutes: &[i64]| -> ArrayRef {
+        let us = minutes.iter().map(|m| DAY_US + m * 60_000_000);
+        Arc::new(TimestampMicrosecondArray::from_iter_values(us).with_timezone("UTC"))
+    };
+    let file = |minutes: &[i64]| {
+        let n = minutes.len() as i64;
+        batch(vec![
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+            ),
+            ("at", at(minutes)),
+        ])
+    };
+    write(
+        &folder.join("part-0.parquet"),
+        &file(&[-60, 0, 22 * 60 + 59]),
+    );
+    std::fs::write(folder.join("_SUCCESS"), b"").expect("marker");
+    let report = load(&pool, events_set, "2024-03-09").await.expect("loads");
+    assert_eq!(report.rows, 3);
+
+    write(&folder.join("part-0.parquet"), &file(&[-61, 0, 1]));
+    let error = load(&pool, events_set, "2024-03-09")
+        .await
+        .expect_err("outside");
+    assert!(
+        error.to_string().ends_with(
+            "column at: 2024-03-08 22:59:00 is outside the day being loaded (2024-03-08 \
+             23:00:00 to 2024-03-09 23:00:00 UTC)"
+        ),
+        "{error}"
+    );
+}
