@@ -5,6 +5,7 @@
 //! bigint, …; [`PgType::copy_arrow_type`]), and every value the table would reject or
 //! silently change is refused here, with its row and column, before it reaches the server.
 
+mod json;
 mod timestamps;
 
 use std::sync::Arc;
@@ -112,6 +113,11 @@ fn one_column(
             }
         }
         PgType::Time => time_micros(input, name, origin)?,
+        PgType::Jsonb => {
+            let json = json::to_json(input, name, origin)?;
+            check_no_nul(json.as_string::<i32>(), name, origin)?;
+            json
+        }
         other => {
             let cast = widen(input, other.copy_arrow_type(), name, origin)?;
             if let Some(bounds) = within_day {

@@ -17,6 +17,7 @@ use crate::error::{InputError, LoadError};
 use crate::files::footers::{SourceFile, fingerprint, open_regular};
 use crate::files::objects::{BATCH_ROWS, Prefetched, RowGroups};
 use crate::files::parquet_support;
+use crate::warehouse::column_type::PgType;
 use crate::warehouse::day::{Day, TimeRange};
 use crate::warehouse::table::Table;
 
@@ -154,7 +155,7 @@ impl Encoding {
     fn start(day: &Day, tally: Tally) -> Result<Self, LoadError> {
         let table = Arc::clone(day.table());
         let schema = copy_schema(&table);
-        let mut encoder = ArrowToPostgresBinaryEncoder::try_new(&schema).map_err(encoder_failed)?;
+        let mut encoder = encoder_for(&table, &schema)?;
         let mut buffer = BytesMut::with_capacity(512 * 1024);
         encoder.write_header(&mut buffer).map_err(encoder_failed)?;
         Ok(Self {
@@ -253,6 +254,33 @@ impl Encoding {
         }
         Ok(rows)
     }
+}
+
+/// The COPY encoder of `table`'s rows: each column as its Arrow type says, but a jsonb
+/// column's text in jsonb's own binary form.
+fn encoder_for(
+    table: &Table,
+    schema: &SchemaRef,
+) -> Result<ArrowToPostgresBinaryEncoder, LoadError> {
+    use pgpq::encoders::{EncoderBuilder, StringEncoderBuilder};
+    use pgpq::pg_schema::PostgresType;
+    if !table.columns().iter().any(|c| c.pg_type == PgType::Jsonb) {
+        return ArrowToPostgresBinaryEncoder::try_new(schema).map_err(encoder_failed);
+    }
+    let mut encoders: std::collections::HashMap<String, EncoderBuilder> =
+        pgpq::build_encoders(schema.fields())
+            .map_err(encoder_failed)?
+            .into_iter()
+            .collect();
+    for (column, field) in table.columns().iter().zip(schema.fields()) {
+        if column.pg_type == PgType::Jsonb {
+            let builder =
+                StringEncoderBuilder::new_with_output(Arc::clone(field), PostgresType::Jsonb)
+                    .map_err(encoder_failed)?;
+            encoders.insert(column.name.clone(), EncoderBuilder::String(builder));
+        }
+    }
+    ArrowToPostgresBinaryEncoder::try_new_with_encoders(schema, &encoders).map_err(encoder_failed)
 }
 
 fn encoder_failed(error: pgpq::error::ErrorKind) -> LoadError {
