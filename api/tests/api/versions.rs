@@ -29,8 +29,8 @@ fn lenient_audit_file(dir: &tempfile::TempDir) -> String {
     ))
     .expect("the committed audit file")
     .replace(
-        "[rows_per_minute]\nseverity = \"fail\"",
-        "[rows_per_minute]\nseverity = \"warn\"",
+        "name = \"rows per minute\"\nseverity = \"fail\"",
+        "name = \"rows per minute\"\nseverity = \"warn\"",
     );
     let path = dir.path().join("audits.toml");
     std::fs::write(&path, text).expect("write");

@@ -101,8 +101,11 @@ impl LoadArgs {
                 .keep_versions_hours
                 .map_or(options.retention.max_age, |h| Duration::from_secs(h * 3600)),
         };
-        // The audit file's kinds are the sample's.
-        options.audits = None;
+        // The dataset's own audit file, or none: the process's is the sample's.
+        options.audits = match &dataset.audits {
+            Some(path) => Some(std::sync::Arc::new(loader::AuditConfig::from_file(path)?)),
+            None => None,
+        };
         Ok(options)
     }
 }

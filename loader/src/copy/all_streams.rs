@@ -157,7 +157,7 @@ fn first_error(
     date: NaiveDate,
 ) -> Result<(u64, Tally), LoadError> {
     let mut rows = 0;
-    let mut tally = Tally::new(false, false);
+    let mut tally = Tally::new(false, None);
     let mut first_error: Option<LoadError> = checked.err();
     for result in results {
         match result {

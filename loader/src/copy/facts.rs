@@ -1,83 +1,140 @@
 //! What the audit judges, counted batch by batch as the rows stream into the staging
-//! tables.
+//! tables: each normalised batch is looked at on its way to the COPY, so the audit needs
+//! no second pass. (Reading the staging tables back with one aggregate pass each cost
+//! 19.5 % of a day's load, 760 ms of 3.9 s, in `bench/versions.sh`: twice the audit's
+//! budget.) Only what the configured checks need is counted.
 
-use std::collections::BTreeMap;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use foldhash::HashSet;
 
-use arrow_array::{Array, RecordBatch, TimestampMicrosecondArray};
+/// What a load's audit needs counted, by column position; worked out once per load.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FactsPlan {
+    columns: usize,
+    distinct: Vec<usize>,
+    order: Vec<(usize, usize)>,
+    range: Vec<(usize, Option<f64>, Option<f64>)>,
+}
 
-use crate::warehouse::table::Table;
+impl FactsPlan {
+    /// Counting nulls of `columns` columns, the distinct values of `distinct`, rows out of
+    /// order of each `(before, after)` pair, and rows outside each `(column, min, max)`.
+    pub(crate) fn counting(
+        columns: usize,
+        distinct: Vec<usize>,
+        order: Vec<(usize, usize)>,
+        range: Vec<(usize, Option<f64>, Option<f64>)>,
+    ) -> Self {
+        Self {
+            columns,
+            distinct,
+            order,
+            range,
+        }
+    }
+}
 
-/// The sample's columns: facts are counted of the sample's days only.
-const COLUMNS: usize = 5;
-
-/// What the audit measures, counted as the rows stream into the staging tables: each
-/// normalised batch is looked at on its way to the COPY, so the audit needs no second
-/// pass. (Reading the staging tables back with one aggregate pass each cost 19.5 % of a
-/// day's load, 760 ms of 3.9 s, in `bench/versions.sh`: twice the audit's budget.)
+/// What the audit measures, counted as the rows stream into the staging tables.
 #[derive(Debug, Default)]
 pub(crate) struct Facts {
     pub(crate) rows: i64,
-    /// Rows per minute of `create_at` (minutes since the epoch), for the minutes present.
-    pub(crate) per_minute: BTreeMap<i64, i64>,
-    pub(crate) nulls: [i64; COLUMNS],
-    pub(crate) expire_not_after_create: i64,
+    /// Rows of each file, in no particular order.
+    pub(crate) per_file: Vec<i64>,
+    /// Nulls per column, in table order.
+    pub(crate) nulls: Vec<i64>,
+    /// Distinct values of the planned columns.
+    pub(crate) distinct: Vec<(usize, HashSet<String>)>,
+    /// Rows whose `after` column is not later than their `before` one: (before, after, rows).
+    pub(crate) out_of_order: Vec<(usize, usize, i64)>,
+    /// Rows outside the planned ranges: (column, min, max, rows).
+    pub(crate) out_of_range: Vec<(usize, Option<f64>, Option<f64>, i64)>,
 }
 
-const MICROS_PER_MINUTE: i64 = 60_000_000;
-
 impl Facts {
-    /// Counts a normalised batch (columns in table order, timestamps in microseconds).
+    pub(crate) fn new(plan: &FactsPlan) -> Self {
+        Self {
+            nulls: vec![0; plan.columns],
+            distinct: plan
+                .distinct
+                .iter()
+                .map(|&c| (c, HashSet::default()))
+                .collect(),
+            out_of_order: plan.order.iter().map(|&(b, a)| (b, a, 0)).collect(),
+            out_of_range: plan
+                .range
+                .iter()
+                .map(|&(c, min, max)| (c, min, max, 0))
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Counts a normalised batch (columns in table order).
     pub(crate) fn add(&mut self, batch: &RecordBatch) {
         self.rows += batch.num_rows() as i64;
         for (sum, column) in self.nulls.iter_mut().zip(batch.columns()) {
             *sum += column.null_count() as i64;
         }
-        let created = timestamps(batch, "create_at");
-        let expires = timestamps(batch, "product_expire");
-        // A file's rows share their minute: count runs, not rows, into the map.
-        let mut run: Option<(i64, i64)> = None;
-        for (created, expires) in created.iter().zip(expires.iter()) {
-            let Some(at) = created else { continue };
-            if expires.is_some_and(|expires| expires <= at) {
-                self.expire_not_after_create += 1;
-            }
-            let minute = at.div_euclid(MICROS_PER_MINUTE);
-            match &mut run {
-                Some((current, n)) if *current == minute => *n += 1,
-                _ => {
-                    if let Some((done, n)) = run.replace((minute, 1)) {
-                        *self.per_minute.entry(done).or_default() += n;
-                    }
-                }
+        for (column, seen) in &mut self.distinct {
+            add_distinct(seen, batch.column(*column));
+        }
+        for (before, after, bad) in &mut self.out_of_order {
+            // `after <= before`, null where either is null: those rows are not counted.
+            if let Ok(not_later) =
+                arrow_ord::cmp::lt_eq(batch.column(*after), batch.column(*before))
+            {
+                *bad += not_later.true_count() as i64;
             }
         }
-        if let Some((minute, n)) = run {
-            *self.per_minute.entry(minute).or_default() += n;
+        for (column, min, max, outside) in &mut self.out_of_range {
+            *outside += count_outside(batch.column(*column), *min, *max);
         }
     }
 
     /// Adds another stream's counts.
     pub(crate) fn merge(&mut self, other: Self) {
         self.rows += other.rows;
-        for (minute, n) in other.per_minute {
-            *self.per_minute.entry(minute).or_default() += n;
-        }
+        self.per_file.extend(other.per_file);
         for (sum, n) in self.nulls.iter_mut().zip(other.nulls) {
             *sum += n;
         }
-        self.expire_not_after_create += other.expire_not_after_create;
+        for ((_, seen), (_, more)) in self.distinct.iter_mut().zip(other.distinct) {
+            seen.extend(more);
+        }
+        for (mine, theirs) in self.out_of_order.iter_mut().zip(other.out_of_order) {
+            mine.2 += theirs.2;
+        }
+        for (mine, theirs) in self.out_of_range.iter_mut().zip(other.out_of_range) {
+            mine.3 += theirs.3;
+        }
     }
 }
 
-fn timestamps<'b>(batch: &'b RecordBatch, name: &str) -> &'b TimestampMicrosecondArray {
-    let index = Table::sample()
-        .columns()
+fn add_distinct(seen: &mut HashSet<String>, column: &dyn Array) {
+    let Ok(text) = arrow_cast::cast(column, &DataType::Utf8) else {
+        return;
+    };
+    for value in text.as_string::<i32>().iter().flatten() {
+        // Look up before inserting: nearly every value is a repeat, and a repeat then
+        // costs no allocation.
+        if !seen.contains(value) {
+            seen.insert(value.to_owned());
+        }
+    }
+}
+
+fn count_outside(column: &dyn Array, min: Option<f64>, max: Option<f64>) -> i64 {
+    let Ok(numbers) = arrow_cast::cast(column, &DataType::Float64) else {
+        return 0;
+    };
+    let outside = |x: f64| min.is_some_and(|m| x < m) || max.is_some_and(|m| x > m);
+    numbers
+        .as_primitive::<Float64Type>()
         .iter()
-        .position(|column| column.name == name)
-        .expect("a column of the sample's table");
-    batch
-        .column(index)
-        .as_any()
-        .downcast_ref::<TimestampMicrosecondArray>()
-        .expect("normalised timestamps are in microseconds")
+        .flatten()
+        .filter(|&x| outside(x))
+        .count() as i64
 }

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::copy::facts::Facts;
+use crate::copy::facts::{Facts, FactsPlan};
 use crate::copy::names::DistinctNames;
 use crate::error::LoadError;
 use crate::fence::{self, Fence};
@@ -40,7 +40,7 @@ enum Message {
     },
     /// All files sent; `trailer` ends the COPY data. Without this message the stream is
     /// incomplete, however the channel closed.
-    Done { trailer: Bytes, tally: Tally },
+    Done { trailer: Bytes, tally: Box<Tally> },
 }
 
 /// What every stream of a load does alike.
@@ -49,9 +49,9 @@ pub(crate) struct StreamSettings<'a> {
     /// Analyze an owned table before committing it.
     pub analyze: bool,
     pub fence: Option<&'a Fence>,
-    /// Count the facts the audit judges (only when there is an audit: they cost a look
+    /// What the audit judges, to be counted (only when there is an audit: it costs a look
     /// at every row).
-    pub audit: bool,
+    pub facts: Option<&'a FactsPlan>,
 }
 
 /// What a stream stored.
@@ -71,10 +71,17 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    pub(crate) fn new(names: bool, audit: bool) -> Self {
+    pub(crate) fn new(names: bool, facts: Option<&FactsPlan>) -> Self {
         Self {
             names: names.then(DistinctNames::default),
-            facts: audit.then(Facts::default),
+            facts: facts.map(Facts::new),
+        }
+    }
+
+    /// Counts a file's rows, for the audit.
+    fn file_done(&mut self, rows: u64) {
+        if let Some(facts) = &mut self.facts {
+            facts.per_file.push(i64::try_from(rows).unwrap_or(i64::MAX));
         }
     }
 
@@ -139,8 +146,7 @@ pub(crate) async fn copy_stream(
     let reader = {
         let cancel = reader_cancel.clone();
         let feed = input.into_feed();
-        let sample = day.table().is_sample();
-        let tally = Tally::new(sample, settings.audit && sample);
+        let tally = Tally::new(day.table().is_sample(), settings.facts);
         let day = day.clone();
         tokio::task::spawn_blocking(move || encode_files(feed, &day, &sender, &cancel, tally))
     };
@@ -210,7 +216,7 @@ async fn forward<'c>(
             }
             Some(Ok(Message::Done { trailer, tally })) => {
                 copy.send(trailer).await?;
-                return Ok((copy, tally));
+                return Ok((copy, *tally));
             }
             Some(Err(error)) => {
                 copy.abort(error.to_string()).await.ok();

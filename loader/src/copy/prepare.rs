@@ -28,6 +28,8 @@ pub(crate) struct Prepared {
     /// The footer checks still to run while the streams copy (a bucket planned by names).
     pub ahead: Option<Ahead>,
     pub missing: MissingMinutes,
+    /// What a file of the day is, in the plural, for the audit's words ("minutes").
+    pub unit: &'static str,
 }
 
 /// Finds the day's files in `source`, judges them, and plans the load. From a bucket
@@ -43,6 +45,7 @@ pub(crate) async fn prepare(
     cancel: &CancellationToken,
 ) -> Result<Prepared, LoadError> {
     let (date, streams) = (day.date(), streams.get());
+    let unit = layout.rule().cadence.map_or("files", |c| c.unit());
     let (files, missing) = match source {
         DataSource::Dir(dir) => inspect_day(dir, layout, day, allow_partial, cancel).await?,
         DataSource::Bucket(bucket) => {
@@ -53,9 +56,8 @@ pub(crate) async fn prepare(
             let missing = listed.judge(allow_partial)?;
             // Names plan a day only when they say their minute: the sample's.
             if ahead && streams > 1 && matches!(layout, Layout::SampleMinutes) {
-                return Ok(checked_during_the_copy(
-                    bucket, &listed, missing, streams, day,
-                ));
+                let prepared = checked_during_the_copy(bucket, &listed, missing, streams, day);
+                return Ok(Prepared { unit, ..prepared });
             }
             (
                 bucket.inspect_day(&listed, day.table(), cancel).await?,
@@ -63,7 +65,10 @@ pub(crate) async fn prepare(
             )
         }
     };
-    Ok(checked_first(files, missing, streams, day))
+    Ok(Prepared {
+        unit,
+        ..checked_first(files, missing, streams, day)
+    })
 }
 
 /// A load of a bucket's day whose footers are checked while the streams copy: planned by
@@ -89,6 +94,7 @@ fn checked_during_the_copy(
         totals,
         ahead: Some(ahead),
         missing,
+        unit: "files",
     }
 }
 
@@ -116,6 +122,7 @@ fn checked_first(
         totals,
         ahead: None,
         missing,
+        unit: "files",
     }
 }
 

@@ -1,8 +1,11 @@
 //! `load_day`: the whole replace of one day, from files to the swap: it runs the phases
 //! (`files`, `copy`, `publish`) in order, on the warehouse's day lock.
 
+mod dataset;
 pub(crate) mod options;
 pub(crate) mod report;
+
+pub use dataset::load_dataset_day;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,18 +16,18 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::copy::all_streams::CopyPhase;
+use crate::copy::facts::FactsPlan;
 use crate::copy::names::NameCounts;
 use crate::copy::one_stream::StreamSettings;
 use crate::copy::prepare::{Prepared, prepare};
 use crate::copy::progress::{LoadProgress, Totals};
-use crate::dataset::{Dataset, ensure_table, widen_for_drift};
 use crate::error::LoadError;
 use crate::fence;
-use crate::files::layout::{Layout, list_dir_day};
+use crate::files::layout::Layout;
 use crate::files::location::DataSource;
 use crate::load::options::LoadOptions;
 use crate::load::report::{LoadPhases, LoadReport};
-use crate::publish::audit::{self, Audited};
+use crate::publish::audit::{self, Audited, Counted};
 use crate::publish::swap::{self, DayLoad, SwapOutcome};
 use crate::warehouse::day::{Day, MissingMinutes};
 use crate::warehouse::day_lock::DayLock;
@@ -71,60 +74,6 @@ pub async fn load_day_from(
     load_target(pool, &target, date, options, progress, cancel).await
 }
 
-/// Replaces `date` of `dataset` from its files in `source` (the dataset's own, opened by
-/// the caller), as [`load_day`] does the sample's. A declared dataset's table is created
-/// when it is missing, from its declared columns or from those of the day's first file;
-/// when it exists it must be the dataset's.
-pub async fn load_dataset_day(
-    pool: &PgPool,
-    dataset: &Dataset,
-    source: &DataSource,
-    date: NaiveDate,
-    options: &LoadOptions,
-    progress: &(dyn Fn(LoadProgress) + Send + Sync),
-    cancel: &CancellationToken,
-) -> Result<LoadReport, LoadError> {
-    let table = dataset_table(pool, dataset, source, date).await?;
-    let table = widen_for_drift(table, dataset, source, date).await?;
-    let target = Target {
-        source,
-        layout: &dataset.layout,
-        table,
-    };
-    load_target(pool, &target, date, options, progress, cancel).await
-}
-
-/// The dataset's table, made to exist (see [`ensure_table`]); the first file of the day
-/// is read only when the table is missing and no columns are declared.
-async fn dataset_table(
-    pool: &PgPool,
-    dataset: &Dataset,
-    source: &DataSource,
-    date: NaiveDate,
-) -> Result<Arc<Table>, LoadError> {
-    let mut conn = pool.acquire().await?;
-    if dataset.is_sample() || dataset.columns.is_some() {
-        return ensure_table(&mut conn, dataset, None).await;
-    }
-    match ensure_table(&mut conn, dataset, None).await {
-        Err(LoadError::DatasetInvalid { .. }) => {}
-        found => return found,
-    }
-    let DataSource::Dir(dir) = source else {
-        return Err(LoadError::DatasetInvalid {
-            dataset: dataset.name.clone(),
-            message: "its table does not exist yet and its files are in a bucket: declare its                       columns for the first load"
-                .to_owned(),
-        });
-    };
-    let (dir, layout) = (dir.clone(), dataset.layout.clone());
-    let listed = tokio::task::spawn_blocking(move || list_dir_day(&dir, &layout, date))
-        .await
-        .map_err(|e| LoadError::internal("listing the directory failed", e))??;
-    let first = listed.regular_files()?.into_iter().next();
-    ensure_table(&mut conn, dataset, first.as_deref()).await
-}
-
 /// What a load reads and writes: the files, how they are laid out, and the table.
 struct Target<'a> {
     source: &'a DataSource,
@@ -166,7 +115,7 @@ async fn load_once(
     cancel: &CancellationToken,
 ) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
-    let day = Day::of(&target.table, date);
+    let day = checked_day(target, date, options)?;
     let prepared = prepare(
         target.source,
         target.layout,
@@ -287,16 +236,18 @@ async fn fill_and_swap(
 ) -> Result<Filled, LoadError> {
     let date = lock.day().date();
     let copy_started = Instant::now();
+    let facts = facts_plan(lock.day(), options)?;
     let settings = StreamSettings {
         analyze: options.analyze,
         fence: options.fence.as_ref(),
-        audit: options.audits.is_some() && lock.day().table().is_sample(),
+        facts: facts.as_ref(),
     };
     let Prepared {
         parts,
         totals,
         ahead,
         missing,
+        unit,
     } = prepared;
     let inputs = parts.into_iter().map(|(_, inputs)| inputs).collect();
     let copy = CopyPhase {
@@ -316,14 +267,14 @@ async fn fill_and_swap(
         return Err(LoadError::Cancelled { date });
     }
     let names = tally.names.as_ref().map(|names| names.counts());
-    let audited = audit::before_swap(
-        lock.connection(),
-        date,
-        options.audits.as_deref(),
-        tally.facts.as_ref(),
+    let counted = Counted {
+        facts: tally.facts.as_ref(),
         names,
-    )
-    .await?;
+        unit,
+    };
+    let day = lock.day().clone();
+    let audited =
+        audit::before_swap(lock.connection(), &day, options.audits.as_deref(), counted).await?;
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled { date });
     }
@@ -338,6 +289,32 @@ async fn fill_and_swap(
         swap_waited: swap_started.elapsed().saturating_sub(swap.after_commit),
         swap,
     })
+}
+
+/// `date` of the target's table, after checking before anything is read that the audit
+/// names only columns the table has.
+fn checked_day(
+    target: &Target<'_>,
+    date: NaiveDate,
+    options: &LoadOptions,
+) -> Result<Day, LoadError> {
+    let day = Day::of(&target.table, date);
+    facts_plan(&day, options)?;
+    Ok(day)
+}
+
+/// What the audit needs counted of `day`'s rows; an error names a check whose column the
+/// table lacks.
+fn facts_plan(day: &Day, options: &LoadOptions) -> Result<Option<FactsPlan>, LoadError> {
+    let Some(config) = options.audits.as_deref() else {
+        return Ok(None);
+    };
+    audit::facts_plan(day.table(), config)
+        .map(Some)
+        .map_err(|message| LoadError::DatasetInvalid {
+            dataset: day.table().dataset().to_owned(),
+            message: format!("its audit: {message}"),
+        })
 }
 
 /// The staging tables must hold every row the footers promised.

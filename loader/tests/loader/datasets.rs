@@ -1,5 +1,6 @@
 //! Declared datasets: any schema, any of the layouts, each day as atomic as the sample's.
 
+mod audits;
 mod drift;
 mod json;
 mod layouts;
@@ -22,15 +23,24 @@ pub fn datasets(toml: &str, base: &Path) -> Datasets {
 
 /// Loads `date` of `dataset` from its own directory.
 pub async fn load(pool: &PgPool, dataset: &Dataset, date: &str) -> Result<LoadReport, LoadError> {
+    load_with(pool, dataset, date, &LoadOptions::default()).await
+}
+
+/// [`load`] with `options`.
+pub async fn load_with(
+    pool: &PgPool,
+    dataset: &Dataset,
+    date: &str,
+    options: &LoadOptions,
+) -> Result<LoadReport, LoadError> {
     let source = DataSource::Dir(dataset.source.clone().into());
     let date: NaiveDate = date.parse().expect("date");
-    let options = LoadOptions::default();
     load_dataset_day(
         pool,
         dataset,
         &source,
         date,
-        &options,
+        options,
         &|_| {},
         &CancellationToken::new(),
     )

@@ -21,8 +21,8 @@ fn lenient_audits() -> Arc<AuditConfig> {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/audits.toml"))
         .expect("the committed audit file")
         .replace(
-            "[rows_per_minute]\nseverity = \"fail\"",
-            "[rows_per_minute]\nseverity = \"warn\"",
+            "name = \"rows per minute\"\nseverity = \"fail\"",
+            "name = \"rows per minute\"\nseverity = \"warn\"",
         );
     Arc::new(AuditConfig::parse(&text, "lenient audits").expect("valid"))
 }

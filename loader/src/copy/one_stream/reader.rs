@@ -105,6 +105,7 @@ pub(super) fn encode_files(
                 return Ok(());
             }
             let rows = encoding.file(&file, from)?;
+            encoding.tally.file_done(rows);
             let message = Message::File {
                 bytes: encoding.take(),
                 rows,
@@ -115,7 +116,10 @@ pub(super) fn encode_files(
             }
         }
         let (trailer, tally) = encoding.finish()?;
-        let _ = sender.blocking_send(Ok(Message::Done { trailer, tally }));
+        let _ = sender.blocking_send(Ok(Message::Done {
+            trailer,
+            tally: Box::new(tally),
+        }));
         Ok(())
     })();
     // A stopped stream reports why itself; what its reader was doing then is no news.
@@ -129,7 +133,7 @@ pub(super) fn encode_files(
 /// The whole binary COPY data (header, rows, trailer) of one file, and its row count:
 /// what a live minute sends in one piece (1,914 rows, a few hundred kilobytes).
 pub(crate) fn encode_whole_file(file: &SourceFile, day: &Day) -> Result<(Bytes, u64), LoadError> {
-    let mut encoding = Encoding::start(day, Tally::new(false, false))?;
+    let mut encoding = Encoding::start(day, Tally::new(false, None))?;
     let from = match &file.object {
         Some(object) => Rows::Whole(object.read_blocking(&file.path)?),
         None => Rows::File,

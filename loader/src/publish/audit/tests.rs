@@ -1,24 +1,18 @@
 use std::sync::Arc;
 
 use arrow_array::{RecordBatch, TimestampMicrosecondArray};
-use chrono::NaiveDate;
 
+use super::judge::Judged;
 use super::*;
+use crate::warehouse::table::Table;
 
-fn day_of(rows_per_minute: i64, minutes: i64) -> Facts {
-    let first = NaiveDate::from_ymd_opt(2023, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("a time")
-        .and_utc()
-        .timestamp()
-        / 60;
-    Facts {
-        rows: rows_per_minute * minutes,
-        per_minute: (first..first + minutes)
-            .map(|m| (m, rows_per_minute))
-            .collect(),
-        ..Facts::default()
-    }
+/// Facts of a sample day of `files` files of `rows` rows each.
+fn day_of(rows: i64, files: i64) -> Facts {
+    let config = AuditConfig::defaults();
+    let mut facts = Facts::new(&facts_plan(&Table::sample(), &config).expect("plan"));
+    facts.rows = rows * files;
+    facts.per_file = vec![rows; files as usize];
+    facts
 }
 
 fn names(departments: i64) -> NameCounts {
@@ -29,22 +23,44 @@ fn names(departments: i64) -> NameCounts {
     }
 }
 
+fn judge(facts: &Facts, names: NameCounts, current: Option<CurrentVersion>) -> Vec<AuditResult> {
+    let table = Table::sample();
+    let judged = Judged {
+        facts,
+        names: Some(names),
+        table: &table,
+        unit: "minutes",
+    };
+    judged.all(&AuditConfig::defaults(), current)
+}
+
 #[test]
 fn the_committed_defaults_parse() {
     let config = AuditConfig::defaults();
+    let names: Vec<&str> = config.checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
-        config.rows_per_minute,
-        Some(RowsPerMinute {
-            severity: Severity::Fail,
-            expected: 1914
-        })
+        names,
+        [
+            "rows per minute",
+            "nulls per column",
+            "product_expire after create_at",
+            "distinct department names",
+            "change against the current version"
+        ]
     );
-    assert_eq!(config.change.map(|c| c.severity), Some(Severity::Warn));
+    assert_eq!(
+        config.checks[0].kind,
+        CheckKind::RowsPerFile {
+            min: 1914,
+            max: 1914
+        }
+    );
+    assert_eq!(config.checks[4].severity, Severity::Warn);
 }
 
 #[test]
 fn a_wrong_row_count_names_the_check_and_its_numbers() {
-    let results = judge(&AuditConfig::defaults(), &day_of(1, 1440), names(100), None);
+    let results = judge(&day_of(1, 1440), names(100), None);
     let refused: Vec<String> = results
         .iter()
         .filter(|r| r.refuses())
@@ -58,15 +74,11 @@ fn a_wrong_row_count_names_the_check_and_its_numbers() {
 
 #[test]
 fn the_dataset_passes_every_default_check() {
-    let results = judge(
-        &AuditConfig::defaults(),
-        &day_of(1914, 1440),
-        names(100),
-        Some(CurrentVersion {
-            rows: 1914 * 1440,
-            names: Some(names(100)),
-        }),
-    );
+    let current = CurrentVersion {
+        rows: 1914 * 1440,
+        names: Some(names(100)),
+    };
+    let results = judge(&day_of(1914, 1440), names(100), Some(current));
     assert_eq!(results.len(), 5);
     assert!(results.iter().all(|r| r.passed), "{results:?}");
     assert_eq!(results[0].detail, "1,440 of 1,440 minutes hold 1,914 rows");
@@ -76,8 +88,8 @@ fn the_dataset_passes_every_default_check() {
 fn nulls_and_expiries_are_counted_per_column() {
     let mut facts = day_of(1914, 2);
     facts.nulls[3] = 7;
-    facts.expire_not_after_create = 2;
-    let results = judge(&AuditConfig::defaults(), &facts, names(100), None);
+    facts.out_of_order[0].2 = 2;
+    let results = judge(&facts, names(100), None);
     assert_eq!(
         results[1].to_string(),
         "nulls per column: product_name has 7 (of 3,828 rows), at most 0 allowed"
@@ -91,15 +103,11 @@ fn nulls_and_expiries_are_counted_per_column() {
 
 #[test]
 fn a_change_beyond_the_threshold_warns() {
-    let results = judge(
-        &AuditConfig::defaults(),
-        &day_of(1914, 1440),
-        names(100),
-        Some(CurrentVersion {
-            rows: 1000 * 1440,
-            names: Some(names(100)),
-        }),
-    );
+    let current = CurrentVersion {
+        rows: 1000 * 1440,
+        names: Some(names(100)),
+    };
+    let results = judge(&day_of(1914, 1440), names(100), Some(current));
     let change = results.last().expect("the change check");
     assert!(!change.passed && !change.refuses());
     assert_eq!(
@@ -109,17 +117,60 @@ fn a_change_beyond_the_threshold_warns() {
 }
 
 #[test]
-fn a_bad_file_is_refused_with_its_line() {
-    let error = AuditConfig::parse("[rows_per_minute]\nseverity = \"loud\"\n", "audits.toml")
-        .expect_err("an unknown severity");
+fn a_bad_file_is_refused_with_its_line_or_its_check() {
+    let error = AuditConfig::parse(
+        "[[check]]\nkind = \"nulls\"\nseverity = \"loud\"\n",
+        "audits.toml",
+    )
+    .expect_err("an unknown severity");
     let message = error.to_string();
     assert!(
         message.starts_with("the audit file audits.toml is not valid"),
         "{message}"
     );
-    assert!(message.contains("line 2"), "{message}");
-    let error = AuditConfig::parse("[rows_per_minutes]\n", "audits.toml").expect_err("a typo");
-    assert!(error.to_string().contains("rows_per_minutes"), "{error}");
+    assert!(message.contains("line 3"), "{message}");
+    for (text, expected) in [
+        (
+            "kind = \"rows_per_minutes\"",
+            "kind \"rows_per_minutes\" is not a check",
+        ),
+        (
+            "kind = \"distinct\"\ncolumn = \"x\"\nmin = 3\nmax = 2",
+            "min (3) is above max (2)",
+        ),
+        (
+            "kind = \"order\"\nbefore = \"a\"",
+            "order takes before and after",
+        ),
+        (
+            "kind = \"range\"\ncolumn = \"x\"",
+            "range takes min and/or max",
+        ),
+        (
+            "kind = \"change\"\nmax_percent = -1",
+            "max_percent must be 0 or more",
+        ),
+    ] {
+        let file = format!("[[check]]\nseverity = \"fail\"\n{text}\n");
+        let error = AuditConfig::parse(&file, "a.toml")
+            .expect_err(text)
+            .to_string();
+        assert!(error.contains(expected), "{text}: {error}");
+    }
+}
+
+#[test]
+fn a_check_of_a_column_the_table_lacks_is_refused_before_the_load() {
+    let config = AuditConfig::parse(
+        "[[check]]\nkind = \"range\"\ncolumn = \"fare\"\nseverity = \"fail\"\nmin = 0\n",
+        "a.toml",
+    )
+    .expect("valid");
+    let error = facts_plan(&Table::sample(), &config).expect_err("no fare column");
+    assert_eq!(
+        error,
+        "check \"fare within range\": \"fare\" is not a column of dwh.data_sample"
+    );
 }
 
 /// A normalised batch: the table's columns, timestamps in microseconds.
@@ -135,7 +186,7 @@ fn batch(
     };
     let n = created.len();
     RecordBatch::try_new(
-        crate::copy::convert::copy_schema(&crate::warehouse::table::Table::sample()),
+        crate::copy::convert::copy_schema(&Table::sample()),
         vec![
             text(departments),
             text(&vec![Some("s"); n]),
@@ -151,22 +202,22 @@ fn batch(
 fn facts_are_counted_as_the_rows_stream_by() {
     const MINUTE: i64 = 60_000_000;
     let t0 = 1_672_531_200_000_000; // 2023-01-01 00:00
-    let mut facts = Facts::default();
+    let plan = facts_plan(&Table::sample(), &AuditConfig::defaults()).expect("plan");
+    let mut facts = Facts::new(&plan);
     facts.add(&batch(
         &[Some(t0), Some(t0 + 1), Some(t0 + MINUTE)],
         &[Some(t0 + 86_400 * 1_000_000), Some(t0), None],
         &[Some("d"), None, Some("d")],
     ));
-    let mut other = Facts::default();
+    let mut other = Facts::new(&plan);
     other.add(&batch(&[Some(t0 + MINUTE)], &[Some(t0)], &[Some("d")]));
     facts.merge(other);
     assert_eq!(facts.rows, 4);
-    assert_eq!(
-        facts.per_minute.values().copied().collect::<Vec<_>>(),
-        [2, 2],
-        "two rows in each of two minutes"
-    );
     assert_eq!(facts.nulls, [1, 0, 0, 0, 1]);
     // At create_at, and before it.
-    assert_eq!(facts.expire_not_after_create, 2);
+    assert_eq!(facts.out_of_order, [(2, 4, 2)]);
+    assert!(
+        facts.distinct.is_empty(),
+        "the sample's names are counted anyway"
+    );
 }
