@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::helpers::*;
 
 mod changing;
+mod datasets;
 
 const DAY: &str = "2023-01-01";
 const BUCKET: &str = "minutes";
