@@ -1,6 +1,7 @@
 //! Declared datasets: any schema, any of the layouts, each day as atomic as the sample's.
 
 mod audits;
+mod cli;
 mod drift;
 mod json;
 mod layouts;
