@@ -52,8 +52,12 @@ pub(crate) async fn print_schema(
     let (columns, from) = match (&dataset.columns, date) {
         (Some(columns), _) => (columns.clone(), "declared".to_owned()),
         (None, Some(date)) => {
-            let path = first_file(dataset, source, date).await?;
-            let columns = loader::find_columns(&path)?;
+            let source = source.open(&dataset.source)?;
+            let first = loader::columns_of_files(dataset, &source, date, 1).await?;
+            let (path, columns) = first
+                .into_iter()
+                .next()
+                .with_context(|| format!("{date} has no file in {}", dataset.source))?;
             (columns, format!("found in {}", path.display()))
         }
         (None, None) => match existing(pool, dataset).await? {
@@ -92,22 +96,4 @@ async fn existing(
     }
     let mut conn = pool.acquire().await?;
     Ok(Some(loader::ensure_table(&mut conn, dataset, None).await?))
-}
-
-/// The first file of `date` in the dataset's directory.
-async fn first_file(
-    dataset: &Dataset,
-    source: &SourceSettings,
-    date: NaiveDate,
-) -> anyhow::Result<std::path::PathBuf> {
-    let source = source.open(&dataset.source)?;
-    let loader::DataSource::Dir(dir) = source else {
-        anyhow::bail!("reading columns from a bucket's files is not supported; declare them");
-    };
-    let listed = loader::list_dataset_day(&dir, &dataset.layout, date)?;
-    listed
-        .regular_files()?
-        .into_iter()
-        .next()
-        .with_context(|| format!("{date} has no file in {}", dir.display()))
 }

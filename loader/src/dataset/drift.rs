@@ -28,7 +28,7 @@ pub(crate) async fn widen_for_drift(
         return Ok(table);
     }
     let mut new: Vec<Column> = Vec::new();
-    for (path, columns) in day_columns(dataset, source, date).await? {
+    for (path, columns) in columns_of_files(dataset, source, date, usize::MAX).await? {
         for column in columns {
             let known = table
                 .columns()
@@ -50,11 +50,13 @@ pub(crate) async fn widen_for_drift(
     Ok(Arc::new(table.with_added(new)))
 }
 
-/// Each file of the day with its columns.
-async fn day_columns(
+/// The first `files` files of the day (in the order of their slots), each with its
+/// columns, from their footers.
+pub async fn columns_of_files(
     dataset: &Dataset,
     source: &DataSource,
     date: NaiveDate,
+    files: usize,
 ) -> Result<Vec<(PathBuf, Vec<Column>)>, LoadError> {
     let mut found = Vec::new();
     match source {
@@ -65,6 +67,7 @@ async fn day_columns(
                 listed
                     .regular_files()?
                     .into_iter()
+                    .take(files)
                     .map(|path| {
                         let columns = super::find_columns(&path)?;
                         Ok((path, columns))
@@ -77,7 +80,7 @@ async fn day_columns(
         }
         DataSource::Bucket(bucket) => {
             let listed = bucket.list_day_in(&dataset.layout, date).await?;
-            for (_, display, meta) in listed.objects() {
+            for (_, display, meta) in listed.objects().into_iter().take(files) {
                 let schema = bucket.schema_of(&display, &meta).await?;
                 let columns = columns_of(&schema, &display)?;
                 found.push((display, columns));

@@ -17,6 +17,7 @@ use crate::files::layout::Layout;
 use crate::warehouse::table::{Column, SAMPLE_DATASET, Table};
 
 pub use declaration::{DatasetError, Datasets};
+pub use drift::columns_of_files;
 pub(crate) use drift::widen_for_drift;
 pub use schema::{ensure_table, find_columns};
 

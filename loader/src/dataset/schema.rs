@@ -68,12 +68,12 @@ pub(crate) fn columns_of(schema: &Schema, path: &Path) -> Result<Vec<Column>, In
 }
 
 /// The dataset's table, made to exist: when the database has it, its columns (checked
-/// against the declared ones); when not, created from the declared columns or from those
-/// of `first_file` (`None`: no file to learn them from).
+/// against the declared ones); when not, created from the declared columns or from
+/// `found`, the columns of the day's first file (`None`: no file to learn them from).
 pub async fn ensure_table(
     conn: &mut PgConnection,
     dataset: &Dataset,
-    first_file: Option<&Path>,
+    found: Option<Vec<Column>>,
 ) -> Result<Arc<Table>, LoadError> {
     if dataset.is_sample() {
         return Ok(Table::sample());
@@ -98,9 +98,9 @@ pub async fn ensure_table(
         check_partitioned(conn, &table).await?;
         return Ok(table);
     }
-    let columns = match (&dataset.columns, first_file) {
+    let columns = match (&dataset.columns, found) {
         (Some(declared), _) => declared.clone(),
-        (None, Some(file)) => find_columns(file)?,
+        (None, Some(found)) => found,
         (None, None) => {
             return Err(invalid(format!(
                 "its table {} does not exist yet, no columns are declared, and there is no \

@@ -9,9 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Target, load_target};
 use crate::copy::progress::LoadProgress;
-use crate::dataset::{Dataset, ensure_table, widen_for_drift};
+use crate::dataset::{Dataset, columns_of_files, ensure_table, widen_for_drift};
 use crate::error::LoadError;
-use crate::files::layout::list_dir_day;
 use crate::files::location::DataSource;
 use crate::load::options::LoadOptions;
 use crate::load::report::LoadReport;
@@ -56,17 +55,7 @@ async fn dataset_table(
         Err(LoadError::DatasetInvalid { .. }) => {}
         found => return found,
     }
-    let DataSource::Dir(dir) = source else {
-        return Err(LoadError::DatasetInvalid {
-            dataset: dataset.name.clone(),
-            message: "its table does not exist yet and its files are in a bucket: declare its                       columns for the first load"
-                .to_owned(),
-        });
-    };
-    let (dir, layout) = (dir.clone(), dataset.layout.clone());
-    let listed = tokio::task::spawn_blocking(move || list_dir_day(&dir, &layout, date))
-        .await
-        .map_err(|e| LoadError::internal("listing the directory failed", e))??;
-    let first = listed.regular_files()?.into_iter().next();
-    ensure_table(&mut conn, dataset, first.as_deref()).await
+    let first = columns_of_files(dataset, source, date, 1).await?;
+    let found = first.into_iter().next().map(|(_, columns)| columns);
+    ensure_table(&mut conn, dataset, found).await
 }
