@@ -1,4 +1,6 @@
-//! Replaces one day of `dwh.data_sample` from the generator's Parquet files, atomically.
+//! Replaces one day of a day-partitioned table from Parquet files, atomically: the built-in
+//! sample's `dwh.data_sample` from the generator's minute files ([`load_day`]), or any
+//! declared dataset's table from its own files ([`load_dataset_day`], [`Datasets`]).
 //!
 //! A load streams the day's files over binary `COPY` into staging tables shaped like the
 //! day's table, then swaps them in with one short transaction. Readers see the old day or
@@ -30,7 +32,7 @@
 //!
 //! # Rooms
 //!
-//! A load walks through four rooms, each a folder whose `mod.rs` says what it is for, and
+//! A load walks through these rooms, each a folder whose `mod.rs` says what it is for, and
 //! `load` runs them in order:
 //!
 //! - `warehouse`: what is loaded into — the table, its days, the day lock, the staging
@@ -41,6 +43,8 @@
 //! - `copy`: from checked files to filled staging tables — the plan, the streams side by
 //!   side, one stream's reader thread and binary COPY, each batch checked, the names and
 //!   the audit's facts counted on the way.
+//! - `dataset`: what a dataset is — its declaration, its table made to exist, the
+//!   columns schema drift adds.
 //! - `publish`: from staging tables to the day readers see — the audit, the swap (with the
 //!   caller's check inside it), kept versions and rollback, live minutes.
 //!
