@@ -68,7 +68,7 @@ pub use copy::progress::LoadProgress;
 pub use copy::stream_count::{Streams, StreamsError};
 pub use dataset::{
     Dataset, DatasetError, DatasetSettings, Datasets, SchemaDrift, columns_of_files, ensure_table,
-    find_columns,
+    find_columns, find_table,
 };
 pub use error::{InputError, LoadError, server_unavailable, thousands};
 pub use fence::{Fence, FenceFn, Standing};

@@ -189,7 +189,15 @@ async fn table_of(
 ) -> anyhow::Result<std::sync::Arc<Table>> {
     let dataset = choice.pick(datasets)?;
     let mut conn = pool.acquire().await?;
-    Ok(loader::ensure_table(&mut conn, dataset, None).await?)
+    loader::find_table(&mut conn, dataset)
+        .await?
+        .with_context(|| {
+            format!(
+                "dataset {}: its table {} does not exist yet (no day of it was loaded)",
+                dataset.name,
+                dataset.table_display()
+            )
+        })
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use loader::{Completeness, Dataset, Datasets, Layout, SourceSettings, Table};
+use loader::{Completeness, Dataset, Datasets, Layout, SourceSettings};
 use sqlx::PgPool;
 
 /// One line per dataset: its name, table, source, file pattern, completeness rule and
@@ -60,7 +60,7 @@ pub(crate) async fn print_schema(
                 .with_context(|| format!("{date} has no file in {}", dataset.source))?;
             (columns, format!("found in {}", path.display()))
         }
-        (None, None) => match existing(pool, dataset).await? {
+        (None, None) => match loader::find_table(&mut *pool.acquire().await?, dataset).await? {
             Some(table) => (table.columns().to_vec(), "the table's".to_owned()),
             None => anyhow::bail!(
                 "dataset {} declares no columns and its table does not exist yet: give \
@@ -77,23 +77,4 @@ pub(crate) async fn print_schema(
     );
     println!("{}", table.create_statements());
     Ok(())
-}
-
-/// The dataset's table when the database has it.
-async fn existing(
-    pool: &PgPool,
-    dataset: &Dataset,
-) -> anyhow::Result<Option<std::sync::Arc<Table>>> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-        .bind(format!(
-            "\"{}\".\"{}\"",
-            dataset.table_name.0, dataset.table_name.1
-        ))
-        .fetch_one(pool)
-        .await?;
-    if !exists {
-        return Ok(None);
-    }
-    let mut conn = pool.acquire().await?;
-    Ok(Some(loader::ensure_table(&mut conn, dataset, None).await?))
 }

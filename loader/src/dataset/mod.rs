@@ -19,7 +19,7 @@ use crate::warehouse::table::{Column, SAMPLE_DATASET, Table};
 pub use declaration::{DatasetError, Datasets};
 pub use drift::columns_of_files;
 pub(crate) use drift::widen_for_drift;
-pub use schema::{ensure_table, find_columns};
+pub use schema::{ensure_table, find_columns, find_table};
 
 /// What a load does with a file's column that its table lacks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]

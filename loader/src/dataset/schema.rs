@@ -67,6 +67,40 @@ pub(crate) fn columns_of(schema: &Schema, path: &Path) -> Result<Vec<Column>, In
         .collect()
 }
 
+/// The dataset's table as the database has it (checked against the declared columns),
+/// or `None` when it does not exist yet: what reading a dataset's days needs, without
+/// creating anything.
+pub async fn find_table(
+    conn: &mut PgConnection,
+    dataset: &Dataset,
+) -> Result<Option<Arc<Table>>, LoadError> {
+    if dataset.is_sample() {
+        return Ok(Some(Table::sample()));
+    }
+    let Some(existing) = catalog_columns(conn, dataset).await? else {
+        return Ok(None);
+    };
+    if let Some(declared) = &dataset.columns {
+        // Columns an earlier load added by drift are the table's, not the declaration's.
+        let added_by_drift = dataset.schema_drift == SchemaDrift::AddColumns;
+        let differences = differences(declared, &existing, added_by_drift);
+        if !differences.is_empty() {
+            return Err(LoadError::TableDiffers {
+                table: dataset.table_display(),
+                differences,
+            });
+        }
+    }
+    let table = dataset
+        .table_with(existing)
+        .map_err(|message| LoadError::DatasetInvalid {
+            dataset: dataset.name.clone(),
+            message,
+        })?;
+    check_partitioned(conn, &table).await?;
+    Ok(Some(table))
+}
+
 /// The dataset's table, made to exist: when the database has it, its columns (checked
 /// against the declared ones); when not, created from the declared columns or from
 /// `found`, the columns of the day's first file (`None`: no file to learn them from).
@@ -75,29 +109,13 @@ pub async fn ensure_table(
     dataset: &Dataset,
     found: Option<Vec<Column>>,
 ) -> Result<Arc<Table>, LoadError> {
-    if dataset.is_sample() {
-        return Ok(Table::sample());
+    if let Some(table) = find_table(conn, dataset).await? {
+        return Ok(table);
     }
     let invalid = |message: String| LoadError::DatasetInvalid {
         dataset: dataset.name.clone(),
         message,
     };
-    if let Some(existing) = catalog_columns(conn, dataset).await? {
-        if let Some(declared) = &dataset.columns {
-            // Columns an earlier load added by drift are the table's, not the declaration's.
-            let added_by_drift = dataset.schema_drift == SchemaDrift::AddColumns;
-            let differences = differences(declared, &existing, added_by_drift);
-            if !differences.is_empty() {
-                return Err(LoadError::TableDiffers {
-                    table: dataset.table_display(),
-                    differences,
-                });
-            }
-        }
-        let table = dataset.table_with(existing).map_err(invalid)?;
-        check_partitioned(conn, &table).await?;
-        return Ok(table);
-    }
     let columns = match (&dataset.columns, found) {
         (Some(declared), _) => declared.clone(),
         (None, Some(found)) => found,
