@@ -87,11 +87,16 @@ pub enum LoadError {
         marker: String,
     },
     #[error(
-        "{date} is ambiguous: these files are named after the day but are not its minute \
-         files: {}; move them out of the data directory",
+        "{date} is ambiguous: these files are named after the day but are not its {what}: \
+         {}; move them out of the data directory",
         quoted(files)
     )]
-    DayAmbiguous { date: NaiveDate, files: Vec<String> },
+    DayAmbiguous {
+        date: NaiveDate,
+        files: Vec<String>,
+        /// What the day's files are ("minute files", "files").
+        what: &'static str,
+    },
     #[error(
         "the load would shrink {date} from {} to {} rows (below {percent} % of what it \
          holds); the day is unchanged. Replace it anyway with force=true (--force)",

@@ -18,10 +18,9 @@ use chrono::NaiveDate;
 use object_store::ObjectMeta;
 
 use crate::error::{InputError, LoadError};
-use crate::files::pattern::Cadence;
-
 use crate::files::day_rule::{Completeness, DayRule};
-use crate::warehouse::day::{MINUTES_PER_DAY, MissingMinutes, minute_time};
+use crate::files::pattern::Cadence;
+use crate::warehouse::day::MissingMinutes;
 
 /// What the data directory holds for one day.
 #[derive(Debug, Clone)]
@@ -186,14 +185,6 @@ impl DayFiles {
         let Some(cadence) = self.rule.cadence else {
             return MissingMinutes::default();
         };
-        if cadence == Cadence::Minute {
-            return MissingMinutes::from(
-                (0..MINUTES_PER_DAY as u16)
-                    .filter(|m| !self.minutes.contains_key(m))
-                    .map(minute_time)
-                    .collect::<Vec<_>>(),
-            );
-        }
         let slots = u16::try_from(cadence.slots()).expect("a day has few slots");
         MissingMinutes::from(
             (0..slots)
@@ -216,6 +207,11 @@ impl DayFiles {
             return Err(LoadError::DayAmbiguous {
                 date: self.date,
                 files: self.strays.clone(),
+                what: match self.rule.cadence {
+                    Some(Cadence::Minute) => "minute files",
+                    Some(Cadence::Hour) => "hour files",
+                    _ => "files",
+                },
             });
         }
         if let Completeness::Marker(marker) = &self.rule.complete

@@ -222,11 +222,6 @@ impl fmt::Display for MissingMinutes {
     }
 }
 
-pub(crate) fn minute_time(minute: u16) -> NaiveTime {
-    NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)
-        .expect("a minute of the day")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

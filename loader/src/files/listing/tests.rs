@@ -1,6 +1,8 @@
 use std::fs::File;
 
 use super::*;
+use crate::files::pattern::Cadence;
+use crate::warehouse::day::MINUTES_PER_DAY;
 
 fn day(s: &str) -> NaiveDate {
     s.parse().expect("date")
@@ -17,7 +19,12 @@ fn dir_of(names: &[&str]) -> tempfile::TempDir {
 
 fn whole_day(date: &str) -> Vec<String> {
     (0..MINUTES_PER_DAY as u16)
-        .map(|m| format!("{date} {}.parquet", minute_time(m).format("%H:%M:%S")))
+        .map(|m| {
+            format!(
+                "{date} {}.parquet",
+                Cadence::Minute.time_of(m).format("%H:%M:%S")
+            )
+        })
         .collect()
 }
 
@@ -86,7 +93,7 @@ fn missing_minutes_make_the_day_incomplete_unless_allowed() {
     );
     let missing = files.judge(true).expect("allowed");
     assert_eq!(missing.count(), 13);
-    assert_eq!(missing.times()[0], minute_time(5));
+    assert_eq!(missing.times()[0], Cadence::Minute.time_of(5));
 }
 
 #[test]
