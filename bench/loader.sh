@@ -6,7 +6,8 @@
 #   ROUNDS=9 bench/loader.sh
 #   LOADER_SOCKET=/var/run/postgresql bench/loader.sh   # the loader over a Unix socket
 #   LOADER_B=/tmp/loader-old bench/loader.sh            # A/B: another loader binary too,
-#                                                       # interleaved in the same rounds
+#                                                       # interleaved in the same rounds, on
+#                                                       # a database it migrated itself
 #
 # Before every timed run: TRUNCATE of the baseline table, CHECKPOINT and sync (all untimed),
 # Parquet files already in the page cache. Our figure is the loader process's wall time,
@@ -38,6 +39,15 @@ q() { psql -qAt "$DATABASE_URL" -c "$1"; }
 q "COPY (SELECT * FROM dwh.data_sample WHERE create_at >= '$day' AND create_at < date '$day' + 1) TO '$bin_file' (FORMAT binary)"
 q "CREATE TABLE public.dwh_bench (LIKE dwh.data_sample)"
 cat "$data/$day "*.parquet >/dev/null
+if [[ -n "${LOADER_B:-}" ]]; then
+    # The other binary may know other migrations: it gets a database of its own, on the
+    # same server, migrated and loaded by itself.
+    b_url="postgres://postgres@127.0.0.1:5432/${db}_b"
+    [[ -n "${LOADER_SOCKET:-}" ]] && b_url="postgres://postgres@localhost/${db}_b?host=$LOADER_SOCKET"
+    psql -q "$admin_url" -c "DROP DATABASE IF EXISTS ${db}_b" -c "CREATE DATABASE ${db}_b" >/dev/null 2>&1
+    DATABASE_URL="$b_url" "$LOADER_B" migrate >/dev/null
+    DATABASE_URL="$b_url" "$LOADER_B" load --date "$day" --data-dir "$data" >/dev/null
+fi
 
 now() { date +%s.%N; }
 ours=() base=() rss=() other=() timings=()
@@ -60,7 +70,7 @@ run_ours() {
 run_other() {
     q "CHECKPOINT"; sync
     local t0; t0=$(now)
-    env DATABASE_URL="$loader_url" "$LOADER_B" load --date "$day" --data-dir "$data" >/dev/null
+    env DATABASE_URL="$b_url" "$LOADER_B" load --date "$day" --data-dir "$data" >/dev/null
     other+=("$(echo "$(now) - $t0" | bc)")
 }
 for ((r = 0; r < rounds; r++)); do
