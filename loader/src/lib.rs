@@ -85,7 +85,7 @@ pub use load::options::LoadOptions;
 pub use load::report::{LoadPhases, LoadReport};
 pub use load::{load_dataset_day, load_day, load_day_from};
 pub use publish::audit::{AuditConfig, AuditConfigError, AuditResult, Check, CheckKind, Severity};
-pub use publish::live::{AppendedMinute, append_minute};
+pub use publish::live::{AppendedMinute, append_file, append_minute};
 pub use publish::rollback::{RollbackOptions, RollbackReport, rollback_day, rollback_day_of};
 pub use publish::swap_check::{SwapCheck, SwapCheckFn, SwapSummary, SwapVerdict};
 pub use publish::versions::{

@@ -1,5 +1,6 @@
-//! Live minutes: one minute file appended to its day as soon as it lands, before the day
-//! is whole, so that the minutes of the day in progress can be queried within seconds.
+//! Live files: one file (a sample's minute, a dataset's hour or part) appended to its day
+//! as soon as it lands, before the day is whole, so that the day in progress can be
+//! queried within seconds.
 //!
 //! The rows go to the day's **live leaf** (`data_sample_pYYYYMMDD_live`, one leaf covering
 //! the whole day), in a transaction of the caller's: the API writes its ledger row for the
@@ -8,6 +9,7 @@
 //! leaves: the canonical day replaces the live rows, it is not added to them.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use sqlx::{Executor, PgConnection};
@@ -17,6 +19,7 @@ use crate::error::LoadError;
 use crate::files::footers::{self, Fingerprint};
 use crate::warehouse::day::Day;
 use crate::warehouse::day_lock;
+use crate::warehouse::table::Table;
 
 /// What one live append stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +42,18 @@ pub async fn append_minute(
     path: &Path,
     date: NaiveDate,
 ) -> Result<AppendedMinute, LoadError> {
-    let day = Day::new(date);
+    append_file(conn, &Table::sample(), path, date).await
+}
+
+/// [`append_minute`] for any dataset's table: the file at `path`, one of `date`'s files,
+/// appended to the day's live leaf of `table`.
+pub async fn append_file(
+    conn: &mut PgConnection,
+    table: &Arc<Table>,
+    path: &Path,
+    date: NaiveDate,
+) -> Result<AppendedMinute, LoadError> {
+    let day = Day::of(table, date);
     if !day_lock::try_lock_for_transaction(conn, &day).await? {
         return Err(LoadError::DayBusy { date });
     }

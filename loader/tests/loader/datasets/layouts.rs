@@ -254,3 +254,63 @@ async fn a_timestamptz_day_is_cut_at_midnight_of_its_time_zone(pool: PgPool) {
         "{error}"
     );
 }
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_datasets_files_append_live_until_its_day_is_loaded_whole(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let datasets = datasets(TOML, dir.path());
+    let meters = datasets.get("meters").expect("meters");
+    let hour_file = |hour: i64| {
+        let at: Vec<i64> = (0..3).map(|i| DAY_US + hour * 3_600_000_000 + i).collect();
+        let path = dir
+            .path()
+            .join(format!("meters/2024/03/09/{hour:02}.parquet"));
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("at", Arc::new(TimestampMicrosecondArray::from(at))),
+            ("kwh", Arc::new(Int64Array::from(vec![hour, hour, hour]))),
+        ];
+        write(&path, &batch(columns));
+        path
+    };
+    // The table exists once a load (here, of another day) or `loader schema`'s DDL made it.
+    let first = hour_file(0);
+    let mut conn = pool.acquire().await.expect("connection");
+    let found = loader::find_columns(&first).expect("columns");
+    let table = loader::ensure_table(&mut conn, meters, Some(found))
+        .await
+        .expect("table");
+    let date = "2024-03-09".parse().expect("date");
+    for hour in [0, 1] {
+        let path = hour_file(hour);
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("tx");
+        let appended = loader::append_file(&mut tx, &table, &path, date)
+            .await
+            .expect("appended");
+        assert_eq!(appended.rows, 3);
+        tx.commit().await.expect("commit");
+    }
+    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM energy.meters_p20240309_live")
+        .fetch_one(&pool)
+        .await
+        .expect("live rows");
+    assert_eq!(live, 6);
+
+    for hour in 2..24 {
+        hour_file(hour);
+    }
+    let report = load(&pool, meters, "2024-03-09")
+        .await
+        .expect("the whole day");
+    assert_eq!(report.rows, 72);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM energy.meters")
+        .fetch_one(&pool)
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows, 72,
+        "the whole day replaced the live rows, not added to them"
+    );
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("tx");
+    let late = loader::append_file(&mut tx, &table, &hour_file(5), date).await;
+    assert!(matches!(late, Err(LoadError::DayLoaded { .. })), "{late:?}");
+}
