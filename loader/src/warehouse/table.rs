@@ -13,6 +13,10 @@ pub(crate) const HISTORY_SCHEMA: &str = "dwh_history";
 /// Where loads copy their rows before the swap moves them into the table's schema: readers
 /// are granted nothing here, so no reader sees a row of a load before its audit and swap.
 pub(crate) const STAGING_SCHEMA: &str = "dwh_staging";
+/// The deployment's roles that read the warehouse: a declared dataset's new table is
+/// theirs to read, as `dwh` is.
+const READING_ROLES: [&str; 2] = ["dwh_reader", "dwh_api"];
+
 /// The built-in dataset's name.
 pub const SAMPLE_DATASET: &str = "sample";
 
@@ -221,24 +225,34 @@ impl Table {
         i32::try_from(hash & 0x7fff_ffff).expect("31 bits fit an i32") | 1
     }
 
-    /// The statements that create the table (its schema, the partitioned table, the
-    /// readers' grant when role `dwh_api` exists) when it is missing.
+    /// The statements that create the table when it is missing: its schema, the
+    /// partitioned table, and read access for the deployment's reading roles
+    /// (`dwh_reader`, `dwh_api`; see `deploy/postgres/init`) where they exist.
     pub fn create_statements(&self) -> String {
         let columns: Vec<String> = self
             .columns
             .iter()
             .map(|c| format!("    {}", c.definition()))
             .collect();
+        let schema = quote_ident(&self.schema);
+        let table = self.qualified();
+        let grants: String = READING_ROLES
+            .iter()
+            .map(|role| {
+                format!(
+                    "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN\n\
+                     \x20   GRANT USAGE ON SCHEMA {schema} TO {role};\n\
+                     \x20   GRANT SELECT ON {table} TO {role};\n\
+                     \x20   ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {role};\n\
+                     END IF; END $$;"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
         format!(
             "CREATE SCHEMA IF NOT EXISTS {schema};\n\
              CREATE TABLE IF NOT EXISTS {table} (\n{columns}\n) PARTITION BY RANGE ({key});\n\
-             DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'dwh_api') THEN\n\
-             \x20   GRANT USAGE ON SCHEMA {schema} TO dwh_api;\n\
-             \x20   GRANT SELECT ON {table} TO dwh_api;\n\
-             \x20   ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO dwh_api;\n\
-             END IF; END $$;",
-            schema = quote_ident(&self.schema),
-            table = self.qualified(),
+             {grants}",
             columns = columns.join(",\n"),
             key = quote_ident(&self.partition_column().name),
         )

@@ -173,3 +173,53 @@ async fn a_reader_sees_nothing_of_a_load_before_its_swap(
         3 * rows_per_file()
     );
 }
+
+#[sqlx::test]
+async fn the_loader_role_creates_a_datasets_table_that_the_reader_role_only_reads(pool: PgPool) {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, TimestampMicrosecondArray};
+
+    let database = roles::create_roles(&pool).await;
+    let loader_pool = pool_as(&pool, &database, "dwh_loader", roles::LOADER_PASSWORD).await;
+    loader::MIGRATOR.run(&loader_pool).await.expect("migrated");
+    let dir = tempfile::tempdir().expect("dir");
+    let day_us = 1_709_942_400_000_000_i64;
+    crate::datasets::write(
+        &dir.path().join("sales/2024-03-09.parquet"),
+        &crate::datasets::batch(vec![
+            (
+                "at",
+                Arc::new(TimestampMicrosecondArray::from(vec![day_us; 4])) as ArrayRef,
+            ),
+            ("amount", Arc::new(Int64Array::from(vec![1, 2, 3, 4]))),
+        ]),
+    );
+    let datasets = crate::datasets::datasets(
+        "[[dataset]]\nname = \"sales\"\ntable = \"shop.sales\"\nsource = \"sales\"\n\
+         files = \"%Y-%m-%d.parquet\"\npartition_column = \"at\"\n",
+        dir.path(),
+    );
+    let sales = datasets.get("sales").expect("sales");
+    crate::datasets::load(&loader_pool, sales, "2024-03-09")
+        .await
+        .expect("the loader role creates the schema and table and loads");
+
+    let reader_pool = pool_as(&pool, &database, "dwh_reader", roles::READER_PASSWORD).await;
+    let sum: i64 = sqlx::query_scalar("SELECT sum(amount)::bigint FROM shop.sales")
+        .fetch_one(&reader_pool)
+        .await
+        .expect("the reader reads the new table");
+    assert_eq!(sum, 10);
+    for statement in [
+        "INSERT INTO shop.sales (at) VALUES ('2024-03-09 01:00')",
+        "DELETE FROM shop.sales",
+        "CREATE TABLE shop.intruder (id int)",
+    ] {
+        let error = sqlx::raw_sql(statement)
+            .execute(&reader_pool)
+            .await
+            .expect_err(statement);
+        assert_eq!(sqlstate(error), "42501", "{statement}");
+    }
+}
