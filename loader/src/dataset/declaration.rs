@@ -247,7 +247,7 @@ fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `schema.table`, each part a plain or quoted-free identifier.
+/// `schema.table`: two names, written as they are (quoted in every statement).
 fn table_name(text: &str) -> Result<(String, String), String> {
     let Some((schema, table)) = text.split_once('.') else {
         return Err(format!("table {text:?}: write schema.table"));

@@ -8,6 +8,10 @@
 //! `….parquet.bak.parquet`, another spelling of a minute) makes the day **ambiguous**:
 //! which copy is the truth is not ours to guess, so it is refused, naming the files.
 //! Names starting with a dot (temporary files of writers) are not the day's.
+//!
+//! [`DayFiles`] holds any dataset's day, judged by its [`DayRule`]: its slots (minutes,
+//! hours, the day, or a glob's parts) are filled by this module's minute lister for the
+//! sample and by `layout` (a directory) or `bucket/by_pattern.rs` for a declared dataset.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::DirEntry;
@@ -139,7 +143,7 @@ impl DayFiles {
         self.date
     }
 
-    /// Canonical minute files found.
+    /// Canonical files found (minute files, for the sample).
     pub fn file_count(&self) -> usize {
         self.minutes.len()
     }

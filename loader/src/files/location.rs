@@ -1,4 +1,4 @@
-//! Where the minute files are: a directory (a path, or a `file://` URL) or a bucket
+//! Where a dataset's files are: a directory (a path, or a `file://` URL) or a bucket
 //! (`s3://`, `gs://`, `az://`; see `bucket`).
 
 use std::collections::BTreeMap;
@@ -11,7 +11,7 @@ use crate::error::LoadError;
 use crate::files::bucket::{Bucket, StorageSettings};
 use crate::files::listing::{self, DayFiles};
 
-/// The place a load reads a day's minute files from.
+/// The place a load reads a day's files from.
 #[derive(Debug, Clone)]
 pub enum DataSource {
     Dir(PathBuf),
