@@ -58,10 +58,15 @@ impl std::error::Error for InputError {}
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(
-        "no source files for {date} in {} (expected names like \"{date} 00:00:00.parquet\")",
+        "no source files for {date} in {} (expected names like \"{example}\")",
         dir.display()
     )]
-    NoSourceFiles { date: NaiveDate, dir: PathBuf },
+    NoSourceFiles {
+        date: NaiveDate,
+        dir: PathBuf,
+        /// A name the day's files would have (`2023-01-01 00:00:00.parquet`).
+        example: String,
+    },
     #[error(
         "{date} is incomplete: {} of its {} {unit} have no file ({missing}); load it with \
          allow_partial=true (--allow-partial) to replace the day with the {unit} there are",

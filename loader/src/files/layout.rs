@@ -128,6 +128,11 @@ impl<'a> PatternDay<'a> {
         (self.pattern.day_folder(self.date), self.own)
     }
 
+    /// The start every file name of the day has in a folder shared with other days.
+    pub(crate) fn name_prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The start of every key of the day in a listing sorted by key (a bucket's).
     pub(crate) fn listing_start(&self) -> String {
         match self.folder() {
@@ -189,7 +194,7 @@ pub(crate) fn list_day_by_pattern(
     let pattern_day = PatternDay::new(pattern, complete, date);
     let (folder_name, _) = pattern_day.folder();
     let folder = root.join(&folder_name);
-    let mut day = DayFiles::judged_by(date, &folder, rule);
+    let mut day = DayFiles::judged_by(date, &folder, rule).expecting(pattern.example(date));
     if !folder.is_dir() {
         return Ok(day); // no file of the day: judged as such
     }

@@ -39,6 +39,8 @@ pub struct DayFiles {
     strays: Vec<String>,
     /// Whether the completeness rule's marker file is there.
     marker_found: bool,
+    /// A name the day's files would have, for the message of a day without any.
+    example: Option<String>,
 }
 
 /// A day's minute files as they are now (see [`DayFiles::summary`]); the default is a day
@@ -98,6 +100,15 @@ impl DayFiles {
             minutes: BTreeMap::new(),
             strays: Vec::new(),
             marker_found: false,
+            example: None,
+        }
+    }
+
+    /// The listing, saying `example` is what the day's files are called when it has none.
+    pub(crate) fn expecting(self, example: String) -> Self {
+        Self {
+            example: Some(example),
+            ..self
         }
     }
 
@@ -205,6 +216,10 @@ impl DayFiles {
             return Err(LoadError::NoSourceFiles {
                 date: self.date,
                 dir: self.dir.clone(),
+                example: self
+                    .example
+                    .clone()
+                    .unwrap_or_else(|| format!("{} 00:00:00.parquet", self.date)),
             });
         }
         if !self.strays.is_empty() {

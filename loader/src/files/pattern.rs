@@ -222,6 +222,12 @@ impl FilePattern {
         path
     }
 
+    /// The path of the day's first file, or with a glob the pattern with the day written
+    /// in (`year=2024/month=03/day=09/*.parquet`), for messages.
+    pub fn example(&self, date: NaiveDate) -> String {
+        self.path_of(date, 0)
+    }
+
     fn segments(&self) -> Vec<Vec<Piece>> {
         let mut segments = vec![Vec::new()];
         for piece in &self.pieces {

@@ -23,15 +23,24 @@ impl Bucket {
         };
         let pattern_day = PatternDay::new(pattern, complete, date);
         let start = pattern_day.listing_start();
-        let (folder, _) = pattern_day.folder();
+        let (folder, own) = pattern_day.folder();
         let shown = PathBuf::from(format!("{}/{folder}", self.url.trim_end_matches('/')));
-        let mut day = DayFiles::judged_by(date, &shown, layout.rule());
+        let mut day =
+            DayFiles::judged_by(date, &shown, layout.rule()).expecting(pattern.example(date));
         let mut parts = Vec::new();
-        // Object stores list keys in order: from the day's first key while keys start like
-        // the day's.
-        let mut objects = self
-            .store
-            .list_with_offset(Some(&self.prefix), &self.key(&start));
+        // The day's own folder is listed whole (every key under it); a folder shared with
+        // other days from the day's first key, while keys start like the day's (object
+        // stores list keys in order). A key is built part by part: a part holds no `/`.
+        let folder_path = folder
+            .split('/')
+            .filter(|part| !part.is_empty())
+            .fold(self.prefix.clone(), |path, part| path.join(part));
+        let mut objects = if own {
+            self.store.list(Some(&folder_path))
+        } else {
+            let first = folder_path.clone().join(pattern_day.name_prefix());
+            self.store.list_with_offset(Some(&folder_path), &first)
+        };
         while let Some(meta) = objects.try_next().await.map_err(|e| self.failed(e))? {
             let Some(relative) = self.relative_name(&meta.location) else {
                 continue;

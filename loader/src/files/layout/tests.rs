@@ -126,4 +126,10 @@ fn a_day_without_its_folder_has_no_files() {
         .judge(false)
         .expect_err("none");
     assert!(matches!(error, LoadError::NoSourceFiles { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .ends_with("(expected names like \"2024/03/09/00.parquet\")"),
+        "{error}"
+    );
 }

@@ -81,6 +81,9 @@ async fn a_hive_day_in_a_bucket_loads_once_its_marker_is_there(pool: PgPool) {
     let server = S3Server::start(&[BUCKET]);
     let store = client(&server);
     let folder = "trips/year=2024/month=03/day=09";
+    // The days before and after are listed past, not into.
+    let before = "trips/year=2024/month=03/day=08/part-0.parquet";
+    put_bytes(store.as_ref(), before, part(0, 5, false)).await;
     put_bytes(
         store.as_ref(),
         &format!("{folder}/part-0.parquet"),
