@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Target, load_target};
 use crate::copy::progress::LoadProgress;
-use crate::dataset::{Dataset, columns_of_files, ensure_table, widen_for_drift};
+use crate::dataset::{Dataset, columns_of_files, ensure_table, find_table, widen_for_drift};
 use crate::error::LoadError;
 use crate::files::location::DataSource;
 use crate::load::options::LoadOptions;
@@ -48,14 +48,15 @@ async fn dataset_table(
     date: NaiveDate,
 ) -> Result<Arc<Table>, LoadError> {
     let mut conn = pool.acquire().await?;
-    if dataset.is_sample() || dataset.columns.is_some() {
-        return ensure_table(&mut conn, dataset, None).await;
+    if let Some(table) = find_table(&mut conn, dataset).await? {
+        return Ok(table);
     }
-    match ensure_table(&mut conn, dataset, None).await {
-        Err(LoadError::DatasetInvalid { .. }) => {}
-        found => return found,
-    }
-    let first = columns_of_files(dataset, source, date, 1).await?;
-    let found = first.into_iter().next().map(|(_, columns)| columns);
+    let found = match &dataset.columns {
+        Some(_) => None,
+        None => {
+            let first = columns_of_files(dataset, source, date, 1).await?;
+            first.into_iter().next().map(|(_, columns)| columns)
+        }
+    };
     ensure_table(&mut conn, dataset, found).await
 }

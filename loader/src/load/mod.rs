@@ -115,7 +115,7 @@ async fn load_once(
     cancel: &CancellationToken,
 ) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
-    let day = checked_day(target, date, options)?;
+    let (day, facts) = day_and_facts(target, date, options)?;
     let prepared = prepare(
         target.source,
         target.layout,
@@ -141,11 +141,12 @@ async fn load_once(
     let bytes = prepared.totals.bytes;
     let missing = prepared.missing.clone();
     let set_up_at = Instant::now();
+    let planned = Planned { prepared, facts };
     // The leaves earlier swaps of the day retired are dropped while the rows stream: the
     // server frees their files on a core the COPY leaves idle at times.
     let (result, ()) = tokio::join!(
         fill_and_swap(
-            pool, &mut lock, &staging, prepared, options, progress, cancel
+            pool, &mut lock, &staging, planned, options, progress, cancel
         ),
         retired::drop_day_alongside(pool, &day),
     );
@@ -224,19 +225,25 @@ struct Filled {
     swap_waited: Duration,
 }
 
+/// What a load copies, and what its audit needs counted on the way.
+struct Planned {
+    prepared: Prepared,
+    facts: Option<FactsPlan>,
+}
+
 /// Copies the prepared streams into the staging tables, audits them and swaps them in.
 async fn fill_and_swap(
     pool: &PgPool,
     lock: &mut DayLock,
     staging: &Staging,
-    prepared: Prepared,
+    planned: Planned,
     options: &LoadOptions,
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<Filled, LoadError> {
     let date = lock.day().date();
     let copy_started = Instant::now();
-    let facts = facts_plan(lock.day(), options)?;
+    let Planned { prepared, facts } = planned;
     let settings = StreamSettings {
         analyze: options.analyze,
         fence: options.fence.as_ref(),
@@ -291,16 +298,16 @@ async fn fill_and_swap(
     })
 }
 
-/// `date` of the target's table, after checking before anything is read that the audit
-/// names only columns the table has.
-fn checked_day(
+/// `date` of the target's table, and what its audit needs counted: worked out before
+/// anything is read, so that an audit naming a column the table lacks fails at once.
+fn day_and_facts(
     target: &Target<'_>,
     date: NaiveDate,
     options: &LoadOptions,
-) -> Result<Day, LoadError> {
+) -> Result<(Day, Option<FactsPlan>), LoadError> {
     let day = Day::of(&target.table, date);
-    facts_plan(&day, options)?;
-    Ok(day)
+    let facts = facts_plan(&day, options)?;
+    Ok((day, facts))
 }
 
 /// What the audit needs counted of `day`'s rows; an error names a check whose column the
