@@ -7,6 +7,10 @@ use foldhash::HashSet;
 
 use crate::warehouse::table::Table;
 
+/// The sample's name columns, in the order of [`NameCounts`]' fields: every load of the
+/// sample counts their distinct values.
+pub(crate) const NAME_COLUMNS: [&str; 3] = ["department_name", "sensor_serial", "product_name"];
+
 /// How many distinct values each name column of a day holds (nulls not counted, as in
 /// SQL's `count(DISTINCT …)`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,12 +31,26 @@ pub(crate) struct DistinctNames {
     product_names: HashSet<String>,
 }
 
+impl NameCounts {
+    /// The distinct values counted of `column`, when it is one of [`NAME_COLUMNS`].
+    pub(crate) fn of(&self, column: &str) -> Option<i64> {
+        let [departments, sensors, products] = NAME_COLUMNS;
+        match column {
+            c if c == departments => Some(self.department_names),
+            c if c == sensors => Some(self.sensor_serials),
+            c if c == products => Some(self.product_names),
+            _ => None,
+        }
+    }
+}
+
 impl DistinctNames {
     /// Adds the names of a normalised batch (columns in table order, strings as `Utf8`).
     pub(crate) fn add(&mut self, batch: &RecordBatch) {
-        add_column(&mut self.department_names, batch, "department_name");
-        add_column(&mut self.sensor_serials, batch, "sensor_serial");
-        add_column(&mut self.product_names, batch, "product_name");
+        let [departments, sensors, products] = NAME_COLUMNS;
+        add_column(&mut self.department_names, batch, departments);
+        add_column(&mut self.sensor_serials, batch, sensors);
+        add_column(&mut self.product_names, batch, products);
     }
 
     pub(crate) fn merge(&mut self, other: Self) {

@@ -129,13 +129,8 @@ impl Judged<'_> {
     /// Distinct values of `column`: the sample's names from its counts, others from the
     /// facts.
     fn distinct_count(&self, column: &str) -> i64 {
-        if let Some(names) = self.names {
-            match column {
-                "department_name" => return names.department_names,
-                "sensor_serial" => return names.sensor_serials,
-                "product_name" => return names.product_names,
-                _ => {}
-            }
+        if let Some(counted) = self.names.and_then(|names| names.of(column)) {
+            return counted;
         }
         let index = self.table.columns().iter().position(|c| c.name == column);
         self.facts

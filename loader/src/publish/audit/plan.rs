@@ -4,13 +4,9 @@
 
 use super::config::{AuditConfig, CheckKind};
 use crate::copy::facts::FactsPlan;
+use crate::copy::names::NAME_COLUMNS;
 use crate::warehouse::column_type::PgType;
 use crate::warehouse::table::Table;
-
-/// The sample's name columns, whose distinct values every load of the sample counts
-/// anyway (`names`): a distinct check of one of them reads those counts.
-pub(crate) const SAMPLE_NAME_COLUMNS: [&str; 3] =
-    ["department_name", "sensor_serial", "product_name"];
 
 /// The plan of `config`'s checks on `table`; an error names a check and a column the table
 /// lacks, or cannot judge that way.
@@ -35,7 +31,8 @@ pub(crate) fn facts_plan(table: &Table, config: &AuditConfig) -> Result<FactsPla
         let name = check.name.as_str();
         match &check.kind {
             CheckKind::Distinct { column, .. }
-                if !(table.is_sample() && SAMPLE_NAME_COLUMNS.contains(&column.as_str())) =>
+                // The sample's loads count its name columns anyway; the check reads those.
+                if !(table.is_sample() && NAME_COLUMNS.contains(&column.as_str())) =>
             {
                 distinct.push(position(name, column)?);
             }
