@@ -20,6 +20,17 @@ pub async fn database_of(pool: &PgPool) -> String {
         .expect("current_database")
 }
 
+/// The URL of the database `pool` connects to, for a separate process: the server of
+/// `DATABASE_URL`, the test's own database.
+pub async fn database_url(pool: &PgPool) -> String {
+    let name = database_of(pool).await;
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let server = base
+        .rsplit_once('/')
+        .map_or(base.as_str(), |(server, _)| server);
+    format!("{server}/{name}")
+}
+
 /// Runs one of the container's init SQL files (`roles.sql.in`, `grants.sql.in`) through
 /// psql against `database`, as the container does.
 pub fn psql_init_file(pool: &PgPool, database: &str, file: &str) {

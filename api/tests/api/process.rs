@@ -100,18 +100,7 @@ impl Drop for ApiProcess {
     }
 }
 
-/// The test database's URL, for a separate process.
-pub async fn database_url(pool: &PgPool) -> String {
-    let name: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(pool)
-        .await
-        .expect("database name");
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let server = base
-        .rsplit_once('/')
-        .map_or(base.as_str(), |(server, _)| server);
-    format!("{server}/{name}")
-}
+pub use testkit::roles::database_url;
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct JobRow {

@@ -43,13 +43,6 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-async fn url_of(pool: &PgPool) -> String {
-    let name = testkit::roles::database_of(pool).await;
-    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL");
-    let server = base.rsplit_once('/').map_or(base.as_str(), |(s, _)| s);
-    format!("{server}/{name}")
-}
-
 #[sqlx::test(migrator = "loader::MIGRATOR")]
 async fn a_dataset_of_the_users_own_is_listed_shown_and_loaded(pool: PgPool) {
     let dir = tempfile::tempdir().expect("dir");
@@ -65,7 +58,7 @@ async fn a_dataset_of_the_users_own_is_listed_shown_and_loaded(pool: PgPool) {
     ];
     write(&folder.join("part-0.parquet"), &batch(columns));
     std::fs::write(folder.join("_SUCCESS"), b"").expect("marker");
-    let url = url_of(&pool).await;
+    let url = testkit::roles::database_url(&pool).await;
 
     let listed = stdout(&loader(&url, dir.path(), &["datasets"]));
     let lines: Vec<&str> = listed.lines().collect();
@@ -168,7 +161,7 @@ async fn sigkill_mid_copy_leaves_a_datasets_old_day_and_the_next_load_replaces_i
     std::fs::write(dir.path().join("datasets.toml"), DAILY).expect("datasets file");
     let file = dir.path().join("ticks/2024-03-09.parquet");
     write(&file, &ticks(ROWS, 1));
-    let url = url_of(&pool).await;
+    let url = testkit::roles::database_url(&pool).await;
     stdout(&loader(
         &url,
         dir.path(),
