@@ -92,12 +92,23 @@ run = subprocess.run([shutil.which("bash") or "/bin/bash", str(init)], env={**os
 check(run.returncode != 0 and "refusing" in run.stderr,
       f"the init script accepted the example passwords: {run.returncode} {run.stderr!r}")
 
-# Every named volume used is declared.
+# Every named volume used is declared (a `${VAR:-default}` source read as its default).
+def with_defaults(text):
+    return re.sub(r"\$\{[A-Z_][A-Z0-9_]*:-([^}]*)\}", r"\1", text)
+
+
 for name, service in services.items():
     for volume in service.get("volumes", []):
-        source = volume.split(":")[0]
+        source = with_defaults(volume).split(":")[0]
         if not source.startswith((".", "/")):
             check(source in declared_volumes, f"{name} uses volume {source!r}, which is not declared")
+
+# The datasets folder is mounted read-only where DATASETS_FILE's files are, and exists.
+for name in ("migrate", "generator", "api"):
+    mounts = [with_defaults(v) for v in services.get(name, {}).get("volumes", [])]
+    check("./deploy/datasets:/etc/dwh-loader/datasets:ro" in mounts,
+          f"{name} does not mount the datasets folder read-only")
+check((ROOT / "deploy/datasets/example.toml").is_file(), "deploy/datasets/example.toml is missing")
 
 # Every variable the compose file reads is documented in .env.example.
 raw = (ROOT / "docker-compose.yaml").read_text()

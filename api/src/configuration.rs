@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use loader::{DatabaseSettings, LoadingSettings, SourceSettings};
+use loader::{DatabaseSettings, DatasetsSettings, LoadingSettings, SourceSettings};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use http::HttpSettings;
@@ -37,6 +37,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub loading: LoadingSettings,
+
+    #[command(flatten)]
+    pub datasets: DatasetsSettings,
 
     #[command(flatten)]
     pub http: HttpSettings,

@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use loader::Retention;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::{Catalog, ServedDataset};
 use crate::idempotency;
 
 const EVERY: Duration = Duration::from_secs(60 * 60);
@@ -20,26 +20,41 @@ const BATCH: i64 = 1000;
 pub async fn run(
     pool: PgPool,
     job_retention: Option<Duration>,
-    versions: Retention,
+    catalog: Catalog,
     shutdown: CancellationToken,
 ) {
     loop {
         if let Err(error) = prune(&pool, job_retention).await {
             tracing::warn!(%error, "could not prune old jobs and idempotency keys; trying again in an hour");
         }
-        // prune_versions logs what it drops.
-        if let Err(error) = loader::prune_versions(&pool, versions).await {
-            tracing::warn!(%error, "could not prune the days' kept versions; trying again in an hour");
-        }
-        // The leaves swaps retired, for days not loaded again since (collect_garbage logs
-        // what it drops).
-        if let Err(error) = loader::collect_garbage(&pool).await {
-            tracing::warn!(%error, "could not drop retired leaves; trying again in an hour");
+        for dataset in catalog.all() {
+            prune_dataset(&pool, dataset).await;
         }
         tokio::select! {
             () = tokio::time::sleep(EVERY) => {}
             () = shutdown.cancelled() => return,
         }
+    }
+}
+
+/// A dataset's kept versions past its retention, and the leaves swaps retired for days
+/// not loaded again since (both log what they drop). A declared dataset whose table does
+/// not exist yet has neither.
+async fn prune_dataset(pool: &PgPool, dataset: &ServedDataset) {
+    let name = dataset.name();
+    let table = match dataset.table(pool).await {
+        Ok(Some(table)) => table,
+        Ok(None) => return,
+        Err(error) => {
+            return tracing::warn!(%error, dataset = name, "could not find the dataset's table to prune");
+        }
+    };
+    let retention = dataset.options.retention;
+    if let Err(error) = loader::prune_versions_of(pool, &table, retention).await {
+        tracing::warn!(%error, dataset = name, "could not prune the days' kept versions; trying again in an hour");
+    }
+    if let Err(error) = loader::collect_garbage_of(pool, &table).await {
+        tracing::warn!(%error, dataset = name, "could not drop retired leaves; trying again in an hour");
     }
 }
 
@@ -73,7 +88,8 @@ async fn prune_jobs(pool: &PgPool, keep: Duration) -> Result<u64, sqlx::Error> {
                  WHERE j.finished_at < clock_timestamp() - make_interval(secs => $1)
                    AND NOT EXISTS (SELECT 1 FROM dwh.day_loads d WHERE d.job_id = j.id)
                    AND EXISTS (SELECT 1 FROM ops.jobs later
-                               WHERE later.date = j.date AND later.created_at > j.created_at)
+                               WHERE later.dataset = j.dataset AND later.date = j.date
+                                 AND later.created_at > j.created_at)
                  LIMIT $2
              )",
         )

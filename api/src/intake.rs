@@ -1,4 +1,4 @@
-//! What accepting a job needs besides the database: the data source (a day without
+//! What accepting a job needs besides the database: the dataset's source (a day without
 //! files, or whose files are incomplete or ambiguous, is refused at once rather than
 //! queued to fail), the attempts each job gets, and a way to wake this process's idle
 //! workers.
@@ -11,13 +11,12 @@ use chrono::NaiveDate;
 use loader::{DataSource, DayFiles, FilesSummary, LoadError};
 use tokio::sync::Notify;
 
+use crate::catalog::ServedDataset;
 use crate::problem::ApiError;
 
 /// Shared by the job handlers of one process.
 #[derive(Debug)]
 pub struct Intake {
-    /// The data directory or bucket.
-    pub source: DataSource,
     /// Runs each new job gets before it is failed.
     pub max_attempts: i32,
     wake: Arc<Notify>,
@@ -25,34 +24,40 @@ pub struct Intake {
 
 impl Intake {
     /// `wake` is what this process's idle workers wait on.
-    pub fn new(source: DataSource, max_attempts: i32, wake: Arc<Notify>) -> Self {
-        Self {
-            source,
-            max_attempts,
-            wake,
-        }
+    pub fn new(max_attempts: i32, wake: Arc<Notify>) -> Self {
+        Self { max_attempts, wake }
     }
 
     /// Refuses a day that cannot be loaded as asked: no files, an ambiguous day, or an
     /// incomplete one unless `allow_partial`. The worker judges the day again when it runs.
-    pub async fn check_day(&self, date: NaiveDate, allow_partial: bool) -> Result<(), ApiError> {
-        self.source
-            .list_day(date)
+    pub async fn check_day(
+        &self,
+        dataset: &ServedDataset,
+        date: NaiveDate,
+        allow_partial: bool,
+    ) -> Result<(), ApiError> {
+        let source = &dataset.source;
+        source
+            .list_layout_day(&dataset.dataset.layout, date)
             .await
             .and_then(|day| day.judge(allow_partial))
             .map(|_| ())
-            .map_err(|error| refused(error, &self.source))
+            .map_err(|error| refused(error, source))
     }
 
-    /// The days the data source has files for, with their files, from one listing of it,
-    /// for a backfill; a bucket that cannot be listed is not taken for one without files:
-    /// 503 then. (A directory that cannot be read is still taken as empty: it may not
-    /// have been made yet.)
-    pub async fn list_days(&self) -> Result<BTreeMap<NaiveDate, DayFiles>, ApiError> {
-        match self.source.list_days().await {
+    /// The days the dataset's source has files for, with their files, for a backfill; a
+    /// bucket that cannot be listed is not taken for one without files: 503 then. (A
+    /// directory that cannot be read is still taken as empty: it may not have been made
+    /// yet.)
+    pub async fn list_days(
+        &self,
+        dataset: &ServedDataset,
+    ) -> Result<BTreeMap<NaiveDate, DayFiles>, ApiError> {
+        let source = &dataset.source;
+        match source.list_layout_days(&dataset.dataset.layout).await {
             Err(error @ LoadError::Storage { .. }) => Err(ApiError::Unavailable(without_data_dir(
                 &error.to_string(),
-                &self.source,
+                source,
             ))),
             listed => Ok(Self::or_warn(listed)),
         }
@@ -96,6 +101,7 @@ pub fn refused(error: LoadError, source: &DataSource) -> ApiError {
             missing: missing.count(),
         },
         LoadError::DayAmbiguous { .. } => ApiError::DayAmbiguous(detail),
+        LoadError::DayUnfinished { .. } => ApiError::DayUnfinished(detail),
         _ => ApiError::NoSourceFiles(detail),
     }
 }

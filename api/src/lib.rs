@@ -17,6 +17,7 @@
 //! [`events`] (`GET /events`, live).
 
 pub mod auth;
+pub mod catalog;
 pub mod commands;
 pub mod configuration;
 pub mod domain;

@@ -1,5 +1,6 @@
-//! Prometheus metrics. Job counts by status come from the jobs table at scrape time, so
-//! every instance reports the same truth; the rest are this process's own. HTTP latency
+//! Prometheus metrics, labelled by dataset where they are about one. Job counts by status
+//! come from the jobs table at scrape time, so every instance reports the same truth; the
+//! rest are this process's own. HTTP latency
 //! is recorded by the [`record_request`] middleware.
 
 use std::time::{Duration, Instant};
@@ -10,8 +11,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use sqlx::PgPool;
 
@@ -21,7 +21,7 @@ use crate::domain::JobStatus;
 pub struct Metrics {
     registry: Registry,
     jobs: IntGaugeVec,
-    rows_loaded: IntCounter,
+    rows_loaded: IntCounterVec,
     runs_finished: IntCounterVec,
     load_duration: HistogramVec,
     http_duration: HistogramVec,
@@ -33,30 +33,33 @@ impl Metrics {
         let jobs = IntGaugeVec::new(
             Opts::new(
                 "dwh_jobs",
-                "Jobs in the jobs table, by status (all instances)",
+                "Jobs in the jobs table, by dataset and status (all instances)",
             ),
-            &["status"],
+            &["dataset", "status"],
         )?;
-        let rows_loaded = IntCounter::new(
-            "dwh_rows_loaded_total",
-            "Rows swapped into dwh.data_sample by this process's workers",
+        let rows_loaded = IntCounterVec::new(
+            Opts::new(
+                "dwh_rows_loaded_total",
+                "Rows swapped into the datasets' tables by this process's workers, by dataset",
+            ),
+            &["dataset"],
         )?;
         let runs_finished = IntCounterVec::new(
             Opts::new(
                 "dwh_job_runs_total",
-                "Job runs ended by this process's workers, by outcome",
+                "Job runs ended by this process's workers, by dataset and outcome",
             ),
-            &["outcome"],
+            &["dataset", "outcome"],
         )?;
         let load_duration = HistogramVec::new(
             HistogramOpts::new(
                 "dwh_load_duration_seconds",
-                "Wall time of day loads, by outcome",
+                "Wall time of day loads, by dataset and outcome",
             )
             .buckets(vec![
                 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
             ]),
-            &["outcome"],
+            &["dataset", "outcome"],
         )?;
         let http_duration = HistogramVec::new(
             HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
@@ -81,14 +84,18 @@ impl Metrics {
         })
     }
 
-    /// A run ended with `outcome` (`succeeded`, `failed`, `cancelled`, `retried`, `released`).
-    pub fn run_finished(&self, outcome: &str, elapsed: Duration, rows: Option<u64>) {
-        self.runs_finished.with_label_values(&[outcome]).inc();
+    /// A run of a job of `dataset` ended with `outcome` (`succeeded`, `failed`,
+    /// `cancelled`, `retried`, `released`). The datasets are the declared ones: the label's
+    /// values stay few.
+    pub fn run_finished(&self, dataset: &str, outcome: &str, elapsed: Duration, rows: Option<u64>) {
+        self.runs_finished
+            .with_label_values(&[dataset, outcome])
+            .inc();
         self.load_duration
-            .with_label_values(&[outcome])
+            .with_label_values(&[dataset, outcome])
             .observe(elapsed.as_secs_f64());
         if let Some(rows) = rows {
-            self.rows_loaded.inc_by(rows);
+            self.rows_loaded.with_label_values(&[dataset]).inc_by(rows);
         }
     }
 
@@ -100,15 +107,23 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The text exposition, with job counts read from the table now.
-    pub async fn render(&self, pool: &PgPool) -> Result<String, anyhow::Error> {
+    /// The text exposition, with job counts of each of `datasets` read from the table now.
+    pub async fn render(
+        &self,
+        pool: &PgPool,
+        datasets: &[String],
+    ) -> Result<String, anyhow::Error> {
         let counts = crate::queue::count_by_status(pool).await?;
-        for status in JobStatus::ALL {
-            let count = counts
-                .iter()
-                .find(|(s, _)| *s == status)
-                .map_or(0, |(_, n)| *n);
-            self.jobs.with_label_values(&[status.as_str()]).set(count);
+        for dataset in datasets {
+            for status in JobStatus::ALL {
+                let count = counts
+                    .iter()
+                    .find(|(d, s, _)| d == dataset && *s == status)
+                    .map_or(0, |(_, _, n)| *n);
+                self.jobs
+                    .with_label_values(&[dataset.as_str(), status.as_str()])
+                    .set(count);
+            }
         }
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out)?;

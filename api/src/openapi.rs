@@ -10,11 +10,13 @@ use crate::domain::{
     JobStatus,
 };
 use crate::problem::Problem;
-use crate::queries::{days as day_states, jobs as job_pages, versions as day_versions};
+use crate::queries::{
+    datasets as dataset_info, days as day_states, jobs as job_pages, versions as day_versions,
+};
 use crate::routes::event_schemas::{
     DayEvent, DayEventName, EventStream, JobEvent, JobEventKind, JobEventName,
 };
-use crate::routes::{days, events, health, jobs, new_jobs, partitions, versions};
+use crate::routes::{datasets, days, events, health, jobs, new_jobs, partitions, versions};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -27,11 +29,18 @@ use crate::routes::{days, events, health, jobs, new_jobs, partitions, versions};
             The minute files (`YYYY-MM-DD HH:MM:00.parquet`) come from the server's `DATA_DIR`: a \
             directory (a path or `file:///…`), or a bucket (`s3://bucket/prefix`, `gs://…`, \
             `az://…`). Answers name files relative to it.\n\n\
+            Datasets: the built-in `sample` (the minute files above, into `dwh.data_sample`) and \
+            those of the server's datasets file, each with its own table, source, file pattern \
+            and completeness rule (`GET /datasets` lists them). Every route about a day takes \
+            `?dataset=<name>`; without it, it is the sample's. An unknown dataset is a 404 \
+            `unknown-dataset` problem naming the known ones.\n\n\
             When the server has an `API_TOKEN`, POST endpoints need `Authorization: Bearer <token>` \
             (the Authorize button).",
         license(name = "MIT"),
     ),
     paths(
+        datasets::list_datasets,
+        datasets::get_dataset,
         new_jobs::create_jobs,
         jobs::list_jobs,
         jobs::get_job,
@@ -53,9 +62,11 @@ use crate::routes::{days, events, health, jobs, new_jobs, partitions, versions};
         day_states::DayStatus, day_states::LatestJob, DayState,
         day_versions::DayVersions, DayVersion, AuditFinding, AuditSeverity,
         JobEvent, JobEventName, JobEventKind, DayEvent, DayEventName,
+        dataset_info::DatasetInfo, dataset_info::ColumnInfo, dataset_info::DaysSummary,
     )),
     modifiers(&BearerAuth, &EventStream),
     tags(
+        (name = "datasets", description = "The datasets this service loads: their tables, sources, file patterns, completeness rules, columns, and how their days stand"),
         (name = "jobs", description = "Queue day loads, follow them, cancel them"),
         (name = "partitions", description = "What each loaded day holds"),
         (name = "days", description = "Where each day stands: its files, its load, its latest job; its versions, and rolling it back to a kept one"),

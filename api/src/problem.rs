@@ -40,6 +40,9 @@ pub struct Problem {
     /// How many of the day's minutes have no file, for `day-incomplete`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missing_minutes: Option<usize>,
+    /// The datasets there are, for `unknown-dataset`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datasets: Option<Vec<String>>,
 }
 
 /// Why a request failed.
@@ -54,6 +57,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{detail}")]
+    UnknownDataset { detail: String, known: Vec<String> },
+    #[error("{detail}")]
     DateBusy { detail: String, job_id: Uuid },
     #[error("{0}")]
     JobFinished(String),
@@ -65,6 +70,8 @@ pub enum ApiError {
     DayIncomplete { detail: String, missing: usize },
     #[error("{0}")]
     DayAmbiguous(String),
+    #[error("{0}")]
+    DayUnfinished(String),
     #[error("{0}")]
     IdempotencyKeyReused(String),
     #[error("{0}")]
@@ -137,12 +144,14 @@ impl ApiError {
             Self::Unauthorized(_) => ("unauthorized", "Authentication required"),
             Self::Forbidden(_) => ("forbidden", "Not allowed from here"),
             Self::NotFound(_) => ("not-found", "Not found"),
+            Self::UnknownDataset { .. } => ("unknown-dataset", "No such dataset"),
             Self::DateBusy { .. } => ("date-busy", "The date already has an active job"),
             Self::JobFinished(_) => ("already-finished", "The job has already finished"),
             Self::AlreadyCurrent(_) => ("already-current", "The version is the current one"),
             Self::NoSourceFiles(_) => ("no-source-files", "No source files for the date"),
             Self::DayIncomplete { .. } => ("day-incomplete", "The day's files are incomplete"),
             Self::DayAmbiguous(_) => ("day-ambiguous", "The day's files are ambiguous"),
+            Self::DayUnfinished(_) => ("day-unfinished", "The day's marker file is not there yet"),
             Self::IdempotencyKeyReused(_) => (
                 "idempotency-key-reused",
                 "The Idempotency-Key was used for another request",
@@ -179,6 +188,10 @@ impl ApiError {
                 Self::DayIncomplete { missing, .. } => Some(*missing),
                 _ => None,
             },
+            datasets: match self {
+                Self::UnknownDataset { known, .. } => Some(known.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -189,15 +202,16 @@ impl ResponseError for ApiError {
             Self::InvalidParameter(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::UnknownDataset { .. } => StatusCode::NOT_FOUND,
             Self::DateBusy { .. }
             | Self::JobFinished(_)
             | Self::AlreadyCurrent(_)
             | Self::IdempotencyInProgress(_) => StatusCode::CONFLICT,
             Self::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NoSourceFiles(_) | Self::DayIncomplete { .. } | Self::DayAmbiguous(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::NoSourceFiles(_)
+            | Self::DayIncomplete { .. }
+            | Self::DayAmbiguous(_)
+            | Self::DayUnfinished(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) | Self::Full { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -253,6 +267,7 @@ pub fn plain(status: StatusCode, kind: &str, detail: String, path: &str) -> Http
         instance: Some(path.to_owned()),
         job_id: None,
         missing_minutes: None,
+        datasets: None,
     })
 }
 

@@ -9,7 +9,6 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use loader::DataSource;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +16,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{ApiToken, Strikes};
+use crate::catalog::Catalog;
 use crate::configuration::Settings;
 use crate::events::{ClientSlots, EventBus};
 use crate::forwarded::TrustedProxies;
@@ -34,7 +34,7 @@ use crate::ui;
 #[derive(Clone)]
 #[allow(missing_debug_implementations)] // Notify and PgPool say nothing useful
 pub struct Shared {
-    pub source: DataSource,
+    pub catalog: Catalog,
     pub pool: PgPool,
     pub metrics: Metrics,
     pub wake: Arc<Notify>,
@@ -61,13 +61,10 @@ pub fn http_server(
     let slots = web::Data::new(ClientSlots::new(settings.http.events_max_clients));
     let files = web::Data::new(FilesView::new(
         settings.pipeline.watch.is_on(),
-        shared.source.clone(),
+        &shared.catalog,
     ));
-    let intake = web::Data::new(Intake::new(
-        shared.source,
-        settings.workers.max_attempts,
-        shared.wake,
-    ));
+    let intake = web::Data::new(Intake::new(settings.workers.max_attempts, shared.wake));
+    let catalog = web::Data::new(shared.catalog);
     let serves_jobs = settings.serves_jobs_api();
     let spec = openapi::served(settings.api_token().is_some());
     let server = HttpServer::new(move || {
@@ -89,6 +86,7 @@ pub fn http_server(
             .app_data(slots.clone())
             .app_data(intake.clone())
             .app_data(files.clone())
+            .app_data(catalog.clone())
             .app_data(events.clone())
             .app_data(shutdown.clone())
             .configure(routes::health::configure);

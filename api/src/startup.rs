@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::Server;
 use anyhow::Context;
-use loader::DataSource;
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -15,6 +14,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::Catalog;
 use crate::configuration::Settings;
 use crate::events::{self, EventBus};
 use crate::housekeeping;
@@ -43,7 +43,7 @@ impl Application {
     /// fresh database); HTTP requests get a pool of their own to the same database.
     pub async fn build_with_pool(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
         settings.check().map_err(anyhow::Error::msg)?;
-        let source = settings.source.source().context("DATA_DIR")?;
+        let catalog = Catalog::open(&settings)?;
         migrate(&pool).await?;
         // collect_garbage logs what it drops.
         if let Err(error) = loader::collect_garbage(&pool).await {
@@ -58,7 +58,7 @@ impl Application {
         let http_pool = http_pool(&settings, &pool)?;
         let events = Arc::new(EventBus::default());
         let shared = server::Shared {
-            source: source.clone(),
+            catalog: catalog.clone(),
             pool: http_pool,
             metrics: metrics.clone(),
             wake: Arc::clone(&wake),
@@ -66,7 +66,7 @@ impl Application {
             shutdown: shutdown.clone(),
         };
         let server = server::http_server(listener, &settings, shared)?;
-        let context = worker_context(&settings, &source, &pool, &metrics, &wake, &shutdown)?;
+        let context = worker_context(&settings, &catalog, &pool, &metrics, &wake, &shutdown);
         let mut background = spawn_workers(&settings, context);
         if settings.serves_jobs_api() {
             background.push(tokio::spawn(events::relay(
@@ -77,7 +77,7 @@ impl Application {
         }
         tracing::info!(
             address = %format!("{}:{port}", settings.http.bind.ip()), workers = settings.worker_count(),
-            source = %source, "listening"
+            source = %catalog.sample().source, datasets = ?catalog.names(), "listening"
         );
         Ok(Self {
             port,
@@ -203,7 +203,7 @@ fn spawn_workers(settings: &Settings, context: WorkerContext) -> Vec<JoinHandle<
     let housekeeping = tokio::spawn(housekeeping::run(
         context.pool.clone(),
         settings.workers.job_retention(),
-        settings.loading.retention.retention(),
+        context.catalog.clone(),
         context.shutdown.clone(),
     ));
     let instance = instance_id();
@@ -214,7 +214,8 @@ fn spawn_workers(settings: &Settings, context: WorkerContext) -> Vec<JoinHandle<
     if settings.watches() {
         tasks.push(tokio::spawn(pipeline::run(Pipeline {
             pool: context.pool,
-            source: context.source,
+            source: context.catalog.sample().source.clone(),
+            catalog: context.catalog,
             settle: Duration::from_secs(settings.pipeline.settle_secs),
             rescan: Duration::from_secs(settings.pipeline.rescan_secs),
             live: settings.pipeline.live.is_on(),
@@ -248,26 +249,22 @@ fn workers_pool(settings: &Settings) -> anyhow::Result<PgPool> {
 
 fn worker_context(
     settings: &Settings,
-    source: &DataSource,
+    catalog: &Catalog,
     pool: &PgPool,
     metrics: &Metrics,
     wake: &Arc<Notify>,
     shutdown: &CancellationToken,
-) -> anyhow::Result<WorkerContext> {
-    Ok(WorkerContext {
+) -> WorkerContext {
+    WorkerContext {
         pool: pool.clone(),
-        source: source.clone(),
+        catalog: catalog.clone(),
         metrics: metrics.clone(),
         wake: Arc::clone(wake),
         poll_interval: settings.workers.poll_interval(),
         heartbeat_interval: settings.workers.heartbeat_interval(),
         stale_after: settings.workers.stale_after(),
-        load_streams: settings.loading.streams,
-        shrink_guard_percent: settings.loading.shrink_guard_percent,
-        audits: settings.loading.audits()?,
-        retention: settings.loading.retention.retention(),
         shutdown: shutdown.clone(),
-    })
+    }
 }
 
 /// `api run-once`: no HTTP, no watcher, no reaper (the always-on instances keep those);
@@ -276,7 +273,7 @@ fn worker_context(
 /// back, as in the service.
 pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<Vec<RunOutcome>> {
     settings.check_worker().map_err(anyhow::Error::msg)?;
-    let source = settings.source.source().context("DATA_DIR")?;
+    let catalog = Catalog::open(&settings)?;
     let pool = workers_pool(&settings)?;
     migrate(&pool).await?;
     if let Err(error) = loader::collect_garbage(&pool).await {
@@ -292,12 +289,12 @@ pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<V
     let metrics = Metrics::new().context("metrics registry")?;
     let context = worker_context(
         &settings,
-        &source,
+        &catalog,
         &pool,
         &metrics,
         &Arc::new(Notify::new()),
         &shutdown,
-    )?;
+    );
     let worker_id = format!("{}:once", instance_id());
     let outcomes = worker::run_once(context, worker_id, until_empty).await?;
     pool.close().await;

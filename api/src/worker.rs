@@ -5,28 +5,28 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
-use futures::future::BoxFuture;
-use loader::{
-    AuditConfig, DataSource, LoadError, LoadOptions, LoadProgress, Retention, RollbackOptions,
-    Streams, load_day_from, rollback_day,
-};
+use loader::{LoadError, LoadProgress};
 use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::catalog::Catalog;
 use crate::domain::{Job, JobError};
 use crate::intake::without_data_dir;
 use crate::metrics::Metrics;
 use crate::queue::lease::{self, Finish, Heartbeat};
+use work::work;
+
+mod work;
 
 /// What every worker of a process shares.
 #[derive(Clone, Debug)]
 pub struct WorkerContext {
     pub pool: PgPool,
-    /// The data directory or bucket.
-    pub source: DataSource,
+    /// The datasets, each with its source and its loads' options (streams, shrink guard,
+    /// audit, retention).
+    pub catalog: Catalog,
     pub metrics: Metrics,
     /// Woken when this process queues a job, so that a local idle worker starts at once
     /// instead of at its next poll.
@@ -34,13 +34,6 @@ pub struct WorkerContext {
     pub poll_interval: Duration,
     pub heartbeat_interval: Duration,
     pub stale_after: Duration,
-    pub load_streams: Streams,
-    /// A replace may not shrink a day below this share of its rows, unless its job forces it.
-    pub shrink_guard_percent: u8,
-    /// Checks of each load's staging tables before its swap; `None`: no audit.
-    pub audits: Option<Arc<AuditConfig>>,
-    /// Replaced versions of a day kept for rollback.
-    pub retention: Retention,
     /// Stop claiming; stop the running load and hand it back.
     pub shutdown: CancellationToken,
 }
@@ -82,10 +75,11 @@ enum StopReason {
 /// Claims and runs jobs until shutdown.
 pub async fn run(context: WorkerContext, worker_id: String) {
     tracing::info!(worker = %worker_id, "worker started");
+    let datasets = context.catalog.names();
     while !context.shutdown.is_cancelled() {
-        match lease::claim(&context.pool, &worker_id).await {
+        match lease::claim(&context.pool, &worker_id, &datasets).await {
             Ok(Some(job)) => {
-                let span = tracing::info_span!("job", job_id = %job.id, date = %job.date, attempt = job.attempt);
+                let span = job_span(&job);
                 run_job(&context, &worker_id, job).instrument(span).await;
             }
             Ok(None) => idle(&context, context.poll_interval).await,
@@ -106,18 +100,23 @@ pub async fn run_once(
     until_empty: bool,
 ) -> Result<Vec<RunOutcome>, sqlx::Error> {
     let mut outcomes = Vec::new();
+    let datasets = context.catalog.names();
     while !context.shutdown.is_cancelled() {
-        let Some(job) = lease::claim(&context.pool, &worker_id).await? else {
+        let Some(job) = lease::claim(&context.pool, &worker_id, &datasets).await? else {
             break;
         };
-        let span =
-            tracing::info_span!("job", job_id = %job.id, date = %job.date, attempt = job.attempt);
+        let span = job_span(&job);
         outcomes.push(run_job(&context, &worker_id, job).instrument(span).await);
         if !until_empty {
             break;
         }
     }
     Ok(outcomes)
+}
+
+/// The span of a job's run: its logs name the job, its dataset, its day and its attempt.
+fn job_span(job: &Job) -> tracing::Span {
+    tracing::info_span!("job", job_id = %job.id, dataset = %job.dataset, date = %job.date, attempt = job.attempt)
 }
 
 async fn idle(context: &WorkerContext, duration: Duration) {
@@ -139,14 +138,16 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutco
             tracing::info!(rows, seconds = elapsed.as_secs_f64(), "job succeeded");
             context
                 .metrics
-                .run_finished("succeeded", elapsed, Some(*rows));
+                .run_finished(&job.dataset, "succeeded", elapsed, Some(*rows));
             return RunOutcome::Succeeded;
         }
         (Err(_), Some(StopReason::Lost)) | (Err(LoadError::Fenced { .. }), _) => {
             tracing::warn!(
                 "the job was taken back while it ran; leaving it to its new owner, writing nothing"
             );
-            context.metrics.run_finished("lost", elapsed, None);
+            context
+                .metrics
+                .run_finished(&job.dataset, "lost", elapsed, None);
             return RunOutcome::Unfinished;
         }
         // Whatever the interrupted load reported, the job was not at fault: hand it back.
@@ -154,12 +155,15 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutco
         (Err(error @ LoadError::Cancelled { .. }), _) => (Finish::Cancelled(error), "cancelled"),
         (Err(error), _) if error.is_transient() => (
             Finish::Retry {
-                error: job_error(error, &context.source),
+                error: job_error(error, &context.catalog, &job.dataset),
                 delay: retry_delay(job.attempt),
             },
             "retried",
         ),
-        (Err(error), _) => (Finish::Failed(job_error(error, &context.source)), "failed"),
+        (Err(error), _) => (
+            Finish::Failed(job_error(error, &context.catalog, &job.dataset)),
+            "failed",
+        ),
     };
     if let Err(error) = &result {
         tracing::warn!(%error, outcome, "job ended");
@@ -169,7 +173,9 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutco
     {
         tracing::warn!(%error, "could not record the audit's results with the job");
     }
-    context.metrics.run_finished(outcome, elapsed, None);
+    context
+        .metrics
+        .run_finished(&job.dataset, outcome, elapsed, None);
     let ended = match finish {
         Finish::Failed(_) => RunOutcome::Failed,
         Finish::Cancelled(_) => RunOutcome::Cancelled,
@@ -210,8 +216,17 @@ fn retry_delay(attempt: i32) -> Duration {
     Duration::from_secs(5 * 2u64.pow(exponent)).min(Duration::from_secs(300))
 }
 
-/// The job's record of `error`, naming files relative to the data directory.
-fn job_error(error: &LoadError, source: &DataSource) -> JobError {
+/// The job's record of `error`, naming files relative to the dataset's source.
+fn job_error(error: &LoadError, catalog: &Catalog, dataset: &str) -> JobError {
+    let Ok(dataset) = catalog.get(dataset) else {
+        return JobError {
+            message: error.to_string(),
+            file: None,
+            row: None,
+            column: None,
+        };
+    };
+    let source = &dataset.source;
     let input = error.input();
     JobError {
         message: without_data_dir(&error.to_string(), source),
@@ -270,56 +285,6 @@ async fn run_with_heartbeat(
     };
     heartbeat.abort();
     (result, stop.or(*reason.borrow()))
-}
-
-/// The job's work: a rollback to the version it names, or a load of its day.
-fn work<'a>(
-    context: &'a WorkerContext,
-    worker_id: &str,
-    job: &'a Job,
-    on_progress: &'a (dyn Fn(LoadProgress) + Send + Sync),
-    cancel: &'a CancellationToken,
-) -> BoxFuture<'a, Result<u64, LoadError>> {
-    let swap_check = Some(lease::success_in_swap(job, worker_id));
-    let fence = Some(lease::fence(job, worker_id));
-    if let Some(version) = job.rollback_to {
-        let options = RollbackOptions {
-            swap_check,
-            fence,
-            retention: context.retention,
-            ..RollbackOptions::default()
-        };
-        return async move {
-            let report = rollback_day(&context.pool, job.date, version, &options, cancel).await?;
-            Ok(u64::try_from(report.rows).unwrap_or(0))
-        }
-        .boxed();
-    }
-    let options = LoadOptions {
-        swap_check,
-        fence,
-        streams: context.load_streams,
-        allow_partial: job.allow_partial,
-        shrink_guard_percent: context.shrink_guard_percent,
-        force: job.force,
-        job_id: Some(job.id),
-        audits: context.audits.clone(),
-        retention: context.retention,
-        ..LoadOptions::default()
-    };
-    async move {
-        let report = load_day_from(
-            &context.pool,
-            &context.source,
-            job.date,
-            &options,
-            on_progress,
-            cancel,
-        )
-        .await?;
-        Ok(report.rows)
-    }
-    .boxed()
 }
 
 /// Reports progress and liveness every `heartbeat_interval` until aborted; when the table

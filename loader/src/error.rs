@@ -269,7 +269,7 @@ impl LoadError {
     }
 
     /// An internal error with no underlying error to keep.
-    pub(crate) fn internal_without_source(context: impl Into<String>) -> Self {
+    pub fn internal_without_source(context: impl Into<String>) -> Self {
         Self::Internal {
             context: context.into(),
             source: None,

@@ -75,7 +75,7 @@ pub use fence::{Fence, FenceFn, Standing};
 pub use files::bucket::{Bucket, ListedObject, StorageSettings};
 pub use files::day_rule::{Completeness, DayRule};
 pub use files::footers::{Fingerprint, fingerprint_file};
-pub use files::layout::{Layout, list_dir_day as list_dataset_day};
+pub use files::layout::{Layout, files_in_dir, list_dir_day as list_dataset_day};
 pub use files::listing::{
     DayFiles, FilesSummary, list_day, list_days, parse_minute_file, stray_day,
 };
@@ -92,14 +92,14 @@ pub use publish::versions::{
     DayVersion, Retention, list_versions, list_versions_of, prune_versions, prune_versions_of,
 };
 pub use settings::database::DatabaseSettings;
-pub use settings::datasets::{DatasetChoice, DatasetsSettings};
+pub use settings::datasets::{DatasetChoice, DatasetsSettings, dataset_options};
 pub use settings::loading::{LoadingSettings, RetentionSettings};
 pub use settings::source::SourceSettings;
 pub use warehouse::column_type::PgType;
 pub use warehouse::day::{MINUTES_PER_DAY, MissingMinutes};
 pub use warehouse::partitions::{
-    DayStats, PartitionInfo, day_stats, get_partition, list_partitions, list_partitions_of,
-    scan_day_stats,
+    DayStats, PartitionInfo, day_stats, get_partition, get_partition_of, list_partitions,
+    list_partitions_of, scan_day_stats,
 };
 pub use warehouse::staging::{collect_garbage, collect_garbage_of};
 pub use warehouse::table::{Column, SAMPLE_DATASET, Table};

@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::catalog::ServedDataset;
 use crate::domain::{DateRange, DayFacts, Job, JobStatus, Loaded, Reprocess};
 use crate::intake::{self, Intake};
 use crate::problem::ApiError;
@@ -68,12 +69,13 @@ pub struct BackfillOptions {
 /// Queues each day of `range` that may be (or, in a dry run, says which it would), and
 /// says what became of every day.
 pub async fn queue_range(
+    dataset: &ServedDataset,
     range: DateRange,
     options: BackfillOptions,
     pool: &PgPool,
     intake: &Intake,
 ) -> Result<Backfill, ApiError> {
-    let available = intake.list_days().await?;
+    let available = intake.list_days(dataset).await?;
     if range
         .days()
         .all(|date| !available.contains_key(&date.get()))
@@ -82,7 +84,7 @@ pub async fn queue_range(
             "no source files for any day of the range in the data directory".into(),
         ));
     }
-    let facts = Facts::gather(pool, &range, &available, options.reprocess).await?;
+    let facts = Facts::gather(dataset, pool, &range, &available, options.reprocess).await?;
     let mut result = Backfill {
         dry_run: options.dry_run,
         created: Vec::new(),
@@ -99,7 +101,7 @@ pub async fn queue_range(
             continue;
         };
         if let Err(error) = files.judge(options.job.allow_partial) {
-            let reason = intake::without_data_dir(&error.to_string(), &intake.source);
+            let reason = intake::without_data_dir(&error.to_string(), &dataset.source);
             match error {
                 LoadError::DayIncomplete { .. } => &mut result.incomplete,
                 _ => &mut result.ambiguous,
@@ -112,13 +114,14 @@ pub async fn queue_range(
             result.skipped.push(RefusedDate { date, reason });
             continue;
         }
-        queue_day(date, options, pool, &mut result).await?;
+        queue_day(dataset.name(), date, options, pool, &mut result).await?;
     }
     if options.dry_run {
         return Ok(result);
     }
     intake.wake_workers();
     tracing::info!(
+        dataset = dataset.name(),
         created = result.created.len(),
         busy = result.busy.len(),
         missing = result.missing.len(),
@@ -132,6 +135,7 @@ pub async fn queue_range(
 
 /// Queues the day, or in a dry run notes that it would (unless it is busy).
 async fn queue_day(
+    dataset: &str,
     date: NaiveDate,
     options: BackfillOptions,
     pool: &PgPool,
@@ -142,13 +146,13 @@ async fn queue_day(
         job_id: job.id,
     };
     if options.dry_run {
-        match queue::active_for(pool, date).await? {
+        match queue::active_for(pool, dataset, date).await? {
             Some(active) => result.busy.push(busy(active)),
             None => result.would_queue.push(date),
         }
         return Ok(());
     }
-    match queue::enqueue(pool, date, options.job).await? {
+    match queue::enqueue(pool, dataset, date, options.job).await? {
         Enqueued::Created(job) => result.created.push(job),
         Enqueued::Busy(job) => result.busy.push(busy(job)),
     }
@@ -165,6 +169,7 @@ struct Facts {
 
 impl Facts {
     async fn gather(
+        dataset: &ServedDataset,
         pool: &PgPool,
         range: &DateRange,
         available: &BTreeMap<NaiveDate, DayFiles>,
@@ -178,13 +183,14 @@ impl Facts {
             });
         }
         let (from, to) = (range.from().get(), range.to().get());
-        let loaded = loader::list_partitions(pool)
+        let loaded = dataset
+            .partitions(pool)
             .await?
             .into_iter()
             .filter(|p| (from..=to).contains(&p.day))
             .map(|p| (p.day, Loaded::from(&p)))
             .collect();
-        let last_jobs = queue::latest_by_day(pool, from, to)
+        let last_jobs = queue::latest_by_day(pool, dataset.name(), from, to)
             .await?
             .into_iter()
             .map(|(date, (_, status))| (date, status))

@@ -4,28 +4,31 @@
 use chrono::NaiveDate;
 use sqlx::PgPool;
 
-use crate::commands::queue_day::{busy, enqueue};
+use crate::catalog::ServedDataset;
+use crate::commands::queue_day::{busy, enqueue, of_dataset};
 use crate::domain::{Job, JobTrigger};
 use crate::intake::Intake;
 use crate::problem::ApiError;
 use crate::queue::{self, NewJob};
 
-/// Queues the rollback of `date` to `version` and wakes the workers.
+/// Queues the rollback of `date` of `dataset` to `version` and wakes the workers.
 pub async fn queue_rollback(
+    dataset: &ServedDataset,
     date: NaiveDate,
     version: i32,
     pool: &PgPool,
     intake: &Intake,
 ) -> Result<Job, ApiError> {
-    if let Some(active) = queue::active_for(pool, date).await? {
+    if let Some(active) = queue::active_for(pool, dataset.name(), date).await? {
         return Err(busy(&active));
     }
-    let versions = loader::list_versions(pool, date).await?;
+    let versions = dataset.versions(pool, date).await?;
     match versions.iter().find(|v| v.version == version) {
-        None => return Err(no_such_version(date, i64::from(version))),
+        None => return Err(no_such_version(dataset.name(), date, i64::from(version))),
         Some(v) if v.current => {
             return Err(ApiError::AlreadyCurrent(format!(
-                "version {version} is {date}'s current version already; nothing to roll back"
+                "version {version} is {date}{}'s current version already; nothing to roll back",
+                of_dataset(dataset.name())
             )));
         }
         Some(_) => {}
@@ -37,14 +40,21 @@ pub async fn queue_rollback(
         trigger: JobTrigger::Rollback,
         rollback_to: Some(version),
     };
-    let job = enqueue(pool, date, job, intake).await?;
-    tracing::info!(job_id = %job.id, %date, version, "rollback queued");
+    let job = enqueue(pool, dataset.name(), date, job, intake).await?;
+    tracing::info!(job_id = %job.id, dataset = dataset.name(), %date, version, "rollback queued");
     Ok(job)
 }
 
 /// The answer for a version the day does not keep.
-pub fn no_such_version(date: NaiveDate, version: i64) -> ApiError {
+pub fn no_such_version(dataset: &str, date: NaiveDate, version: i64) -> ApiError {
+    let query = if dataset == loader::SAMPLE_DATASET {
+        String::new()
+    } else {
+        format!("?dataset={dataset}")
+    };
     ApiError::NotFound(format!(
-        "{date} has no kept version {version}; GET /days/{date}/versions lists the kept ones"
+        "{date}{} has no kept version {version}; GET /days/{date}/versions{query} lists the \
+         kept ones",
+        of_dataset(dataset)
     ))
 }

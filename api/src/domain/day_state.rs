@@ -8,14 +8,15 @@ use crate::domain::{DayFacts, JobStatus};
 use crate::ledger::view::LiveDay;
 
 /// A day's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DayState {
     /// No minute file, never loaded.
     Empty,
     /// Some of its 1,440 minute files, not loaded.
     Arriving,
-    /// All 1,440 minute files, not loaded.
+    /// All 1,440 minute files (a dataset's: all its files, or any with `complete = "any"`),
+    /// not loaded.
     Complete,
     /// Loaded from its files as they are now.
     Loaded,
@@ -32,9 +33,21 @@ pub enum DayState {
 }
 
 impl DayState {
-    /// The state of a day; `missing_at_load` says whether its load lacked minutes, `live`
-    /// what of it was appended live.
+    /// The state of a day of the sample; `missing_at_load` says whether its load lacked
+    /// minutes, `live` what of it was appended live.
     pub fn of(day: &DayFacts, missing_at_load: bool, live: LiveDay) -> Self {
+        Self::of_dataset(day, missing_at_load, live, Some(loader::MINUTES_PER_DAY))
+    }
+
+    /// [`of`](Self::of) for any dataset: `whole_at` is the number of files that makes its
+    /// day whole (1,440 minutes, 24 hours, one; one for `complete = "any"`), `None` when
+    /// a count cannot say (a marker file does): such a day is `arriving` until loaded.
+    pub fn of_dataset(
+        day: &DayFacts,
+        missing_at_load: bool,
+        live: LiveDay,
+        whole_at: Option<usize>,
+    ) -> Self {
         if day.last_job == Some(JobStatus::Failed) {
             return Self::Failed;
         }
@@ -45,7 +58,7 @@ impl DayState {
             None if live.rewritten => Self::Changed,
             None if live.minutes > 0 => Self::Live,
             None if day.files.files == 0 => Self::Empty,
-            None if day.files.files >= loader::MINUTES_PER_DAY => Self::Complete,
+            None if whole_at.is_some_and(|whole| day.files.files >= whole) => Self::Complete,
             None => Self::Arriving,
         }
     }

@@ -66,6 +66,7 @@ pub enum JobTrigger {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11",
+    "dataset": "sample",
     "date": "2023-01-01",
     "status": "succeeded",
     "trigger": "api",
@@ -87,6 +88,9 @@ pub enum JobTrigger {
 }))]
 pub struct Job {
     pub id: Uuid,
+    /// The dataset whose day it loads (`sample`: the built-in one).
+    #[serde(default = "sample")]
+    pub dataset: String,
     /// The day loaded.
     #[schema(value_type = String, format = Date, example = "2023-01-01")]
     pub date: NaiveDate,
@@ -176,4 +180,8 @@ pub struct JobError {
     /// Row in the file, counting from 0.
     pub row: Option<i64>,
     pub column: Option<String>,
+}
+
+fn sample() -> String {
+    loader::SAMPLE_DATASET.to_owned()
 }

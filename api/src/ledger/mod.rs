@@ -4,6 +4,7 @@
 //! lies below its users: the watcher (`pipeline`) records, the queue marks what a job
 //! loaded, the pages read ([`view`]).
 
+pub mod dataset_files;
 pub mod view;
 
 use std::collections::HashMap;
@@ -333,9 +334,13 @@ pub async fn appended_live(
 /// the rows of files gone are no longer in the table.
 pub async fn loaded_by_job(
     conn: &mut PgConnection,
+    dataset: &str,
     day: NaiveDate,
     job: Uuid,
 ) -> Result<(), sqlx::Error> {
+    if dataset != loader::SAMPLE_DATASET {
+        return dataset_files::loaded_by_job(conn, dataset, day, job).await;
+    }
     sqlx::query(
         "UPDATE ops.minute_files SET
              loaded_by = CASE WHEN gone_at IS NULL THEN 'job' END,

@@ -4,8 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use loader::FilesSummary;
+use loader::{FilesSummary, Layout};
 use sqlx::PgPool;
+
+use crate::catalog::ServedDataset;
 
 /// The live minutes of each day of `from..=to` that has any: how many, and whether one
 /// was rewritten with other content after it was appended.
@@ -84,31 +86,69 @@ pub async fn minutes_of_day(
 /// A day, its files' count, bytes and newest modification, as the ledger sums them.
 type DaySums = (NaiveDate, i64, Option<i64>, Option<DateTime<Utc>>);
 
-/// What the ledger has of each day of `from..=to`: its files that are not gone, their
-/// bytes and newest modification.
+/// What the ledger has of each day of `from..=to` of `dataset`: its files that are not
+/// gone, their bytes and newest modification (a marker file is not one of them).
 pub async fn day_files(
     pool: &PgPool,
+    dataset: &str,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<BTreeMap<NaiveDate, FilesSummary>, sqlx::Error> {
-    let rows: Vec<DaySums> = sqlx::query_as(
+    let sql = if dataset == loader::SAMPLE_DATASET {
         "SELECT day, count(*), sum(size)::int8, max(mtime)
          FROM ops.minute_files
-         WHERE day BETWEEN $1 AND $2 AND gone_at IS NULL
-         GROUP BY day",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?;
+         WHERE day BETWEEN $1 AND $2 AND gone_at IS NULL AND $3::text IS NOT NULL
+         GROUP BY day"
+    } else {
+        "SELECT day, count(*), sum(size)::int8, max(mtime)
+         FROM ops.dataset_files
+         WHERE dataset = $3 AND day BETWEEN $1 AND $2 AND gone_at IS NULL AND kind = 'file'
+         GROUP BY day"
+    };
+    let rows: Vec<DaySums> = sqlx::query_as(sql)
+        .bind(from)
+        .bind(to)
+        .bind(dataset)
+        .fetch_all(pool)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(day, files, bytes, newest)| (day, super::files_summary(files, bytes, newest)))
         .collect())
 }
 
+/// The slots of `day` of `dataset` that have a file now, in its cadence (see
+/// `queries::files`).
+pub async fn slots_present(
+    pool: &PgPool,
+    dataset: &ServedDataset,
+    day: NaiveDate,
+) -> Result<BTreeSet<u16>, sqlx::Error> {
+    let pattern = match &dataset.dataset.layout {
+        Layout::SampleMinutes => return minutes_present(pool, day).await,
+        Layout::Pattern { pattern, .. } => pattern,
+    };
+    let paths: Vec<String> = sqlx::query_scalar(
+        "SELECT path FROM ops.dataset_files
+         WHERE dataset = $1 AND day = $2 AND gone_at IS NULL AND kind = 'file' ORDER BY path",
+    )
+    .bind(dataset.name())
+    .bind(day)
+    .fetch_all(pool)
+    .await?;
+    Ok(paths
+        .iter()
+        .enumerate()
+        .filter_map(|(n, path)| {
+            let matched = pattern.match_path(path)?;
+            // A globbed day's parts are numbered in name order, as its load numbers them.
+            matched.slot.or(u16::try_from(n).ok())
+        })
+        .collect())
+}
+
 /// The minutes of `day` that have a file now (0 is 00:00).
-pub async fn minutes_present(pool: &PgPool, day: NaiveDate) -> Result<BTreeSet<u16>, sqlx::Error> {
+async fn minutes_present(pool: &PgPool, day: NaiveDate) -> Result<BTreeSet<u16>, sqlx::Error> {
     let minutes: Vec<i16> = sqlx::query_scalar(
         "SELECT minute FROM ops.minute_files WHERE day = $1 AND gone_at IS NULL",
     )

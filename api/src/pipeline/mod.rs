@@ -11,6 +11,8 @@
 //! a lock per day for the decision to queue, and the ledger row of a live minute locked
 //! while it is appended.
 
+mod dataset_settle;
+mod dataset_watch;
 mod live;
 pub mod settle;
 mod watch;
@@ -28,6 +30,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::Catalog;
 use crate::ledger::{self, Observation};
 use live::Appender;
 use settle::Verdict;
@@ -37,9 +40,11 @@ use watch::{Observer, Signal};
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     pub pool: PgPool,
-    /// A directory (watched, and listed every `rescan`), or a bucket (listed every
-    /// `rescan`: object stores send no notifications).
+    /// The sample's minute files: a directory (watched, and listed every `rescan`), or a
+    /// bucket (listed every `rescan`: object stores send no notifications).
     pub source: DataSource,
+    /// The declared datasets beside the sample, each watched by a task of its own.
+    pub catalog: Catalog,
     pub settle: Duration,
     pub rescan: Duration,
     pub live: bool,
@@ -54,11 +59,28 @@ const TICK: Duration = Duration::from_secs(1);
 /// Objects fingerprinted at once after a bucket's listing (each a ranged read).
 const FINGERPRINTS_IN_FLIGHT: usize = 64;
 
-/// Watches until shutdown.
+/// Watches every dataset's source until shutdown: the sample's here, each declared
+/// dataset's in a task of its own (`dataset_watch`), so that none waits for another.
 pub async fn run(pipeline: Pipeline) {
+    let declared: Vec<_> = pipeline
+        .catalog
+        .all()
+        .iter()
+        .filter(|dataset| !dataset.is_sample())
+        .map(|dataset| tokio::spawn(dataset_watch::run(pipeline.clone(), Arc::clone(dataset))))
+        .collect();
+    watch_sample(&pipeline).await;
+    for task in declared {
+        if let Err(error) = task.await {
+            tracing::error!(%error, "a dataset's watcher failed");
+        }
+    }
+}
+
+async fn watch_sample(pipeline: &Pipeline) {
     match &pipeline.source {
-        DataSource::Dir(dir) => watch_dir(&pipeline, dir).await,
-        DataSource::Bucket(bucket) => poll_bucket(&pipeline, bucket).await,
+        DataSource::Dir(dir) => watch_dir(pipeline, dir).await,
+        DataSource::Bucket(bucket) => poll_bucket(pipeline, bucket).await,
     }
 }
 

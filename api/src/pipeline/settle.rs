@@ -75,7 +75,8 @@ pub async fn settle_day(
     .fetch_optional(&mut *tx)
     .await?;
     let job_since: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM ops.jobs WHERE date = $1 AND created_at >= $2)",
+        "SELECT EXISTS (SELECT 1 FROM ops.jobs
+                        WHERE dataset = 'sample' AND date = $1 AND created_at >= $2)",
     )
     .bind(day)
     .bind(now.last_change)
@@ -91,7 +92,7 @@ pub async fn settle_day(
             trigger,
             rollback_to: None,
         };
-        match queue::try_insert(&mut *tx, day, job).await? {
+        match queue::try_insert(&mut *tx, loader::SAMPLE_DATASET, day, job).await? {
             Some(job) => {
                 tracing::info!(job_id = %job.id, %day, trigger = ?trigger, "queued a day whose files are complete");
             }

@@ -53,7 +53,7 @@ pub fn start(dir: &Path) -> notify::Result<(RecommendedWatcher, mpsc::UnboundedR
 
 /// Whether an event can mean new content. Reads (ours included: fingerprints and loads
 /// open every file) cannot, and would otherwise echo back as events.
-fn matters(kind: EventKind) -> bool {
+pub(super) fn matters(kind: EventKind) -> bool {
     match kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
         EventKind::Access(_) => false,

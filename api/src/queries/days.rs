@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use loader::{FilesSummary, PartitionInfo};
+use loader::{Completeness, FilesSummary, PartitionInfo};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::catalog::ServedDataset;
 use crate::domain::{DateRange, DayFacts, DayState, JobStatus, LoadDate, Loaded};
 use crate::ledger::view::{self as ledger_view, LiveDay};
 use crate::problem::ApiError;
@@ -26,11 +27,12 @@ pub struct DayStatus {
     #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
     pub state: DayState,
-    /// Minute files in the data source now (of 1,440): as the watcher last saw them
-    /// (`WATCH=on`), or as a listing of the last few seconds found them.
+    /// Files of the day in its source now (for the sample, minute files of 1,440): as the
+    /// watcher last saw them (`WATCH=on`), or as a listing of the last few seconds found
+    /// them.
     pub minutes_present: usize,
-    /// Minute files the day's current rows were loaded from (by its load, or appended
-    /// live); null if none.
+    /// Files the day's current rows were loaded from (by its load, or appended live);
+    /// null if none.
     pub minutes_loaded: Option<i64>,
     /// Rows the day holds; null if nothing of it was loaded.
     pub rows: Option<i64>,
@@ -48,19 +50,27 @@ pub struct LatestJob {
 /// The status of each day of `range`, from what its files are now (`files`, see
 /// `queries::files`), the load records, the latest jobs and the live minutes.
 pub async fn statuses(
+    dataset: &ServedDataset,
     pool: &PgPool,
     files: &BTreeMap<NaiveDate, FilesSummary>,
     range: DateRange,
 ) -> Result<Vec<DayStatus>, ApiError> {
     let (from, to) = (range.from().get(), range.to().get());
-    let loads: HashMap<NaiveDate, PartitionInfo> = loader::list_partitions(pool)
+    let loads: HashMap<NaiveDate, PartitionInfo> = dataset
+        .partitions(pool)
         .await?
         .into_iter()
         .filter(|p| (from..=to).contains(&p.day))
         .map(|p| (p.day, p))
         .collect();
-    let jobs = queue::latest_by_day(pool, from, to).await?;
-    let live = ledger_view::live_days(pool, from, to).await?;
+    let jobs = queue::latest_by_day(pool, dataset.name(), from, to).await?;
+    let whole_at = whole_at(dataset);
+    // Live minutes are the sample's.
+    let live = if dataset.is_sample() {
+        ledger_view::live_days(pool, from, to).await?
+    } else {
+        HashMap::new()
+    };
     Ok(range
         .days()
         .map(|date| {
@@ -71,7 +81,7 @@ pub async fn statuses(
                 loads.get(&date),
                 jobs.get(&date),
                 files.get(&date),
-                live,
+                (live, whole_at),
             )
         })
         .collect())
@@ -79,16 +89,27 @@ pub async fn statuses(
 
 /// The status of one day (see [`statuses`]).
 pub async fn status_of(
+    dataset: &ServedDataset,
     pool: &PgPool,
     files: &BTreeMap<NaiveDate, FilesSummary>,
     date: LoadDate,
 ) -> Result<DayStatus, ApiError> {
     let range = DateRange::new(date, date)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("one day is a range: {e}")))?;
-    statuses(pool, files, range)
+    statuses(dataset, pool, files, range)
         .await?
         .pop()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no status for {date}")))
+}
+
+/// How many files make a day of `dataset` whole, when a count can say.
+fn whole_at(dataset: &ServedDataset) -> Option<usize> {
+    let rule = dataset.dataset.layout.rule();
+    match (rule.complete, rule.cadence) {
+        (Completeness::All, Some(cadence)) => Some(cadence.slots()),
+        (Completeness::Any, _) => Some(1),
+        _ => None,
+    }
 }
 
 fn status(
@@ -96,7 +117,7 @@ fn status(
     load: Option<&PartitionInfo>,
     job: Option<&(Uuid, JobStatus)>,
     files: Option<&FilesSummary>,
-    live: LiveDay,
+    (live, whole_at): (LiveDay, Option<usize>),
 ) -> DayStatus {
     let files = files.copied().unwrap_or_default();
     let facts = DayFacts {
@@ -106,7 +127,12 @@ fn status(
     };
     DayStatus {
         date,
-        state: DayState::of(&facts, load.is_some_and(PartitionInfo::is_partial), live),
+        state: DayState::of_dataset(
+            &facts,
+            load.is_some_and(PartitionInfo::is_partial),
+            live,
+            whole_at,
+        ),
         minutes_present: files.files,
         minutes_loaded: match load {
             Some(load) => Some(i64::from(load.files)),

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::catalog::Catalog;
 use crate::domain::{Job, JobStatus, LoadDate};
 use crate::problem::ApiError;
 use crate::queue::{self, ListFilter};
@@ -15,6 +16,10 @@ use crate::queue::{self, ListFilter};
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListJobsQuery {
+    /// Only this dataset's jobs (`GET /datasets` lists them); without it, every
+    /// dataset's (each job says its `dataset`).
+    #[param(pattern = r"^[a-z][a-z0-9_]{0,62}$", example = "sample")]
+    pub dataset: Option<String>,
     /// Only jobs in this status.
     pub status: Option<JobStatus>,
     /// Only jobs for days on or after this one (`YYYY-MM-DD`).
@@ -39,7 +44,14 @@ pub struct JobPage {
 }
 
 /// The filter a query asks for, checked.
-pub async fn filter_of(query: ListJobsQuery, pool: &PgPool) -> Result<ListFilter, ApiError> {
+pub async fn filter_of(
+    query: ListJobsQuery,
+    catalog: &Catalog,
+    pool: &PgPool,
+) -> Result<ListFilter, ApiError> {
+    if let Some(name) = &query.dataset {
+        catalog.get(name)?;
+    }
     let date = |name, value: Option<String>| -> Result<Option<NaiveDate>, ApiError> {
         Ok(value
             .map(|v| LoadDate::parse(name, &v).map(LoadDate::get))
@@ -59,6 +71,7 @@ pub async fn filter_of(query: ListJobsQuery, pool: &PgPool) -> Result<ListFilter
         )));
     }
     Ok(ListFilter {
+        dataset: query.dataset,
         status: query.status,
         from: date("from", query.from)?,
         to: date("to", query.to)?,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::catalog::ServedDataset;
 use crate::domain::DayVersion;
 use crate::problem::ApiError;
 
@@ -31,9 +32,14 @@ pub struct DayVersions {
     pub versions: Vec<DayVersion>,
 }
 
-/// The versions of `date`.
-pub async fn day_versions(pool: &PgPool, date: NaiveDate) -> Result<DayVersions, ApiError> {
-    let versions: Vec<DayVersion> = loader::list_versions(pool, date)
+/// The versions of `date` of `dataset`.
+pub async fn day_versions(
+    dataset: &ServedDataset,
+    pool: &PgPool,
+    date: NaiveDate,
+) -> Result<DayVersions, ApiError> {
+    let versions: Vec<DayVersion> = dataset
+        .versions(pool, date)
         .await?
         .into_iter()
         .map(DayVersion::from)

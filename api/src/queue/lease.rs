@@ -3,11 +3,10 @@
 //! run ended; the reaper takes back the jobs of workers that stopped heartbeating. Every
 //! write is conditional on the job still being `running` under the worker's id.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use std::sync::Arc;
-
 use loader::{
     AuditResult, Fence, LoadError, LoadProgress, Standing, SwapCheck, SwapSummary, SwapVerdict,
 };
@@ -18,23 +17,34 @@ use super::{COLUMNS, JobRow, fetch_one_job};
 use crate::domain::{AuditFinding, Job, JobError, JobStatus};
 use crate::ledger;
 
-/// Takes the oldest runnable queued job, if any, for `worker_id`.
-pub async fn claim(pool: &PgPool, worker_id: &str) -> Result<Option<Job>, sqlx::Error> {
+/// Takes the oldest runnable queued job of `datasets` (this process's: another dataset's
+/// jobs are left to others) for `worker_id`; a dataset with fewer loads running goes
+/// first, so that a backfill of one dataset never keeps every worker from another's days.
+pub async fn claim(
+    pool: &PgPool,
+    worker_id: &str,
+    datasets: &[String],
+) -> Result<Option<Job>, sqlx::Error> {
     let sql = format!(
         "UPDATE ops.jobs SET status = 'running', attempt = attempt + 1, worker_id = $1,
              started_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
              files_done = 0, rows_done = 0, error_message = NULL, error_file = NULL,
              error_row = NULL, error_column = NULL, audits = NULL
          WHERE id = (
-             SELECT id FROM ops.jobs
-             WHERE status = 'queued' AND run_after <= clock_timestamp()
-             ORDER BY run_after, created_at
+             SELECT q.id FROM ops.jobs q
+             WHERE q.status = 'queued' AND q.run_after <= clock_timestamp()
+               AND q.dataset = ANY($2)
+             ORDER BY (SELECT count(*) FROM ops.jobs r
+                       WHERE r.dataset = q.dataset AND r.status = 'running'),
+                      q.run_after, q.created_at
              LIMIT 1
              FOR UPDATE SKIP LOCKED
          )
          RETURNING {COLUMNS}"
     );
-    let query = sqlx::query_as::<_, JobRow>(&sql).bind(worker_id);
+    let query = sqlx::query_as::<_, JobRow>(&sql)
+        .bind(worker_id)
+        .bind(datasets);
     fetch_one_job(query, pool).await
 }
 
@@ -93,13 +103,14 @@ fn nonzero(n: u64) -> Option<i64> {
 /// not take the rolled-back day for changed and reload it).
 pub fn success_in_swap(job: &Job, worker_id: &str) -> SwapCheck {
     let (id, date, attempt, worker_id) = (job.id, job.date, job.attempt, worker_id.to_owned());
+    let dataset = job.dataset.clone();
     let loads_files = job.rollback_to.is_none();
     SwapCheck(Arc::new(move |conn, summary| {
-        let worker_id = worker_id.clone();
+        let (worker_id, dataset) = (worker_id.clone(), dataset.clone());
         Box::pin(async move {
             let verdict = succeed(conn, id, &worker_id, attempt, summary).await?;
             if verdict == SwapVerdict::Commit && loads_files {
-                ledger::loaded_by_job(conn, date, id).await?;
+                ledger::loaded_by_job(conn, &dataset, date, id).await?;
             }
             Ok(verdict)
         })

@@ -4,10 +4,13 @@
 //!
 //! Every state change is one conditional `UPDATE`, so that two instances racing on a job
 //! cannot both win: a worker only writes to a job while it is `running` under its own
-//! worker id, and the partial unique index `jobs_one_active_per_date` lets at most one
-//! job per date be queued or running.
+//! worker id, and the partial unique index `jobs_one_active_per_day` lets at most one
+//! job per (dataset, date) be queued or running.
 
 pub mod lease;
+mod listing;
+
+pub use listing::{ListFilter, active, job_dates, list, of_day, recent_finished};
 
 use std::collections::HashMap;
 
@@ -17,7 +20,7 @@ use uuid::Uuid;
 
 use crate::domain::{AuditFinding, Job, JobAttempt, JobError, JobProgress, JobStatus, JobTrigger};
 
-pub(crate) const COLUMNS: &str = "id, date, status, trigger, attempt, max_attempts, files_done, files_total, \
+pub(crate) const COLUMNS: &str = "id, dataset, date, status, trigger, attempt, max_attempts, files_done, files_total, \
     rows_done, rows_total, rows_loaded, replaced_rows, error_message, error_file, error_row, \
     error_column, cancel_requested, allow_partial, force, rollback_to, audits, worker_id, created_at, \
     started_at, heartbeat_at, finished_at, (extract(epoch FROM finished_at - started_at) * 1000)::bigint AS duration_ms";
@@ -25,6 +28,7 @@ pub(crate) const COLUMNS: &str = "id, date, status, trigger, attempt, max_attemp
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct JobRow {
     id: Uuid,
+    dataset: String,
     date: NaiveDate,
     status: JobStatus,
     trigger: JobTrigger,
@@ -76,6 +80,7 @@ impl From<JobRow> for Job {
     fn from(row: JobRow) -> Self {
         Job {
             id: row.id,
+            dataset: row.dataset,
             date: row.date,
             status: row.status,
             trigger: row.trigger,
@@ -127,10 +132,10 @@ pub enum EnqueueError {
     /// The date's active job ended and another took its place, again and again, between
     /// the insert and the look-up: another client is queueing and cancelling it right now.
     #[error(
-        "could not queue {date}: its active job kept changing while this request looked; \
-         try again"
+        "could not queue {date} of {dataset}: its active job kept changing while this \
+         request looked; try again"
     )]
-    KeptChanging { date: NaiveDate },
+    KeptChanging { dataset: String, date: NaiveDate },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -148,34 +153,41 @@ pub struct NewJob {
     pub rollback_to: Option<i32>,
 }
 
-/// Queues a load of `date` unless the date already has an active job.
+/// Queues a load of `date` of `dataset` unless that day already has an active job.
 pub async fn enqueue(
     pool: &PgPool,
+    dataset: &str,
     date: NaiveDate,
     job: NewJob,
 ) -> Result<Enqueued, EnqueueError> {
     // The active job may finish between a failed insert and the look-up; then try again.
     for _ in 0..5 {
-        if let Some(job) = try_insert(pool, date, job).await? {
+        if let Some(job) = try_insert(pool, dataset, date, job).await? {
             return Ok(Enqueued::Created(job));
         }
-        if let Some(job) = active_for(pool, date).await? {
+        if let Some(job) = active_for(pool, dataset, date).await? {
             return Ok(Enqueued::Busy(job));
         }
     }
-    Err(EnqueueError::KeptChanging { date })
+    Err(EnqueueError::KeptChanging {
+        dataset: dataset.to_owned(),
+        date,
+    })
 }
 
-/// Inserts a queued job for `date`, or nothing (`None`) when the date has an active job.
+/// Inserts a queued job for `date` of `dataset`, or nothing (`None`) when that day has an
+/// active job.
 pub async fn try_insert<'e>(
     executor: impl sqlx::PgExecutor<'e>,
+    dataset: &str,
     date: NaiveDate,
     job: NewJob,
 ) -> Result<Option<Job>, sqlx::Error> {
     let insert = format!(
-        "INSERT INTO ops.jobs (id, date, max_attempts, allow_partial, force, trigger, rollback_to)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (date) WHERE status IN ('queued', 'running') DO NOTHING
+        "INSERT INTO ops.jobs (id, date, max_attempts, allow_partial, force, trigger, rollback_to,
+                               dataset)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (dataset, date) WHERE status IN ('queued', 'running') DO NOTHING
          RETURNING {COLUMNS}"
     );
     let inserted: Option<JobRow> = sqlx::query_as(&insert)
@@ -186,31 +198,44 @@ pub async fn try_insert<'e>(
         .bind(job.force)
         .bind(job.trigger)
         .bind(job.rollback_to)
+        .bind(dataset)
         .fetch_optional(executor)
         .await?;
     Ok(inserted.map(Job::from))
 }
 
-/// The date's queued or running job, if it has one.
-pub async fn active_for(pool: &PgPool, date: NaiveDate) -> Result<Option<Job>, sqlx::Error> {
+/// The queued or running job of `date` of `dataset`, if it has one.
+pub async fn active_for(
+    pool: &PgPool,
+    dataset: &str,
+    date: NaiveDate,
+) -> Result<Option<Job>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM ops.jobs WHERE date = $1 AND status IN ('queued', 'running')"
+        "SELECT {COLUMNS} FROM ops.jobs
+         WHERE dataset = $1 AND date = $2 AND status IN ('queued', 'running')"
     );
-    fetch_one_job(sqlx::query_as::<_, JobRow>(&sql).bind(date), pool).await
+    fetch_one_job(
+        sqlx::query_as::<_, JobRow>(&sql).bind(dataset).bind(date),
+        pool,
+    )
+    .await
 }
 
-/// Each day's latest job (its id and status), for the days of `from..=to` that have one.
+/// Each day's latest job (its id and status), for the days of `from..=to` of `dataset`
+/// that have one.
 pub async fn latest_by_day(
     pool: &PgPool,
+    dataset: &str,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashMap<NaiveDate, (Uuid, JobStatus)>, sqlx::Error> {
     let rows: Vec<(NaiveDate, Uuid, JobStatus)> = sqlx::query_as(
         "SELECT DISTINCT ON (date) date, id, status FROM ops.jobs
-         WHERE date BETWEEN $1 AND $2 ORDER BY date, created_at DESC",
+         WHERE dataset = $3 AND date BETWEEN $1 AND $2 ORDER BY date, created_at DESC",
     )
     .bind(from)
     .bind(to)
+    .bind(dataset)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -260,95 +285,6 @@ async fn attempts(pool: &PgPool, id: Uuid) -> Result<Vec<JobAttempt>, sqlx::Erro
         .collect())
 }
 
-/// Which jobs to list, newest first.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    pub status: Option<JobStatus>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    /// List the jobs after this one (the previous page's last job).
-    pub after: Option<Uuid>,
-    pub limit: i64,
-}
-
-/// One page of jobs, and whether there are more.
-pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<(Vec<Job>, bool), sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM ops.jobs
-         WHERE ($1::text IS NULL OR status = $1)
-           AND ($2::date IS NULL OR date >= $2)
-           AND ($3::date IS NULL OR date <= $3)
-           AND ($4::uuid IS NULL OR (created_at, id) < (SELECT created_at, id FROM ops.jobs WHERE id = $4))
-         ORDER BY created_at DESC, id DESC
-         LIMIT $5"
-    );
-    let rows = sqlx::query_as::<_, JobRow>(&sql)
-        .bind(filter.status)
-        .bind(filter.from)
-        .bind(filter.to)
-        .bind(filter.after)
-        .bind(filter.limit + 1)
-        .fetch_all(pool)
-        .await?;
-    let more = rows.len() as i64 > filter.limit;
-    Ok((
-        rows.into_iter()
-            .take(filter.limit as usize)
-            .map(Job::from)
-            .collect(),
-        more,
-    ))
-}
-
-/// Every queued or running job.
-pub async fn active(pool: &PgPool) -> Result<Vec<Job>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM ops.jobs WHERE status IN ('queued', 'running') ORDER BY date"
-    );
-    let rows = sqlx::query_as::<_, JobRow>(&sql).fetch_all(pool).await?;
-    Ok(rows.into_iter().map(Job::from).collect())
-}
-
-/// The `limit` jobs that finished last, newest first.
-pub async fn recent_finished(pool: &PgPool, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM ops.jobs WHERE finished_at IS NOT NULL
-         ORDER BY finished_at DESC LIMIT $1"
-    );
-    let rows = sqlx::query_as::<_, JobRow>(&sql)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.into_iter().map(Job::from).collect())
-}
-
-/// The days that have jobs.
-pub async fn job_dates(pool: &PgPool) -> Result<Vec<NaiveDate>, sqlx::Error> {
-    sqlx::query_scalar("SELECT DISTINCT date FROM ops.jobs ORDER BY 1")
-        .fetch_all(pool)
-        .await
-}
-
-/// A day's jobs, newest first, each with its attempts.
-pub async fn of_day(pool: &PgPool, date: NaiveDate, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM ops.jobs WHERE date = $1 ORDER BY created_at DESC LIMIT $2");
-    let rows = sqlx::query_as::<_, JobRow>(&sql)
-        .bind(date)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
-    let mut jobs = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id = row.id;
-        match get_with_attempts(pool, id).await? {
-            Some(job) => jobs.push(job),
-            None => jobs.push(Job::from(row)), // pruned meanwhile: without its attempts
-        }
-    }
-    Ok(jobs)
-}
-
 pub async fn exists(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT FROM ops.jobs WHERE id = $1)")
         .bind(id)
@@ -387,9 +323,9 @@ pub async fn cancel(pool: &PgPool, id: Uuid) -> Result<CancelOutcome, sqlx::Erro
     })
 }
 
-/// Jobs per status, for the metrics.
-pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(JobStatus, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, count(*) FROM ops.jobs GROUP BY status")
+/// Jobs per dataset and status, for the metrics.
+pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, JobStatus, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT dataset, status, count(*) FROM ops.jobs GROUP BY dataset, status")
         .fetch_all(pool)
         .await
 }

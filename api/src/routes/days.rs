@@ -7,6 +7,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::IntoParams;
 
+use crate::catalog::{DatasetParam, DatasetQuery};
 use crate::domain::{DateRange, LoadDate};
 use crate::problem::{ApiError, Problem};
 use crate::queries::days::{DayStatus, statuses};
@@ -31,23 +32,27 @@ pub struct DaysQuery {
     get,
     path = "/days",
     tag = "days",
-    params(DaysQuery),
+    params(DaysQuery, DatasetQuery),
     responses(
         (status = 200, description = "Each day of the range, in order", body = Vec<DayStatus>),
         (status = 400, description = "A date is malformed or impossible, missing, or the range is reversed or longer than 366 days", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such dataset (`unknown-dataset`, with the `datasets` there are)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable, or the bucket holding the files cannot be listed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_days(
     query: web::Query<DaysQuery>,
+    dataset: DatasetParam,
     pool: web::Data<PgPool>,
     files: web::Data<FilesView>,
 ) -> Result<HttpResponse, ApiError> {
     let from = LoadDate::parse("from", &query.from)?;
     let to = LoadDate::parse("to", &query.to)?;
     let range = DateRange::new(from, to)?;
-    let summaries = files.summaries(&pool, from.get(), to.get()).await?;
-    let days = statuses(&pool, &summaries, range).await?;
+    let summaries = files
+        .summaries(&dataset, &pool, from.get(), to.get())
+        .await?;
+    let days = statuses(&dataset, &pool, &summaries, range).await?;
     Ok(HttpResponse::Ok().json(days))
 }
 

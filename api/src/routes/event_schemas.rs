@@ -16,12 +16,14 @@ use crate::domain::{JobStatus, JobTrigger};
 
 /// The `data` of a `job` event: a job was created, changed status, moved, or finished.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"event": "job", "kind": "progress",
+#[schema(example = json!({"event": "job", "kind": "progress", "dataset": "sample",
     "job_id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11", "date": "2023-01-01", "status": "running",
     "trigger": "api", "files_done": 700, "files_total": 1440, "rows_done": 1339800}))]
 pub struct JobEvent {
     pub event: JobEventName,
     pub kind: JobEventKind,
+    /// The job's dataset.
+    pub dataset: String,
     pub job_id: Uuid,
     #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
@@ -53,9 +55,11 @@ pub enum JobEventKind {
 /// The `data` of a `day` event: the day's state may have changed (read it from
 /// `GET /days`).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"event": "day", "date": "2023-01-01"}))]
+#[schema(example = json!({"event": "day", "dataset": "sample", "date": "2023-01-01"}))]
 pub struct DayEvent {
     pub event: DayEventName,
+    /// The day's dataset.
+    pub dataset: String,
     #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
 }
@@ -88,7 +92,7 @@ impl Modify for EventStream {
             .example(Some(serde_json::json!({
                 "id": "3f9c2a1b.42",
                 "event": "job",
-                "data": "{\"event\":\"job\",\"kind\":\"progress\",\"job_id\":\"0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11\",\"date\":\"2023-01-01\",\"status\":\"running\",\"trigger\":\"api\",\"files_done\":700,\"files_total\":1440,\"rows_done\":1339800}"
+                "data": "{\"event\":\"job\",\"kind\":\"progress\",\"dataset\":\"sample\",\"job_id\":\"0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11\",\"date\":\"2023-01-01\",\"status\":\"running\",\"trigger\":\"api\",\"files_done\":700,\"files_total\":1440,\"rows_done\":1339800}"
             })))
             .build();
         answer

@@ -39,10 +39,12 @@ const RETRY_FULL_SECS: u64 = 10;
 ///
 /// Each event has an `id` (`<instance>.<n>`, increasing), a name and a JSON `data` line:
 /// - `job`: `{"event": "job", "kind": "created" | "status" | "progress" |
-///   "finished", "job_id", "date", "status", "trigger", "files_done", "files_total",
-///   "rows_done"}`;
-/// - `day`: `{"event": "day", "date"}`: the day's state may have changed (read it
-///   from `GET /days`);
+///   "finished", "dataset", "job_id", "date", "status", "trigger", "files_done",
+///   "files_total", "rows_done"}`;
+/// - `day`: `{"event": "day", "dataset", "date"}`: the day's state may have changed
+///   (read it from `GET /days?dataset=…`);
+///
+/// Every dataset's events come on one stream, each naming its dataset.
 /// - `resync` (no id): events were missed; reload what is shown.
 ///
 /// A client that reconnects with `Last-Event-ID` is first sent the events it missed (or

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::catalog::Catalog;
 use crate::metrics::Metrics;
 use crate::problem::{ApiError, Problem};
 use crate::routes::endpoint::Endpoint;
@@ -79,15 +80,15 @@ async fn applied_migrations(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
     ))]
 pub async fn metrics(
     metrics: web::Data<Metrics>,
+    catalog: web::Data<Catalog>,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
-    let text = metrics
-        .render(&pool)
-        .await
-        .map_err(|e| match e.downcast::<sqlx::Error>() {
+    let text = metrics.render(&pool, &catalog.names()).await.map_err(|e| {
+        match e.downcast::<sqlx::Error>() {
             Ok(db) => ApiError::from(db),
             Err(other) => ApiError::Internal(other),
-        })?;
+        }
+    })?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text))

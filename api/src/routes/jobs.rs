@@ -5,6 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth::{ApiToken, Authorized};
+use crate::catalog::Catalog;
 use crate::commands::cancel::{self, Cancelled};
 use crate::domain::Job;
 use crate::problem::{ApiError, Problem};
@@ -27,19 +28,22 @@ use actix_web::web::ServiceConfig;
         (status = 200, description = "A page of jobs (JSON), or the job list page (HTML, for a browser)",
          content((JobPage = "application/json"), (String = "text/html"))),
         (status = 400, description = "A filter or the cursor is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such dataset (`unknown-dataset`, with the `datasets` there are)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_jobs(
     request: HttpRequest,
     query: web::Query<ListJobsQuery>,
+    catalog: web::Data<Catalog>,
     pool: web::Data<PgPool>,
     token: web::Data<ApiToken>,
 ) -> Result<HttpResponse, ApiError> {
     if ui::wants_html(&request) {
-        return Ok(ui::jobs::render(query.into_inner(), &pool, ui::Page::of(&token)).await);
+        let page = ui::Page::of(&token);
+        return Ok(ui::jobs::render(query.into_inner(), &catalog, &pool, page).await);
     }
-    let filter = filter_of(query.into_inner(), &pool).await?;
+    let filter = filter_of(query.into_inner(), &catalog, &pool).await?;
     let (jobs, next_cursor) = page_of(&pool, &filter).await?;
     Ok(HttpResponse::Ok().json(JobPage { jobs, next_cursor }))
 }

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Authorized;
+use crate::catalog::{DatasetParam, DatasetQuery};
 use crate::commands::queue_day::queue_day;
 use crate::commands::queue_range::{Backfill, BackfillOptions, queue_range};
 use crate::domain::{DateRange, Job, JobTrigger, LoadDate, Reprocess};
@@ -50,10 +51,14 @@ pub struct CreateJobsQuery {
 
 impl CreateJobsQuery {
     /// The request's parameters in one fixed order: what an `Idempotency-Key` is bound to.
-    fn normalised(&self) -> String {
+    /// The sample's requests read as they did before datasets, so that a key sent again
+    /// across an upgrade still matches.
+    fn normalised(&self, dataset: &DatasetParam) -> String {
         let text = |name, value: &Option<String>| value.as_ref().map(|v| format!("{name}={v}"));
         let flag = |name, value: Option<bool>| value.map(|v| format!("{name}={v}"));
+        let dataset = (!dataset.is_sample()).then(|| format!("dataset={}", dataset.name()));
         [
+            dataset,
             text("date", &self.date),
             text("from", &self.from),
             text("to", &self.to),
@@ -89,6 +94,7 @@ pub enum Created {
     path = "/jobs",
     tag = "jobs",
     params(
+        DatasetQuery,
         CreateJobsQuery,
         ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "Any 1 to 255 visible ASCII characters (a UUID, say) naming this request: the same key with the same parameters within 24 hours answers the first answer again; with other parameters, 422"),
     ),
@@ -101,6 +107,7 @@ pub enum Created {
         (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong bearer tokens from this address in the last minute: every request from it is refused until `Retry-After` seconds have passed", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A cross-site browser request (`Sec-Fetch-Site: cross-site`, or an `Origin` other than this server)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such dataset (`unknown-dataset`; `datasets` lists those there are)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The date already has a queued or running job; its id is in `job_id`. Or (`idempotency-in-progress`) a request with the same `Idempotency-Key` is still being handled: retry in a moment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "There are no source files for the date (or for any day of the range); or the day is incomplete (`day-incomplete`, with `missing_minutes`; `allow_partial=true` loads it) or ambiguous (`day-ambiguous`: other files named after the day); or (`idempotency-key-reused`) the `Idempotency-Key` was used for other parameters", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable, or the bucket holding the files cannot be listed (refused, or unreachable after retries)", body = Problem, content_type = "application/problem+json"),
@@ -109,19 +116,21 @@ pub enum Created {
 pub async fn create_jobs(
     _: Authorized,
     request: HttpRequest,
+    dataset: DatasetParam,
     query: web::Query<CreateJobsQuery>,
     pool: web::Data<PgPool>,
     intake: web::Data<Intake>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let parameters = query.normalised();
+    let parameters = query.normalised(&dataset);
     idempotency::answer_once(&pool, &request, &parameters, || {
-        create(query, &pool, &intake)
+        create(&dataset, query, &pool, &intake)
     })
     .await
 }
 
 async fn create(
+    dataset: &DatasetParam,
     query: CreateJobsQuery,
     pool: &PgPool,
     intake: &Intake,
@@ -141,7 +150,7 @@ async fn create(
         }
         (Some(date), None, None) => {
             let date = LoadDate::parse("date", &date)?;
-            create_one(date, job, pool, intake).await
+            create_one(dataset, date, job, pool, intake).await
         }
         (None, Some(from), Some(to)) => {
             let from = LoadDate::parse("from", &from)?;
@@ -155,7 +164,7 @@ async fn create(
                 reprocess: query.reprocess.unwrap_or_default(),
                 dry_run: query.dry_run.unwrap_or(false),
             };
-            let backfill = queue_range(range, options, pool, intake).await?;
+            let backfill = queue_range(dataset, range, options, pool, intake).await?;
             let mut answer = if backfill.dry_run {
                 HttpResponse::Ok()
             } else {
@@ -176,12 +185,13 @@ async fn create(
 }
 
 async fn create_one(
+    dataset: &DatasetParam,
     date: LoadDate,
     job: NewJob,
     pool: &PgPool,
     intake: &Intake,
 ) -> Result<HttpResponse, ApiError> {
-    let job = queue_day(date, job, pool, intake).await?;
+    let job = queue_day(dataset, date, job, pool, intake).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
         .json(Created::Job(Box::new(job))))

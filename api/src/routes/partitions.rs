@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::catalog::{DatasetParam, DatasetQuery};
 use crate::domain::LoadDate;
 use crate::problem::{ApiError, Problem};
 use crate::routes::endpoint::Endpoint;
@@ -82,9 +83,13 @@ pub struct DaySummary {
     /// Rows the day holds, and below its distinct names: counted by its load while the rows
     /// streamed, so reading them costs no scan.
     pub rows: i64,
-    pub distinct_department_names: i64,
-    pub distinct_sensor_serials: i64,
-    pub distinct_product_names: i64,
+    /// The sample's distinct names; a declared dataset's day has none of these three.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinct_department_names: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinct_sensor_serials: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinct_product_names: Option<i64>,
     pub partition: Partition,
 }
 
@@ -93,13 +98,19 @@ pub struct DaySummary {
     get,
     path = "/partitions",
     tag = "partitions",
+    params(DatasetQuery),
     responses(
         (status = 200, description = "Every loaded day, oldest first", body = Vec<Partition>),
+        (status = 404, description = "There is no such dataset (`unknown-dataset`, with the `datasets` there are)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn list_partitions(pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
-    let days: Vec<Partition> = loader::list_partitions(&pool)
+pub async fn list_partitions(
+    dataset: DatasetParam,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let days: Vec<Partition> = dataset
+        .partitions(&pool)
         .await?
         .into_iter()
         .map(Partition::from)
@@ -112,31 +123,50 @@ pub async fn list_partitions(pool: web::Data<PgPool>) -> Result<HttpResponse, Ap
     get,
     path = "/partitions/{date}",
     tag = "partitions",
-    params(("date" = String, Path, format = Date, description = "The day, `YYYY-MM-DD`", example = "2023-01-01")),
+    params(("date" = String, Path, format = Date, description = "The day, `YYYY-MM-DD`", example = "2023-01-01"), DatasetQuery),
     responses(
         (status = 200, description = "The day's counts", body = DaySummary),
         (status = 400, description = "The date is malformed or impossible", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The day has not been loaded", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The day has not been loaded; or there is no such dataset (`unknown-dataset`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_partition(
     date: web::Path<String>,
+    dataset: DatasetParam,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let date = LoadDate::parse("date", &date)?.get();
-    let info = loader::get_partition(&pool, date).await?.ok_or_else(|| {
+    let info = dataset.partition(&pool, date).await?.ok_or_else(|| {
+        let (of, query) = match dataset.is_sample() {
+            true => (String::new(), String::new()),
+            false => (
+                format!(" of {}", dataset.name()),
+                format!("&dataset={}", dataset.name()),
+            ),
+        };
         ApiError::NotFound(format!(
-            "{date} has not been loaded; POST /jobs?date={date} loads it"
+            "{date}{of} has not been loaded; POST /jobs?date={date}{query} loads it"
         ))
     })?;
+    if !dataset.is_sample() {
+        // A declared dataset's day: its rows, without the sample's name counts.
+        return Ok(HttpResponse::Ok().json(DaySummary {
+            date,
+            rows: info.rows,
+            distinct_department_names: None,
+            distinct_sensor_serials: None,
+            distinct_product_names: None,
+            partition: info.into(),
+        }));
+    }
     let stats: DayStats = loader::day_stats(&pool, &info).await?;
     Ok(HttpResponse::Ok().json(DaySummary {
         date,
         rows: stats.rows,
-        distinct_department_names: stats.distinct_department_names,
-        distinct_sensor_serials: stats.distinct_sensor_serials,
-        distinct_product_names: stats.distinct_product_names,
+        distinct_department_names: Some(stats.distinct_department_names),
+        distinct_sensor_serials: Some(stats.distinct_sensor_serials),
+        distinct_product_names: Some(stats.distinct_product_names),
         partition: info.into(),
     }))
 }

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use utoipa::IntoParams;
 
 use crate::auth::Authorized;
+use crate::catalog::{DatasetParam, DatasetQuery};
 use crate::commands::queue_rollback::{no_such_version, queue_rollback};
 use crate::domain::{Job, LoadDate};
 use crate::idempotency;
@@ -27,19 +28,21 @@ use actix_web::web::ServiceConfig;
     get,
     path = "/days/{date}/versions",
     tag = "days",
-    params(("date" = String, Path, format = Date, description = "The day, `YYYY-MM-DD`", example = "2023-01-01")),
+    params(("date" = String, Path, format = Date, description = "The day, `YYYY-MM-DD`", example = "2023-01-01"), DatasetQuery),
     responses(
         (status = 200, description = "The day's versions, newest first (none for a day never loaded whole)", body = DayVersions),
         (status = 400, description = "The date is malformed or impossible", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such dataset (`unknown-dataset`, with the `datasets` there are)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_versions(
     date: web::Path<String>,
+    dataset: DatasetParam,
     pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
     let date = LoadDate::parse("date", &date)?.get();
-    Ok(HttpResponse::Ok().json(day_versions(&pool, date).await?))
+    Ok(HttpResponse::Ok().json(day_versions(&dataset, &pool, date).await?))
 }
 
 /// The version to swap back in.
@@ -64,6 +67,7 @@ pub struct RollbackQuery {
     params(
         ("date" = String, Path, format = Date, description = "The day, `YYYY-MM-DD`", example = "2023-01-01"),
         RollbackQuery,
+        DatasetQuery,
         ("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "As for `POST /jobs`: the same key with the same parameters within 24 hours answers the first answer again"),
     ),
     security(("bearer" = [])),
@@ -74,7 +78,7 @@ pub struct RollbackQuery {
         (status = 401, description = "`API_TOKEN` is set and the bearer token is missing or wrong", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong bearer tokens from this address in the last minute: every request from it is refused until `Retry-After` seconds have passed", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A cross-site browser request", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "The day has no such kept version (never made, or dropped by retention)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The day has no such kept version (never made, or dropped by retention); or there is no such dataset (`unknown-dataset`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The day is loading or being rolled back (`date-busy`, with `job_id`), or the version is the current one (`already-current`); or (`idempotency-in-progress`) a request with the same `Idempotency-Key` is still being handled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "(`idempotency-key-reused`) the `Idempotency-Key` was used for other parameters", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
@@ -85,33 +89,45 @@ pub async fn rollback(
     request: HttpRequest,
     date: web::Path<String>,
     query: web::Query<RollbackQuery>,
+    dataset: DatasetParam,
     pool: web::Data<PgPool>,
     intake: web::Data<Intake>,
 ) -> Result<HttpResponse, ApiError> {
     let date = LoadDate::parse("date", &date)?.get();
     let version = match query.version {
-        Some(v) if v >= 1 => i32::try_from(v).map_err(|_| no_such_version(date, v))?,
+        Some(v) if v >= 1 => {
+            i32::try_from(v).map_err(|_| no_such_version(dataset.name(), date, v))?
+        }
         _ => {
             return Err(ApiError::InvalidParameter(format!(
                 "give the version to roll back to as ?version=N (N ≥ 1); GET /days/{date}/versions lists the kept ones"
             )));
         }
     };
-    let parameters = format!("rollback:date={date}&version={version}");
+    // The sample's parameters read as before datasets, so that a key keeps matching.
+    let parameters = if dataset.is_sample() {
+        format!("rollback:date={date}&version={version}")
+    } else {
+        format!(
+            "rollback:dataset={}&date={date}&version={version}",
+            dataset.name()
+        )
+    };
     idempotency::answer_once(&pool, &request, &parameters, || {
-        queued(date, version, &pool, &intake)
+        queued(&dataset, date, version, &pool, &intake)
     })
     .await
 }
 
 /// Queues the rollback and answers 202 with the job and its URL.
 async fn queued(
+    dataset: &DatasetParam,
     date: NaiveDate,
     version: i32,
     pool: &PgPool,
     intake: &Intake,
 ) -> Result<HttpResponse, ApiError> {
-    let job = queue_rollback(date, version, pool, intake).await?;
+    let job = queue_rollback(dataset, date, version, pool, intake).await?;
     Ok(HttpResponse::Accepted()
         .insert_header((header::LOCATION, format!("/jobs/{}", job.id)))
         .json(job))

@@ -1,6 +1,6 @@
-//! `GET /days/{date}`: one day — its 1,440 minutes as a 24 × 60 strip, its load record
-//! and distinct counts, its active job moving, and its job history with every attempt's
-//! error.
+//! `GET /days/{date}`: one day — the sample's 1,440 minutes as a 24 × 60 strip (a declared
+//! dataset's files in its own cadence, `slots`), its load record and distinct counts, its
+//! active job moving, and its job history with every attempt's error.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -9,9 +9,10 @@ use chrono::NaiveDate;
 use maud::{Markup, html};
 use sqlx::PgPool;
 
-use super::{Page, month, page_response, state_label, status_label, thousands, versions};
+use super::{Page, month, page_response, slots, state_label, status_label, thousands, versions};
 use crate::auth::ApiToken;
-use crate::domain::{Job, LoadDate};
+use crate::catalog::{DatasetParam, ServedDataset};
+use crate::domain::{DayState, Job, LoadDate};
 use crate::ledger::view as ledger_view;
 use crate::problem::ApiError;
 use crate::queries::days::{self, DayStatus};
@@ -57,61 +58,63 @@ impl MinuteKind {
 
 pub async fn day_page(
     date: web::Path<String>,
+    dataset: DatasetParam,
     pool: web::Data<PgPool>,
     files: web::Data<FilesView>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
-    let page = Page::of(&token);
+    let page = Page::of(&token).of_dataset(dataset.name());
     let date = match LoadDate::parse("date", &date) {
         Ok(date) => date,
         Err(error) => return super::error_page(page, &error.into()),
     };
-    match day_body(&pool, &files, date).await {
-        Ok(body) => page_response(page.render(&format!("{date}"), body)),
+    let title = if dataset.is_sample() {
+        format!("{date}")
+    } else {
+        format!("{date} · {}", dataset.name())
+    };
+    match day_body(&dataset, &pool, &files, date).await {
+        Ok(body) => page_response(page.render(&title, body)),
         Err(error) => super::error_page(page, &error),
     }
 }
 
-async fn day_body(pool: &PgPool, files: &FilesView, date: LoadDate) -> Result<Markup, ApiError> {
+async fn day_body(
+    dataset: &ServedDataset,
+    pool: &PgPool,
+    files: &FilesView,
+    date: LoadDate,
+) -> Result<Markup, ApiError> {
     let available = files
-        .summaries_or_none(pool, date.get(), date.get())
+        .summaries_or_none(dataset, pool, date.get(), date.get())
         .await?;
-    let status = days::status_of(pool, &available, date).await?;
+    let status = days::status_of(dataset, pool, &available, date).await?;
     let date = date.get();
-    let present = files.minutes_present(pool, date).await?;
-    let load = loader::get_partition(pool, date).await?;
-    let stats = match &load {
-        Some(load) => Some(loader::day_stats(pool, load).await?),
-        None => None,
+    let present = files.slots_present(dataset, pool, date).await?;
+    let load = dataset.partition(pool, date).await?;
+    let files_panel = if dataset.is_sample() {
+        sample_files(pool, date, &present, &status, load.as_ref()).await?
+    } else {
+        slots::panel(dataset, pool, &present, &status, load.as_ref()).await?
     };
-    let ledger = ledger_view::minutes_of_day(pool, date).await?;
-    let minutes = minute_kinds(&present, load.as_ref(), &ledger);
-    let jobs = queue::of_day(pool, date, 20).await?;
+    let jobs = queue::of_day(pool, dataset.name(), date, 20).await?;
     let latest = jobs.first();
-    let versions = loader::list_versions(pool, date).await?;
+    let versions = dataset.versions(pool, date).await?;
     let (word, icon, class) = state_label(status.state);
     Ok(html! {
         p { span class={ "badge state-" (class) } { span aria-hidden="true" { (icon) } " " (word) } }
         section aria-labelledby="actions-title" {
             h2 #actions-title { "Load" }
             form.inline #load data-action="load" data-date=(date) hidden {
-                @if status.minutes_present < loader::MINUTES_PER_DAY {
+                @if may_be_partial(dataset, &status) {
                     label { input type="checkbox" name="allow_partial" value="true";
-                        " Load although " (loader::MINUTES_PER_DAY - status.minutes_present) " minutes are missing" }
+                        " " (partial_label(dataset, &status)) }
                 }
                 button type="submit" { @if load.is_some() { "Reload " (date) } @else { "Load " (date) } }
             }
             (latest_panel(date, latest))
         }
-        section aria-labelledby="minutes-title" {
-            h2 #minutes-title { "Minutes" }
-            (minute_strip(&minutes))
-            (minute_counts(&minutes))
-        }
-        section aria-labelledby="load-title" {
-            h2 #load-title { "Load record" }
-            (load_record(&status, load.as_ref(), stats.as_ref()))
-        }
+        (files_panel)
         section aria-labelledby="versions-title" {
             h2 #versions-title { "Versions" }
             (versions::panel(date, &versions))
@@ -119,6 +122,58 @@ async fn day_body(pool: &PgPool, files: &FilesView, date: LoadDate) -> Result<Ma
         section aria-labelledby="jobs-title" {
             h2 #jobs-title { "Jobs" }
             (job_history(&jobs))
+        }
+    })
+}
+
+/// Whether the day's files may not make it whole, so that its load form offers a
+/// partial load.
+fn may_be_partial(dataset: &ServedDataset, status: &DayStatus) -> bool {
+    if dataset.is_sample() {
+        status.minutes_present < loader::MINUTES_PER_DAY
+    } else {
+        matches!(status.state, DayState::Arriving | DayState::Empty)
+    }
+}
+
+/// What the checkbox that loads a day not whole says.
+fn partial_label(dataset: &ServedDataset, status: &DayStatus) -> String {
+    if dataset.is_sample() {
+        let missing = loader::MINUTES_PER_DAY.saturating_sub(status.minutes_present);
+        format!("Load although {missing} minutes are missing")
+    } else {
+        "Load although the day is not whole".to_owned()
+    }
+}
+
+/// The sample's minutes strip and load record, with its distinct names.
+async fn sample_files(
+    pool: &PgPool,
+    date: NaiveDate,
+    present: &BTreeSet<u16>,
+    status: &DayStatus,
+    load: Option<&loader::PartitionInfo>,
+) -> Result<Markup, ApiError> {
+    let stats = match load {
+        Some(load) => Some(loader::day_stats(pool, load).await?),
+        None => None,
+    };
+    let ledger = ledger_view::minutes_of_day(pool, date).await?;
+    let minutes = minute_kinds(present, load, &ledger);
+    Ok(html! {
+        section aria-labelledby="minutes-title" {
+            h2 #minutes-title { "Minutes" }
+            (minute_strip(&minutes))
+            (minute_counts(&minutes))
+        }
+        section aria-labelledby="load-title" {
+            h2 #load-title { "Load record" }
+            (load_record(
+                ("Minute files", format!("{} of 1,440", status.minutes_present)),
+                status,
+                load,
+                stats.as_ref(),
+            ))
         }
     })
 }
@@ -206,14 +261,16 @@ fn minute_counts(minutes: &[MinuteKind]) -> Markup {
     }
 }
 
-fn load_record(
+/// The day's load record; `files` is what its files are now, as (term, description).
+pub fn load_record(
+    files: (&str, String),
     status: &DayStatus,
     load: Option<&loader::PartitionInfo>,
     stats: Option<&loader::DayStats>,
 ) -> Markup {
     html! {
         dl.facts {
-            dt { "Minute files" } dd { (status.minutes_present) " of 1,440" }
+            dt { (files.0) } dd { (files.1) }
             @if let Some(load) = load {
                 dt { "Rows" } dd { (thousands(load.rows)) }
                 dt { "Loaded from" } dd { (load.files) " files, " (thousands(load.source_bytes)) " bytes of Parquet" }
@@ -313,11 +370,12 @@ fn latest_panel(date: NaiveDate, latest: Option<&Job>) -> Markup {
 /// `GET /ui/fragments/active-job/{date}`: the panel as it is now, for the script.
 pub async fn active_job_fragment(
     date: web::Path<String>,
+    dataset: DatasetParam,
     pool: web::Data<PgPool>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
     super::day_fragment(&date, &token, async |date| {
-        let latest = queue::of_day(&pool, date, 1).await?;
+        let latest = queue::of_day(&pool, dataset.name(), date, 1).await?;
         Ok(latest_panel(date, latest.first()))
     })
     .await

@@ -2,14 +2,16 @@
 //! paging are the JSON endpoint's own (same parameters, same checks).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use maud::html;
+use maud::{Markup, html};
 use serde::de::{Deserializer, IntoDeserializer};
 use serde::{Deserialize, de::DeserializeOwned};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::day_link;
 use super::{Page, page_response, status_label, thousands};
 use crate::auth::ApiToken;
+use crate::catalog::Catalog;
 use crate::domain::JobStatus;
 use crate::problem::ApiError;
 use crate::queries::jobs::{ListJobsQuery, filter_of, page_of};
@@ -18,6 +20,8 @@ use crate::queries::jobs::{ListJobsQuery, filter_of, page_of};
 /// no filter, where the JSON endpoint would refuse an empty value.
 #[derive(Debug, Deserialize)]
 struct FormQuery {
+    #[serde(default, deserialize_with = "blank_as_none")]
+    dataset: Option<String>,
     #[serde(default, deserialize_with = "blank_as_none")]
     status: Option<JobStatus>,
     #[serde(default, deserialize_with = "blank_as_none")]
@@ -47,12 +51,13 @@ where
 /// 400 page, not a JSON problem.
 pub async fn jobs_page(
     request: HttpRequest,
+    catalog: web::Data<Catalog>,
     pool: web::Data<PgPool>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
     let page = Page::of(&token);
     match query_of(request.query_string()) {
-        Ok(query) => render(query, &pool, page).await,
+        Ok(query) => render(query, &catalog, &pool, page).await,
         Err(error) => super::error_page(page, &error),
     }
 }
@@ -67,6 +72,7 @@ fn query_of(text: &str) -> Result<ListJobsQuery, ApiError> {
         .transpose()
         .map_err(|_| ApiError::InvalidParameter("limit must be a whole number".into()))?;
     Ok(ListJobsQuery {
+        dataset: form.dataset,
         status: form.status,
         from: form.from,
         to: form.to,
@@ -75,16 +81,26 @@ fn query_of(text: &str) -> Result<ListJobsQuery, ApiError> {
     })
 }
 
-/// The page for `query`; a bad filter or cursor is a 400 page.
-pub async fn render(query: ListJobsQuery, pool: &PgPool, page: Page) -> HttpResponse {
-    let filter = match filter_of(query.clone(), pool).await {
-        Ok(filter) => filter,
-        Err(error) => return super::error_page(page, &error),
-    };
-    let (jobs, next) = match page_of(pool, &filter).await {
-        Ok(found) => found,
-        Err(error) => return super::error_page(page, &error),
-    };
+/// The link to the page after the one that ended with the job `cursor`, same filters.
+fn next_page(cursor: Uuid, query: &ListJobsQuery) -> String {
+    let mut link = format!("/ui/jobs?cursor={cursor}");
+    if let Some(status) = query.status {
+        link.push_str(&format!("&status={}", status.as_str()));
+    }
+    for (name, value) in [
+        ("dataset", &query.dataset),
+        ("from", &query.from),
+        ("to", &query.to),
+    ] {
+        if let Some(value) = value {
+            link.push_str(&format!("&{name}={value}"));
+        }
+    }
+    link
+}
+
+/// The filters, as a form that reloads the page.
+fn filter_form(query: &ListJobsQuery, catalog: &Catalog) -> Markup {
     let statuses = [
         JobStatus::Queued,
         JobStatus::Running,
@@ -92,39 +108,58 @@ pub async fn render(query: ListJobsQuery, pool: &PgPool, page: Page) -> HttpResp
         JobStatus::Failed,
         JobStatus::Cancelled,
     ];
-    let next_link = next.map(|cursor| {
-        let mut link = format!("/ui/jobs?cursor={cursor}");
-        if let Some(status) = query.status {
-            link.push_str(&format!("&status={}", status.as_str()));
-        }
-        for (name, value) in [("from", &query.from), ("to", &query.to)] {
-            if let Some(value) = value {
-                link.push_str(&format!("&{name}={value}"));
-            }
-        }
-        link
-    });
-    let body = html! {
-        form.inline method="get" action="/ui/jobs" aria-label="Filter jobs" {
-            label { "Status"
-                select name="status" {
+    html! {
+    form.inline method="get" action="/ui/jobs" aria-label="Filter jobs" {
+        @if catalog.all().len() > 1 {
+            label { "Dataset"
+                select name="dataset" {
                     option value="" { "any" }
-                    @for status in statuses {
-                        option value=(status.as_str()) selected[query.status == Some(status)] { (status.as_str()) }
+                    @for name in catalog.names() {
+                        option value=(name) selected[query.dataset.as_deref() == Some(name.as_str())] { (name) }
                     }
                 }
             }
-            label { "Days from" input type="date" name="from" value=[query.from.as_deref()]; }
-            label { "to" input type="date" name="to" value=[query.to.as_deref()]; }
-            button type="submit" { "Filter" }
         }
+        label { "Status"
+            select name="status" {
+                option value="" { "any" }
+                @for status in statuses {
+                    option value=(status.as_str()) selected[query.status == Some(status)] { (status.as_str()) }
+                }
+            }
+        }
+        label { "Days from" input type="date" name="from" value=[query.from.as_deref()]; }
+        label { "to" input type="date" name="to" value=[query.to.as_deref()]; }
+        button type="submit" { "Filter" }
+    }
+    }
+}
+
+/// The page for `query`; a bad filter or cursor is a 400 page.
+pub async fn render(
+    query: ListJobsQuery,
+    catalog: &Catalog,
+    pool: &PgPool,
+    page: Page,
+) -> HttpResponse {
+    let filter = match filter_of(query.clone(), catalog, pool).await {
+        Ok(filter) => filter,
+        Err(error) => return super::error_page(page, &error),
+    };
+    let (jobs, next) = match page_of(pool, &filter).await {
+        Ok(found) => found,
+        Err(error) => return super::error_page(page, &error),
+    };
+    let next_link = next.map(|cursor| next_page(cursor, &query));
+    let body = html! {
+        (filter_form(&query, catalog))
         @if jobs.is_empty() {
             p { "No jobs match." }
         } @else {
             div.scroll { table.list {
                 caption.visually-hidden { "Jobs, newest first" }
                 thead { tr {
-                    th scope="col" { "Day" } th scope="col" { "Status" } th scope="col" { "Trigger" }
+                    th scope="col" { "Dataset" } th scope="col" { "Day" } th scope="col" { "Status" } th scope="col" { "Trigger" }
                     th scope="col" { "Progress" } th scope="col" { "Rows" } th scope="col" { "Created" }
                     th scope="col" { "Duration" } th scope="col" { "Error" } th scope="col" { span.visually-hidden { "Actions" } }
                 } }
@@ -132,7 +167,8 @@ pub async fn render(query: ListJobsQuery, pool: &PgPool, page: Page) -> HttpResp
                     @for job in &jobs {
                         @let (word, icon) = status_label(job.status);
                         tr data-job=(job.id) {
-                            td { a href={ "/days/" (job.date) } { (job.date) } }
+                            td { (job.dataset) }
+                            td { a href=(day_link(&job.dataset, job.date)) { (job.date) } }
                             td { span.job-status data-job=(job.id) { span aria-hidden="true" { (icon) } " " (word) } }
                             td { (format!("{:?}", job.trigger).to_lowercase()) }
                             td { (job.progress.files_done) " / " (job.progress.files_total.map_or("?".to_owned(), |t| t.to_string())) " files" }

@@ -8,9 +8,11 @@
 //! script and no library from anywhere.
 
 pub mod charts;
+pub mod datasets;
 pub mod day;
 pub mod jobs;
 pub mod month;
+pub mod slots;
 pub mod versions;
 
 use actix_web::http::header::{self, ContentType};
@@ -27,21 +29,33 @@ const CSS: &str = include_str!("assets/dashboard.css");
 const JS: &str = include_str!("assets/dashboard.js");
 
 /// What every page needs to know about the server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Page {
     /// The POST endpoints need a token: the page asks for it before it shows actions.
     pub token_required: bool,
+    /// The declared dataset the page is about (`None`: the sample, or every dataset): the
+    /// script adds it to what it asks and follows only its events.
+    pub dataset: Option<String>,
 }
 
 impl Page {
     pub fn of(token: &ApiToken) -> Self {
         Self {
             token_required: token.0.is_some(),
+            dataset: None,
+        }
+    }
+
+    /// The page of `dataset`'s days.
+    pub fn of_dataset(self, dataset: &str) -> Self {
+        Self {
+            dataset: (dataset != loader::SAMPLE_DATASET).then(|| dataset.to_owned()),
+            ..self
         }
     }
 
     /// A whole page: `title` names it (and the tab), `body` is its main content.
-    pub fn render(self, title: &str, body: Markup) -> Markup {
+    pub fn render(&self, title: &str, body: Markup) -> Markup {
         html! {
             (DOCTYPE)
             html lang="en" {
@@ -54,7 +68,7 @@ impl Page {
                     link rel="stylesheet" href="/ui/assets/dashboard.css";
                     script src="/ui/assets/dashboard.js" defer {}
                 }
-                body data-token-required=(self.token_required) {
+                body data-token-required=(self.token_required) data-dataset=[self.dataset.as_deref()] {
                     a.skip href="#main" { "Skip to content" }
                     header.top {
                         a.brand href="/" { "dwh-loader" }
@@ -195,6 +209,20 @@ pub fn wants_html(request: &HttpRequest) -> bool {
             let json = accept.find("application/json");
             html.is_some() && json.is_none_or(|j| html < Some(j))
         })
+}
+
+/// The query that names `dataset` on a page's links: none for the sample, the default.
+pub fn dataset_query(dataset: &str) -> String {
+    if dataset == loader::SAMPLE_DATASET {
+        String::new()
+    } else {
+        format!("?dataset={dataset}")
+    }
+}
+
+/// The page of `date` of `dataset`.
+pub fn day_link(dataset: &str, date: chrono::NaiveDate) -> String {
+    format!("/days/{date}{}", dataset_query(dataset))
 }
 
 /// Raw markup for trusted constants (a chart's SVG path data, built here from numbers).

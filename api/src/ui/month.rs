@@ -1,15 +1,19 @@
 //! `GET /`: the months as calendars, one cell per day with its state, its rows and, while
 //! a load of it runs, a progress bar; the charts of recent loads; a backfill form.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
 use chrono::{Datelike, Months, NaiveDate};
 use maud::{Markup, html};
 use sqlx::PgPool;
 
-use super::{Page, charts, legend, page_response, state_label, thousands};
+use loader::FilesSummary;
+
+use super::{Page, charts, datasets, day_link, legend, page_response, state_label, thousands};
 use crate::auth::ApiToken;
+use crate::catalog::{Catalog, DatasetParam, DatasetQuery, ServedDataset};
 use crate::domain::{DateRange, DayState, Job, JobStatus, LoadDate};
 use crate::problem::ApiError;
 use crate::queries::days::{self, DayStatus};
@@ -19,47 +23,96 @@ use crate::queue;
 /// At most this many months are drawn, the latest ones.
 const MAX_MONTHS: usize = 12;
 
+/// `GET /`: the month page of the dataset `?dataset=` names; without one, the sample's
+/// when it is the only dataset, else the list of datasets (`datasets`).
 pub async fn month_page(
+    query: web::Query<DatasetQuery>,
+    catalog: web::Data<Catalog>,
     pool: web::Data<PgPool>,
     files: web::Data<FilesView>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
     let page = Page::of(&token);
-    match month_body(&pool, &files, page).await {
-        Ok(body) => page_response(page.render("The warehouse by day", body)),
+    let dataset = match (&query.dataset, catalog.all().len()) {
+        (None, 1) => Arc::clone(catalog.sample()),
+        (None, _) => return datasets::overview(&catalog, &pool, &files, page).await,
+        (Some(name), _) => match catalog.get(name) {
+            Ok(dataset) => Arc::clone(dataset),
+            Err(error) => return super::error_page(page, &error),
+        },
+    };
+    let page = page.of_dataset(dataset.name());
+    let title = if dataset.is_sample() {
+        "The warehouse by day".to_owned()
+    } else {
+        format!("{} by day", dataset.name())
+    };
+    match month_body(&dataset, &pool, &files, &page).await {
+        Ok(body) => page_response(page.render(&title, body)),
         Err(error) => super::error_page(page, &error),
     }
 }
 
-async fn month_body(pool: &PgPool, files: &FilesView, page: Page) -> Result<Markup, ApiError> {
-    let available = files.all_days(pool).await?;
+/// The days a dataset knows of: with files, loaded, or with jobs.
+pub async fn known_days(
+    dataset: &ServedDataset,
+    pool: &PgPool,
+    available: &BTreeMap<NaiveDate, FilesSummary>,
+) -> Result<BTreeSet<NaiveDate>, ApiError> {
     let mut known: BTreeSet<NaiveDate> = available.keys().copied().collect();
-    known.extend(loader::list_partitions(pool).await?.iter().map(|p| p.day));
-    known.extend(queue::job_dates(pool).await?);
-    let months = months_of(&known);
-    let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
-        return Ok(empty_body());
-    };
-    let end = last_day(last);
-    // Month by month: the months shown need not be consecutive.
+    known.extend(dataset.partitions(pool).await?.iter().map(|p| p.day));
+    known.extend(queue::job_dates(pool, dataset.name()).await?);
+    Ok(known)
+}
+
+/// The statuses of every day of `months`, month by month (they need not be consecutive).
+pub async fn month_statuses(
+    dataset: &ServedDataset,
+    pool: &PgPool,
+    available: &BTreeMap<NaiveDate, FilesSummary>,
+    months: &[NaiveDate],
+) -> Result<HashMap<NaiveDate, DayStatus>, ApiError> {
     let mut statuses: HashMap<NaiveDate, DayStatus> = HashMap::new();
-    for &month in &months {
+    for &month in months {
         let range = DateRange::new(LoadDate::from(month), LoadDate::from(last_day(month)))
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("a month is a range: {e}")))?;
-        let shown = days::statuses(pool, &available, range).await?;
+        let shown = days::statuses(dataset, pool, available, range).await?;
         statuses.extend(shown.into_iter().map(|s| (s.date, s)));
     }
+    Ok(statuses)
+}
+
+async fn month_body(
+    dataset: &ServedDataset,
+    pool: &PgPool,
+    files: &FilesView,
+    page: &Page,
+) -> Result<Markup, ApiError> {
+    let available = files.all_days(dataset, pool).await?;
+    let known = known_days(dataset, pool, &available).await?;
+    let months = months_of(&known);
+    let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
+        return Ok(empty_body(dataset));
+    };
+    let end = last_day(last);
+    let statuses = month_statuses(dataset, pool, &available, &months).await?;
     let active: HashMap<NaiveDate, Job> = queue::active(pool)
         .await?
         .into_iter()
+        .filter(|job| job.dataset == dataset.name())
         .map(|job| (job.date, job))
         .collect();
-    let recent = queue::recent_finished(pool, 200).await?;
+    let recent: Vec<Job> = queue::recent_finished(pool, 200)
+        .await?
+        .into_iter()
+        .filter(|job| job.dataset == dataset.name())
+        .collect();
+    let name = dataset.name();
     Ok(html! {
         (legend())
         div.months {
             @for month in &months {
-                (calendar(*month, &statuses, &active))
+                (calendar(name, *month, &statuses, &active))
             }
         }
         section aria-labelledby="backfill-title" {
@@ -91,7 +144,13 @@ async fn month_body(pool: &PgPool, files: &FilesView, page: Page) -> Result<Mark
 /// The page of a warehouse with nothing in it. It says how to begin, but not where the
 /// files are looked for: a page anyone can read must not show the server's paths or
 /// bucket (the operator set `DATA_DIR` and knows it).
-fn empty_body() -> Markup {
+fn empty_body(dataset: &ServedDataset) -> Markup {
+    if !dataset.is_sample() {
+        return html! {
+            p { "No files yet: no files of " code { (dataset.dataset.layout.describe()) }
+                " in the dataset's source, no loads, no jobs." }
+        };
+    }
     html! {
         p { "No files yet: no minute files in the data source, no loads, no jobs." }
         p.muted {
@@ -102,12 +161,12 @@ fn empty_body() -> Markup {
 }
 
 /// The last day of the month that starts on `first`.
-fn last_day(first: NaiveDate) -> NaiveDate {
+pub fn last_day(first: NaiveDate) -> NaiveDate {
     first + Months::new(1) - chrono::Days::new(1)
 }
 
 /// The first day of each month with a known day, the latest [`MAX_MONTHS`].
-fn months_of(days: &BTreeSet<NaiveDate>) -> Vec<NaiveDate> {
+pub fn months_of(days: &BTreeSet<NaiveDate>) -> Vec<NaiveDate> {
     let mut months: Vec<NaiveDate> = days
         .iter()
         .filter_map(|d| d.with_day(1))
@@ -119,7 +178,8 @@ fn months_of(days: &BTreeSet<NaiveDate>) -> Vec<NaiveDate> {
     months
 }
 
-fn calendar(
+pub fn calendar(
+    dataset: &str,
     first: NaiveDate,
     statuses: &HashMap<NaiveDate, DayStatus>,
     active: &HashMap<NaiveDate, Job>,
@@ -147,7 +207,7 @@ fn calendar(
                     tr {
                         @for cell in week {
                             @match cell {
-                                Some(day) => td { (day_cell(*day, statuses.get(day), active.get(day))) },
+                                Some(day) => td { (day_cell(dataset, *day, statuses.get(day), active.get(day))) },
                                 None => td.outside {},
                             }
                         }
@@ -160,7 +220,12 @@ fn calendar(
 
 /// One day: a link to its page, its state as icon and word, its rows, and a progress bar
 /// while a load of it is queued or running.
-pub fn day_cell(date: NaiveDate, status: Option<&DayStatus>, active: Option<&Job>) -> Markup {
+pub fn day_cell(
+    dataset: &str,
+    date: NaiveDate,
+    status: Option<&DayStatus>,
+    active: Option<&Job>,
+) -> Markup {
     let state = status.map_or(DayState::Empty, |s| s.state);
     let (mut word, mut icon, mut class) = state_label(state);
     if let Some(job) = active {
@@ -177,7 +242,7 @@ pub fn day_cell(date: NaiveDate, status: Option<&DayStatus>, active: Option<&Job
         ""
     };
     html! {
-        a class={ "cell state-" (class) } href={ "/days/" (date) (anchor) } data-date=(date) data-state=(class) {
+        a class={ "cell state-" (class) } href={ (day_link(dataset, date)) (anchor) } data-date=(date) data-state=(class) {
             span.visually-hidden { (date.format("%A %-d %B %Y")) ": " }
             span.num { (date.day()) }
             span.state { span aria-hidden="true" { (icon) } " " span.state-word { (word) } }
@@ -206,6 +271,7 @@ pub fn progress(job: &Job) -> Markup {
 /// swap in when the day changes.
 pub async fn day_cell_fragment(
     date: web::Path<String>,
+    dataset: DatasetParam,
     pool: web::Data<PgPool>,
     files: web::Data<FilesView>,
     token: web::Data<ApiToken>,
@@ -214,11 +280,12 @@ pub async fn day_cell_fragment(
     let cell = async {
         let date = LoadDate::parse("date", &date)?;
         let available = files
-            .summaries_or_none(&pool, date.get(), date.get())
+            .summaries_or_none(&dataset, &pool, date.get(), date.get())
             .await?;
-        let status = days::status_of(&pool, &available, date).await?;
-        let active = queue::active_for(&pool, date.get()).await?;
-        Ok::<_, ApiError>(day_cell(date.get(), Some(&status), active.as_ref()))
+        let status = days::status_of(&dataset, &pool, &available, date).await?;
+        let active = queue::active_for(&pool, dataset.name(), date.get()).await?;
+        let cell = day_cell(dataset.name(), date.get(), Some(&status), active.as_ref());
+        Ok::<_, ApiError>(cell)
     };
     match cell.await {
         Ok(cell) => super::fragment_response(cell),
@@ -248,7 +315,7 @@ mod tests {
     #[test]
     fn a_cell_shows_its_state_by_colour_icon_and_word() {
         let date = NaiveDate::from_ymd_opt(2023, 1, 3).expect("date");
-        let html = day_cell(date, None, None).into_string();
+        let html = day_cell("sample", date, None, None).into_string();
         assert_eq!(
             html,
             "<a class=\"cell state-empty\" href=\"/days/2023-01-03\" data-date=\"2023-01-03\" \

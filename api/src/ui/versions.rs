@@ -9,6 +9,7 @@ use sqlx::PgPool;
 
 use super::thousands;
 use crate::auth::ApiToken;
+use crate::catalog::DatasetParam;
 
 /// The day's current and kept versions, each with its audit, and a rollback button for
 /// each kept one.
@@ -63,11 +64,12 @@ fn audit_summary(audits: &[loader::AuditResult]) -> Markup {
 /// `GET /ui/fragments/versions/{date}`: the versions panel as it is now, for the script.
 pub async fn versions_fragment(
     date: web::Path<String>,
+    dataset: DatasetParam,
     pool: web::Data<PgPool>,
     token: web::Data<ApiToken>,
 ) -> HttpResponse {
     super::day_fragment(&date, &token, async |date| {
-        let versions = loader::list_versions(&pool, date).await?;
+        let versions = dataset.versions(&pool, date).await?;
         Ok(panel(date, &versions))
     })
     .await

@@ -5,6 +5,7 @@
 mod bad_files;
 mod bucket;
 mod dashboard;
+mod datasets;
 mod days;
 mod fencing;
 mod hardening;

@@ -204,7 +204,10 @@ async fn health_readiness_and_metrics(pool: PgPool) {
     app.wait_until_final(job.id).await;
     // The job says `succeeded` from the swap's commit on; the worker counts the run once
     // the load has returned (after the swap come the clean-up and the versions' pruning).
-    let rows_loaded = format!("dwh_rows_loaded_total {}", rows_per_file());
+    let rows_loaded = format!(
+        "dwh_rows_loaded_total{{dataset=\"sample\"}} {}",
+        rows_per_file()
+    );
     let mut text = String::new();
     crate::process::wait_until("the worker counts the run", async || {
         let response = app.get("/metrics").await;
@@ -213,10 +216,18 @@ async fn health_readiness_and_metrics(pool: PgPool) {
         text.contains(&rows_loaded)
     })
     .await;
-    assert!(text.contains("dwh_jobs{status=\"succeeded\"} 1"), "{text}");
-    assert!(text.contains("dwh_jobs{status=\"running\"} 0"), "{text}");
     assert!(
-        text.contains("dwh_load_duration_seconds_count{outcome=\"succeeded\"} 1"),
+        text.contains("dwh_jobs{dataset=\"sample\",status=\"succeeded\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dwh_jobs{dataset=\"sample\",status=\"running\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "dwh_load_duration_seconds_count{dataset=\"sample\",outcome=\"succeeded\"} 1"
+        ),
         "{text}"
     );
     assert!(

@@ -6,8 +6,8 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
 use loader::{
-    Dataset, DatasetChoice, Datasets, LoadOptions, LoadingSettings, Retention, SourceSettings,
-    Streams, load_dataset_day, load_day_from,
+    Dataset, DatasetChoice, Datasets, LoadOptions, LoadingSettings, SourceSettings,
+    load_dataset_day, load_day_from,
 };
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -81,32 +81,7 @@ impl LoadArgs {
 
     /// [`options`](Self::options) with what `dataset` sets for itself.
     pub(crate) fn options_for(&self, dataset: &Dataset) -> anyhow::Result<LoadOptions> {
-        let mut options = self.options()?;
-        if dataset.is_sample() {
-            return Ok(options);
-        }
-        let settings = &dataset.settings;
-        if let Some(streams) = settings.streams {
-            options.streams = u8::try_from(streams)
-                .ok()
-                .and_then(Streams::new)
-                .with_context(|| format!("dataset {}: streams {streams}: 1 to 16", dataset.name))?;
-        }
-        if let Some(percent) = settings.shrink_guard_percent {
-            options.shrink_guard_percent = percent;
-        }
-        options.retention = Retention {
-            keep: settings.keep_versions.unwrap_or(options.retention.keep),
-            max_age: settings
-                .keep_versions_hours
-                .map_or(options.retention.max_age, |h| Duration::from_secs(h * 3600)),
-        };
-        // The dataset's own audit file, or none: the process's is the sample's.
-        options.audits = match &dataset.audits {
-            Some(path) => Some(std::sync::Arc::new(loader::AuditConfig::from_file(path)?)),
-            None => None,
-        };
-        Ok(options)
+        Ok(loader::dataset_options(dataset, self.options()?)?)
     }
 }
 

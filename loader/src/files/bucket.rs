@@ -117,8 +117,12 @@ impl Bucket {
         (self.store.clone(), self.key(name))
     }
 
+    /// A name under the prefix, perhaps with folders (`dt=2024-03-09/part-0.parquet`),
+    /// joined part by part: a part holds no `/`.
     fn key(&self, name: &str) -> ObjectPath {
-        self.prefix.clone().join(name)
+        name.split('/')
+            .filter(|part| !part.is_empty())
+            .fold(self.prefix.clone(), |path, part| path.join(part))
     }
 
     /// How an object is named in messages.
@@ -259,6 +263,25 @@ impl Bucket {
         while let Some(meta) = objects.try_next().await.map_err(|e| self.failed(e))? {
             if let Some(name) = self.name_of(&meta.location)
                 && !name.starts_with('.')
+            {
+                listed.push(ListedObject {
+                    name: name.to_owned(),
+                    size: meta.size,
+                    modified: meta.last_modified.into(),
+                });
+            }
+        }
+        Ok(listed)
+    }
+
+    /// Every object under the prefix, however deep, named by its path under the prefix
+    /// (a declared dataset's folders), leaving out names starting with a dot.
+    pub async fn list_objects_below(&self) -> Result<Vec<ListedObject>, LoadError> {
+        let mut listed = Vec::new();
+        let mut objects = self.store.list(Some(&self.prefix));
+        while let Some(meta) = objects.try_next().await.map_err(|e| self.failed(e))? {
+            if let Some(name) = self.relative_name(&meta.location)
+                && !name.rsplit('/').next().is_some_and(|n| n.starts_with('.'))
             {
                 listed.push(ListedObject {
                     name: name.to_owned(),

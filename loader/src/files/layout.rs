@@ -61,6 +61,29 @@ impl Layout {
         }
     }
 
+    /// The day of the file at `path` (from the source, `/`-separated), when it is one of
+    /// the layout's files under its canonical name.
+    pub fn date_of(&self, path: &str) -> Option<NaiveDate> {
+        match self {
+            Self::SampleMinutes => crate::files::listing::parse_minute_file(path).map(|(d, _)| d),
+            Self::Pattern { pattern, .. } => pattern.match_path(path).map(|m| m.date),
+        }
+    }
+
+    /// The marker file of `date` (from the source), when the rule is a marker.
+    pub fn marker_of(&self, date: NaiveDate) -> Option<String> {
+        match self {
+            Self::Pattern {
+                pattern,
+                complete: Completeness::Marker(marker),
+            } => Some(match pattern.day_folder(date) {
+                folder if folder.is_empty() => marker.clone(),
+                folder => format!("{folder}/{marker}"),
+            }),
+            _ => None,
+        }
+    }
+
     /// The pattern as written, for people.
     pub fn describe(&self) -> String {
         match self {
@@ -78,6 +101,24 @@ pub fn list_dir_day(dir: &Path, layout: &Layout, date: NaiveDate) -> Result<DayF
             list_day_by_pattern(dir, pattern, complete, layout.rule(), date)
         }
     }
+}
+
+/// The files found by `layout` under the directory `dir`: each file's path from `dir`
+/// (`/`-separated), with its day, for every path the pattern matches (a watcher's view of
+/// a declared dataset; the sample's minute files match its own pattern).
+pub fn files_in_dir(dir: &Path, layout: &Layout) -> Result<Vec<(String, NaiveDate)>, LoadError> {
+    let depth = match layout {
+        Layout::SampleMinutes => 1,
+        Layout::Pattern { pattern, .. } => pattern.as_str().split('/').count(),
+    };
+    Ok(walk(dir, "", depth, true)?
+        .into_iter()
+        .filter(|found| found.file_type.is_some_and(|t| t.is_file()))
+        .filter_map(|found| {
+            let date = layout.date_of(&found.relative)?;
+            Some((found.relative, date))
+        })
+        .collect())
 }
 
 /// What a path found under a day's folder is to the day.

@@ -1,7 +1,7 @@
 //! Where a dataset's files are: a directory (a path, or a `file://` URL) or a bucket
 //! (`s3://`, `gs://`, `az://`; see `bucket`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use crate::error::LoadError;
 use crate::files::bucket::{Bucket, StorageSettings};
+use crate::files::layout::{Layout, files_in_dir, list_dir_day};
 use crate::files::listing::{self, DayFiles};
 
 /// The place a load reads a day's files from.
@@ -64,6 +65,65 @@ impl DataSource {
             }
             Self::Bucket(bucket) => bucket.list_days().await,
         }
+    }
+}
+
+impl DataSource {
+    /// The files of `date` as `layout` finds them (the sample's by its own lister).
+    pub async fn list_layout_day(
+        &self,
+        layout: &Layout,
+        date: NaiveDate,
+    ) -> Result<DayFiles, LoadError> {
+        match (self, layout) {
+            (_, Layout::SampleMinutes) => self.list_day(date).await,
+            (Self::Dir(dir), _) => {
+                let (dir, layout) = (dir.clone(), layout.clone());
+                tokio::task::spawn_blocking(move || list_dir_day(&dir, &layout, date))
+                    .await
+                    .map_err(|e| LoadError::internal("listing the directory failed", e))?
+            }
+            (Self::Bucket(bucket), _) => bucket.list_day_in(layout, date).await,
+        }
+    }
+
+    /// Every day that has files by `layout`, each listed as a load would list it: one
+    /// walk (or listing) of the whole source to find the days, then one of each day.
+    pub async fn list_layout_days(
+        &self,
+        layout: &Layout,
+    ) -> Result<BTreeMap<NaiveDate, DayFiles>, LoadError> {
+        let dates: BTreeSet<NaiveDate> = match (self, layout) {
+            (_, Layout::SampleMinutes) => return self.list_days().await,
+            (Self::Dir(dir), _) => {
+                let (dir, layout) = (dir.clone(), layout.clone());
+                tokio::task::spawn_blocking(move || match files_in_dir(&dir, &layout) {
+                    // A source directory not made yet has no days.
+                    Err(LoadError::SourceDir { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        Ok(Vec::new())
+                    }
+                    found => found,
+                })
+                .await
+                .map_err(|e| LoadError::internal("listing the directory failed", e))??
+                .into_iter()
+                .map(|(_, date)| date)
+                .collect()
+            }
+            (Self::Bucket(bucket), _) => bucket
+                .list_objects_below()
+                .await?
+                .iter()
+                .filter_map(|object| layout.date_of(&object.name))
+                .collect(),
+        };
+        let mut days = BTreeMap::new();
+        for date in dates {
+            days.insert(date, self.list_layout_day(layout, date).await?);
+        }
+        Ok(days)
     }
 }
 

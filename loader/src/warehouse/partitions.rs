@@ -69,7 +69,15 @@ pub async fn get_partition(
     pool: &PgPool,
     day: NaiveDate,
 ) -> Result<Option<PartitionInfo>, sqlx::Error> {
-    let table = Table::sample();
+    get_partition_of(pool, &Table::sample(), day).await
+}
+
+/// One loaded day of `table`, or `None` when the day was never loaded.
+pub async fn get_partition_of(
+    pool: &PgPool,
+    table: &Table,
+    day: NaiveDate,
+) -> Result<Option<PartitionInfo>, sqlx::Error> {
     sqlx::query_as(&format!("{LIST} AND d.day = $3"))
         .bind(table.dataset())
         .bind(table.schema())

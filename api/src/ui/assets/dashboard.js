@@ -8,6 +8,21 @@
 const TOKEN_KEY = "dwh-loader-token";
 const tokenRequired = document.body.dataset.tokenRequired === "true";
 const notice = document.getElementById("notice");
+// The declared dataset the page is about (none: the sample's page). The list of datasets
+// follows no events: its calendars are of several datasets.
+const pageDataset = document.body.dataset.dataset || "sample";
+const overview = Boolean(document.querySelector("[data-overview]"));
+
+/** `path` with the page's dataset named, for a declared dataset's page. */
+function withDataset(path) {
+  if (pageDataset === "sample") return path;
+  return `${path}${path.includes("?") ? "&" : "?"}dataset=${encodeURIComponent(pageDataset)}`;
+}
+
+/** Whether an event is about the page's dataset (older servers send none: the sample). */
+function ofThisPage(data) {
+  return (data.dataset || "sample") === pageDataset;
+}
 
 function token() {
   return sessionStorage.getItem(TOKEN_KEY);
@@ -74,15 +89,16 @@ async function refresh(selector, path) {
 
 function refreshDay(date) {
   const cell = `a.cell[data-date="${date}"]`;
-  if (document.querySelector(cell)) refresh(cell, `/ui/fragments/day-cell/${date}`);
+  if (document.querySelector(cell)) refresh(cell, withDataset(`/ui/fragments/day-cell/${date}`));
   const panel = `#active-job[data-date="${date}"]`;
-  if (document.querySelector(panel)) refresh(panel, `/ui/fragments/active-job/${date}`);
+  if (document.querySelector(panel)) refresh(panel, withDataset(`/ui/fragments/active-job/${date}`));
   const versions = `#versions[data-date="${date}"]`;
-  if (document.querySelector(versions)) refresh(versions, `/ui/fragments/versions/${date}`);
+  if (document.querySelector(versions)) refresh(versions, withDataset(`/ui/fragments/versions/${date}`));
 }
 
 function onJobEvent(event) {
   const job = JSON.parse(event.data);
+  if (!ofThisPage(job)) return;
   if (job.kind === "progress") {
     document.querySelectorAll(`progress[data-job="${job.job_id}"]`).forEach((bar) => {
       const total = Math.max(job.files_total || 0, job.files_done, 1);
@@ -109,10 +125,13 @@ function refreshAll() {
 // every stream the service serves is taken): then try again later, and refresh what is
 // shown once back, since events were missed meanwhile.
 function listen(reconnecting = false) {
-  if (!("EventSource" in window)) return;
+  if (!("EventSource" in window) || overview) return;
   const source = new EventSource("/events");
   source.addEventListener("job", onJobEvent);
-  source.addEventListener("day", (event) => refreshDay(JSON.parse(event.data).date));
+  source.addEventListener("day", (event) => {
+    const day = JSON.parse(event.data);
+    if (ofThisPage(day)) refreshDay(day.date);
+  });
   source.addEventListener("resync", refreshAll);
   source.addEventListener("open", () => {
     if (reconnecting) refreshAll();
@@ -126,7 +145,7 @@ async function load(form) {
   const date = form.dataset.date;
   const partial = form.querySelector("[name=allow_partial]");
   const query = partial && partial.checked ? "&allow_partial=true" : "";
-  const [status, body] = await call("POST", `/jobs?date=${date}${query}`);
+  const [status, body] = await call("POST", withDataset(`/jobs?date=${date}${query}`));
   if (status === 202) {
     say(`Load of ${date} queued (job ${body.id}).`);
     refreshDay(date);
@@ -147,7 +166,7 @@ async function cancel(button) {
 
 async function rollback(button) {
   const { date, version } = button.dataset;
-  const [status, body] = await call("POST", `/days/${date}/rollback?version=${version}`);
+  const [status, body] = await call("POST", withDataset(`/days/${date}/rollback?version=${version}`));
   if (status === 202) {
     say(`Rollback of ${date} to version ${version} queued (job ${body.id}).`);
     refreshDay(date);
@@ -161,7 +180,7 @@ async function backfill(form) {
   const query = new URLSearchParams({
     from: data.get("from"), to: data.get("to"), reprocess: data.get("reprocess"),
   });
-  const [status, body] = await call("POST", `/jobs?${query}`);
+  const [status, body] = await call("POST", withDataset(`/jobs?${query}`));
   if (status === 202 || status === 200) {
     const created = (body.created || []).length;
     const skipped = (body.skipped || []).length + (body.busy || []).length

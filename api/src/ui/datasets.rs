@@ -1,0 +1,90 @@
+//! `GET /` of a service with several datasets: each dataset with its table, its file
+//! pattern, its days at a glance (loaded, failed, complete and waiting) and its latest
+//! month's calendar, linking to its own month page (`/?dataset=…`).
+
+use std::collections::HashMap;
+
+use actix_web::HttpResponse;
+use chrono::NaiveDate;
+use maud::{Markup, html};
+use sqlx::PgPool;
+
+use super::month::{calendar, known_days, month_statuses, months_of};
+use super::{Page, dataset_query, legend, page_response};
+use crate::catalog::{Catalog, ServedDataset};
+use crate::domain::{DayState, Job};
+use crate::problem::ApiError;
+use crate::queries::files::FilesView;
+use crate::queue;
+
+/// The page listing every dataset.
+pub async fn overview(
+    catalog: &Catalog,
+    pool: &PgPool,
+    files: &FilesView,
+    page: Page,
+) -> HttpResponse {
+    let mut sections = Vec::new();
+    for dataset in catalog.all() {
+        match section(dataset, pool, files).await {
+            Ok(section) => sections.push(section),
+            Err(error) => return super::error_page(page, &error),
+        }
+    }
+    let body = html! {
+        (legend())
+        ul.datasets-list data-overview {
+            @for section in sections { li { (section) } }
+        }
+    };
+    page_response(page.render("The warehouse by dataset", body))
+}
+
+/// One dataset: what it is, how its days stand, and its latest month.
+async fn section(
+    dataset: &ServedDataset,
+    pool: &PgPool,
+    files: &FilesView,
+) -> Result<Markup, ApiError> {
+    let available = files.all_days(dataset, pool).await?;
+    let known = known_days(dataset, pool, &available).await?;
+    let latest_month: Vec<NaiveDate> = months_of(&known).into_iter().last().into_iter().collect();
+    let statuses = month_statuses(dataset, pool, &available, &latest_month).await?;
+    let active: HashMap<NaiveDate, Job> = queue::active(pool)
+        .await?
+        .into_iter()
+        .filter(|job| job.dataset == dataset.name())
+        .map(|job| (job.date, job))
+        .collect();
+    let count = |state: DayState| statuses.values().filter(|s| s.state == state).count();
+    let last_load = statuses.values().filter_map(|s| s.loaded_at).max();
+    let name = dataset.name();
+    let link = format!("/{}", dataset_query_always(name));
+    Ok(html! {
+        section aria-labelledby={ "dataset-" (name) } {
+            h2 id={ "dataset-" (name) } { a href=(link) { (name) } }
+            p.muted {
+                "Table " code { (dataset.dataset.table_display()) } ", files "
+                code { (dataset.dataset.layout.describe()) }
+            }
+            p {
+                (count(DayState::Loaded)) " loaded, " (count(DayState::Failed)) " failed, "
+                (count(DayState::Complete)) " complete and waiting"
+                @if let Some(at) = last_load { "; last load " (at.format("%Y-%m-%d %H:%M UTC")) }
+                @if !latest_month.is_empty() { " (its latest month)" }
+            }
+            @for month in &latest_month {
+                (calendar(name, *month, &statuses, &active))
+            }
+            @if latest_month.is_empty() { p { "No files, loads or jobs yet." } }
+        }
+    })
+}
+
+/// `?dataset=<name>`, the sample's included: on the list, every dataset's link names it.
+fn dataset_query_always(name: &str) -> String {
+    match dataset_query(name) {
+        query if query.is_empty() => format!("?dataset={name}"),
+        query => query,
+    }
+}
