@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::NaiveDate;
 
 use super::Pipeline;
-use super::settle::Verdict;
+use super::settle::{Verdict, settled};
 use crate::catalog::ServedDataset;
-use crate::domain::{JobTrigger, Loaded};
+use crate::domain::Loaded;
 use crate::ledger::dataset_files::{self, DatasetDay};
 use crate::queue::{self, NewJob};
 
@@ -27,19 +27,7 @@ pub fn verdict_before_listing(
     if job_since_last_change || day.files.files == 0 {
         return Verdict::Nothing;
     }
-    let trigger = match loaded {
-        None => JobTrigger::Auto,
-        Some(loaded) if loaded.differs_from(&day.files) => JobTrigger::Changed,
-        Some(_) => return Verdict::Nothing,
-    };
-    let quiet = day
-        .last_change
-        .and_then(|changed| (day.now - changed).to_std().ok())
-        .unwrap_or_default();
-    match settle.checked_sub(quiet) {
-        Some(left) if !left.is_zero() => Verdict::Wait(left),
-        _ => Verdict::Queue(trigger),
-    }
+    settled(&day.files, loaded, (day.last_change, day.now), settle)
 }
 
 /// Decides about `day` of `dataset` and queues its job when due, in one transaction under

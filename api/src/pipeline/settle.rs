@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use loader::FilesSummary;
 use sqlx::PgPool;
 
 use crate::domain::{JobTrigger, Loaded};
@@ -37,14 +38,25 @@ pub fn verdict(
     if job_since_last_change || day.files.files < loader::MINUTES_PER_DAY || day.strays > 0 {
         return Verdict::Nothing;
     }
+    settled(&day.files, loaded, (day.last_change, day.now), settle)
+}
+
+/// The verdict for a day whose files may be whole, every dataset's alike: a job (`auto`,
+/// or `changed` when its files differ from its load) once nothing changed for `settle`;
+/// nothing for a day loaded from these files. `changed` is (last change, now).
+pub fn settled(
+    files: &FilesSummary,
+    loaded: Option<Loaded>,
+    (last_change, now): (Option<DateTime<Utc>>, DateTime<Utc>),
+    settle: Duration,
+) -> Verdict {
     let trigger = match loaded {
         None => JobTrigger::Auto,
-        Some(loaded) if loaded.differs_from(&day.files) => JobTrigger::Changed,
+        Some(loaded) if loaded.differs_from(files) => JobTrigger::Changed,
         Some(_) => return Verdict::Nothing,
     };
-    let quiet = day
-        .last_change
-        .and_then(|changed| (day.now - changed).to_std().ok())
+    let quiet = last_change
+        .and_then(|changed| (now - changed).to_std().ok())
         .unwrap_or_default();
     match settle.checked_sub(quiet) {
         Some(left) if !left.is_zero() => Verdict::Wait(left),
@@ -108,8 +120,7 @@ pub async fn settle_day(
 mod tests {
     use std::time::SystemTime;
 
-    use chrono::{DateTime, TimeDelta, Utc};
-    use loader::FilesSummary;
+    use chrono::TimeDelta;
 
     use super::*;
 

@@ -1,6 +1,8 @@
 //! The job list's reads: pages of jobs by filter, the active ones, the latest finished,
 //! a day's jobs.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -52,23 +54,44 @@ pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<(Vec<Job>, bool)
     ))
 }
 
-/// Every queued or running job.
-pub async fn active(pool: &PgPool) -> Result<Vec<Job>, sqlx::Error> {
+/// Every queued or running job of `dataset`.
+pub async fn active(pool: &PgPool, dataset: &str) -> Result<Vec<Job>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM ops.jobs WHERE status IN ('queued', 'running') ORDER BY date"
+        "SELECT {COLUMNS} FROM ops.jobs
+         WHERE dataset = $1 AND status IN ('queued', 'running') ORDER BY date"
     );
-    let rows = sqlx::query_as::<_, JobRow>(&sql).fetch_all(pool).await?;
+    let rows = sqlx::query_as::<_, JobRow>(&sql)
+        .bind(dataset)
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().map(Job::from).collect())
 }
 
-/// The `limit` jobs that finished last, newest first.
-pub async fn recent_finished(pool: &PgPool, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
+/// Each day of `dataset` that has a queued or running job, with that job.
+pub async fn active_by_day(
+    pool: &PgPool,
+    dataset: &str,
+) -> Result<HashMap<NaiveDate, Job>, sqlx::Error> {
+    Ok(active(pool, dataset)
+        .await?
+        .into_iter()
+        .map(|job| (job.date, job))
+        .collect())
+}
+
+/// The `limit` jobs of `dataset` that finished last, newest first.
+pub async fn recent_finished(
+    pool: &PgPool,
+    dataset: &str,
+    limit: i64,
+) -> Result<Vec<Job>, sqlx::Error> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM ops.jobs WHERE finished_at IS NOT NULL
+        "SELECT {COLUMNS} FROM ops.jobs WHERE dataset = $2 AND finished_at IS NOT NULL
          ORDER BY finished_at DESC LIMIT $1"
     );
     let rows = sqlx::query_as::<_, JobRow>(&sql)
         .bind(limit)
+        .bind(dataset)
         .fetch_all(pool)
         .await?;
     Ok(rows.into_iter().map(Job::from).collect())

@@ -10,7 +10,7 @@
 pub mod lease;
 mod listing;
 
-pub use listing::{ListFilter, active, job_dates, list, of_day, recent_finished};
+pub use listing::{ListFilter, active, active_by_day, job_dates, list, of_day, recent_finished};
 
 use std::collections::HashMap;
 

@@ -2,8 +2,6 @@
 //! pattern, its days at a glance (loaded, failed, complete and waiting) and its latest
 //! month's calendar, linking to its own month page (`/?dataset=…`).
 
-use std::collections::HashMap;
-
 use actix_web::HttpResponse;
 use chrono::NaiveDate;
 use maud::{Markup, html};
@@ -12,7 +10,7 @@ use sqlx::PgPool;
 use super::month::{calendar, known_days, month_statuses, months_of};
 use super::{Page, dataset_query, legend, page_response};
 use crate::catalog::{Catalog, ServedDataset};
-use crate::domain::{DayState, Job};
+use crate::domain::DayState;
 use crate::problem::ApiError;
 use crate::queries::files::FilesView;
 use crate::queue;
@@ -50,12 +48,7 @@ async fn section(
     let known = known_days(dataset, pool, &available).await?;
     let latest_month: Vec<NaiveDate> = months_of(&known).into_iter().last().into_iter().collect();
     let statuses = month_statuses(dataset, pool, &available, &latest_month).await?;
-    let active: HashMap<NaiveDate, Job> = queue::active(pool)
-        .await?
-        .into_iter()
-        .filter(|job| job.dataset == dataset.name())
-        .map(|job| (job.date, job))
-        .collect();
+    let active = queue::active_by_day(pool, dataset.name()).await?;
     let count = |state: DayState| statuses.values().filter(|s| s.state == state).count();
     let last_load = statuses.values().filter_map(|s| s.loaded_at).max();
     let name = dataset.name();

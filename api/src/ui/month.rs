@@ -96,17 +96,8 @@ async fn month_body(
     };
     let end = last_day(last);
     let statuses = month_statuses(dataset, pool, &available, &months).await?;
-    let active: HashMap<NaiveDate, Job> = queue::active(pool)
-        .await?
-        .into_iter()
-        .filter(|job| job.dataset == dataset.name())
-        .map(|job| (job.date, job))
-        .collect();
-    let recent: Vec<Job> = queue::recent_finished(pool, 200)
-        .await?
-        .into_iter()
-        .filter(|job| job.dataset == dataset.name())
-        .collect();
+    let active = queue::active_by_day(pool, dataset.name()).await?;
+    let recent = queue::recent_finished(pool, dataset.name(), 200).await?;
     let name = dataset.name();
     Ok(html! {
         (legend())
