@@ -128,9 +128,30 @@ pub async fn ensure_table(
         }
     };
     let table = dataset.table_with(columns).map_err(invalid)?;
-    conn.execute(table.create_statements().as_str()).await?;
+    match conn.execute(table.create_statements().as_str()).await {
+        Ok(_) => {}
+        // Two first loads of a dataset (two of its days at once) race: `IF NOT EXISTS`
+        // is no guard against a creation not committed yet, and the second fails on the
+        // catalog's unique index once the first commits. The table is there then.
+        Err(error) if created_meanwhile(&error) => {
+            if let Some(table) = find_table(conn, dataset).await? {
+                return Ok(table);
+            }
+            conn.execute(table.create_statements().as_str()).await?;
+        }
+        Err(error) => return Err(error.into()),
+    }
     tracing::info!(dataset = %dataset.name, table = %table.display_name(), "created the dataset's table");
     Ok(table)
+}
+
+/// Whether a creation failed because another session created the same schema or table
+/// at the same moment (unique violation in the catalog, or duplicate schema or table).
+fn created_meanwhile(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| matches!(code.as_ref(), "23505" | "42P06" | "42P07"))
 }
 
 /// The table must be partitioned by range of the partition column alone.

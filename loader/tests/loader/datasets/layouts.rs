@@ -314,3 +314,42 @@ async fn a_datasets_files_append_live_until_its_day_is_loaded_whole(pool: PgPool
     let late = loader::append_file(&mut tx, &table, &hour_file(5), date).await;
     assert!(matches!(late, Err(LoadError::DayLoaded { .. })), "{late:?}");
 }
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn two_first_loads_of_a_new_dataset_at_once_both_make_its_table(pool: PgPool) {
+    // Two days of a dataset whose schema and table do not exist yet, loaded side by side:
+    // each load makes the table, and neither fails on the other's creation.
+    let dir = tempfile::tempdir().expect("dir");
+    for (day, ids) in [("2024-03-09", 0..10), ("2024-03-10", 10..22)] {
+        let mut batch = orders(ids, "ann");
+        let days = vec![DAY + i32::from(day.ends_with("10")); batch.num_rows()];
+        batch = batch
+            .project(&[0, 2])
+            .and_then(|b| {
+                let mut columns = b.columns().to_vec();
+                columns.insert(1, Arc::new(Date32Array::from(days)));
+                RecordBatch::try_new(batch.schema(), columns)
+            })
+            .expect("batch");
+        write(&dir.path().join(format!("orders/{day}.parquet")), &batch);
+    }
+    let datasets = datasets(TOML, dir.path());
+    let orders_set = datasets.get("orders").expect("orders");
+    for _ in 0..5 {
+        sqlx::query("DROP SCHEMA IF EXISTS shop CASCADE")
+            .execute(&pool)
+            .await
+            .expect("drop");
+        sqlx::query("DELETE FROM dwh.day_loads WHERE dataset = 'orders'")
+            .execute(&pool)
+            .await
+            .expect("records");
+        let (first, second) = tokio::join!(
+            load(&pool, orders_set, "2024-03-09"),
+            load(&pool, orders_set, "2024-03-10")
+        );
+        first.expect("the first day");
+        second.expect("the second day");
+        assert_eq!(texts(&pool, "shop.orders", "id").await.len(), 22);
+    }
+}
