@@ -35,6 +35,8 @@ pub struct Event {
     pub name: String,
     /// The notification's JSON, as the database wrote it.
     pub data: String,
+    /// The dataset the event is about (`job` and `day` events name one; `resync` none).
+    pub dataset: Option<String>,
 }
 
 impl Event {
@@ -44,6 +46,16 @@ impl Event {
             id: 0,
             name: "resync".into(),
             data: "{}".into(),
+            dataset: None,
+        }
+    }
+
+    /// Whether a client following only `dataset` (every dataset: `None`) is sent this
+    /// event: a `resync` goes to every client.
+    pub fn is_for(&self, dataset: Option<&str>) -> bool {
+        match (dataset, &self.dataset) {
+            (None, _) | (_, None) => true,
+            (Some(wanted), Some(its)) => wanted == its,
         }
     }
 
@@ -62,12 +74,14 @@ impl Event {
         #[derive(Deserialize)]
         struct Head {
             event: String,
+            dataset: Option<String>,
         }
         let head: Head = serde_json::from_str(payload).ok()?;
         Some(Self {
             id: 0,
             name: head.event,
             data: payload.to_owned(),
+            dataset: head.dataset,
         })
     }
 }
@@ -271,5 +285,17 @@ mod tests {
             "id: ab12cd34.2\nevent: job\ndata: {\"event\":\"job\",\"n\":8}\n\n"
         );
         assert_eq!(Event::resync().to_sse("x"), "event: resync\ndata: {}\n\n");
+    }
+
+    #[test]
+    fn a_client_of_one_dataset_is_sent_its_events_and_every_resync() {
+        let meters =
+            Event::from_payload(r#"{"event":"day","dataset":"meters","date":"2023-01-01"}"#)
+                .expect("event");
+        assert_eq!(meters.dataset.as_deref(), Some("meters"));
+        assert!(meters.is_for(None));
+        assert!(meters.is_for(Some("meters")));
+        assert!(!meters.is_for(Some("sample")));
+        assert!(Event::resync().is_for(Some("sample")));
     }
 }

@@ -98,7 +98,8 @@ function refreshDay(date) {
 
 function onJobEvent(event) {
   const job = JSON.parse(event.data);
-  if (!ofThisPage(job)) return;
+  // Progress bars and job rows are found by the job's id, whatever its dataset (the job
+  // list shows every dataset's); a day's cells only on its dataset's page.
   if (job.kind === "progress") {
     document.querySelectorAll(`progress[data-job="${job.job_id}"]`).forEach((bar) => {
       const total = Math.max(job.files_total || 0, job.files_done, 1);
@@ -109,7 +110,7 @@ function onJobEvent(event) {
     });
     return;
   }
-  refreshDay(job.date);
+  if (ofThisPage(job)) refreshDay(job.date);
   document.querySelectorAll(`tr[data-job="${job.job_id}"] .job-status`).forEach((cell) => {
     cell.textContent = job.status;
   });
