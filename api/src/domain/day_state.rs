@@ -41,7 +41,8 @@ impl DayState {
 
     /// [`of`](Self::of) for any dataset: `whole_at` is the number of files that makes its
     /// day whole (1,440 minutes, 24 hours, one; one for `complete = "any"`), `None` when
-    /// a count cannot say (a marker file does): such a day is `arriving` until loaded.
+    /// a count cannot say (a marker file does, and it is not there yet): such a day is
+    /// `arriving` until its marker comes.
     pub fn of_dataset(
         day: &DayFacts,
         missing_at_load: bool,

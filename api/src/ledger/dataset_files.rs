@@ -173,6 +173,7 @@ pub async fn loaded_by_job(
     sqlx::query(
         "UPDATE ops.dataset_files SET
              job_id = CASE WHEN gone_at IS NULL THEN $3::uuid END,
+             loaded_by = CASE WHEN gone_at IS NULL THEN 'job' END, loaded_rows = NULL,
              loaded_fingerprint = CASE WHEN gone_at IS NULL THEN fingerprint END,
              loaded_at = CASE WHEN gone_at IS NULL THEN clock_timestamp() END
          WHERE dataset = $1 AND day = $2",
@@ -180,6 +181,81 @@ pub async fn loaded_by_job(
     .bind(dataset)
     .bind(day)
     .bind(job)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// A dataset's file waiting for its live append.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WaitingFile {
+    pub day: NaiveDate,
+    pub path: String,
+}
+
+/// The files of `dataset` no load or append has taken yet, of days neither loaded nor
+/// whole (`whole_at` files, or a marker there: such a day is loaded whole soon), in order.
+pub async fn waiting_for_append(
+    pool: &PgPool,
+    dataset: &str,
+    whole_at: Option<i64>,
+) -> Result<Vec<WaitingFile>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT f.day, f.path FROM ops.dataset_files f
+         WHERE f.dataset = $1 AND f.kind = 'file' AND f.loaded_by IS NULL AND f.gone_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM dwh.day_loads d WHERE d.dataset = $1 AND d.day = f.day)
+           AND f.day NOT IN (
+               SELECT w.day FROM ops.dataset_files w
+               WHERE w.dataset = $1 AND w.gone_at IS NULL
+               GROUP BY w.day
+               HAVING bool_or(w.kind = 'marker')
+                   OR count(*) FILTER (WHERE w.kind = 'file') >= $2)
+         ORDER BY f.day, f.path",
+    )
+    .bind(dataset)
+    .bind(whole_at.unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await
+}
+
+/// Locks the ledger row of a file still waiting for its append, in the append's
+/// transaction; `false` when it is no longer waiting or another instance has it.
+pub async fn claim_for_append(
+    conn: &mut PgConnection,
+    dataset: &str,
+    file: &WaitingFile,
+) -> Result<bool, sqlx::Error> {
+    let row: Option<String> = sqlx::query_scalar(
+        "SELECT path FROM ops.dataset_files
+         WHERE dataset = $1 AND day = $2 AND path = $3 AND loaded_by IS NULL AND gone_at IS NULL
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(dataset)
+    .bind(file.day)
+    .bind(&file.path)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Records a live append, in the transaction that appended the rows.
+pub async fn appended_live(
+    conn: &mut PgConnection,
+    dataset: &str,
+    file: &WaitingFile,
+    fingerprint: &str,
+    rows: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE ops.dataset_files SET loaded_by = 'live', job_id = NULL,
+             loaded_fingerprint = $4, loaded_rows = $5, loaded_at = clock_timestamp()
+         WHERE dataset = $1 AND day = $2 AND path = $3",
+    )
+    .bind(dataset)
+    .bind(file.day)
+    .bind(&file.path)
+    .bind(fingerprint)
+    .bind(i64::try_from(rows).unwrap_or(i64::MAX))
     .execute(conn)
     .await
     .map(|_| ())

@@ -9,8 +9,8 @@ use sqlx::PgPool;
 
 use crate::catalog::ServedDataset;
 
-/// The live minutes of each day of `from..=to` that has any: how many, and whether one
-/// was rewritten with other content after it was appended.
+/// The live files of a day (the sample's minutes, a dataset's hours or parts): how many,
+/// their rows, and whether one was rewritten with other content after it was appended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LiveDay {
     pub minutes: i64,
@@ -18,22 +18,32 @@ pub struct LiveDay {
     pub rewritten: bool,
 }
 
+/// The live files of each day of `from..=to` of `dataset` that has any.
 pub async fn live_days(
     pool: &PgPool,
+    dataset: &str,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashMap<NaiveDate, LiveDay>, sqlx::Error> {
-    let rows: Vec<(NaiveDate, i64, i64, bool)> = sqlx::query_as(
+    let sql = if dataset == loader::SAMPLE_DATASET {
         "SELECT day, count(*), sum(loaded_rows)::int8,
                 bool_or(loaded_fingerprint <> fingerprint OR gone_at IS NOT NULL)
          FROM ops.minute_files
-         WHERE day BETWEEN $1 AND $2 AND loaded_by = 'live'
-         GROUP BY day",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(pool)
-    .await?;
+         WHERE day BETWEEN $1 AND $2 AND loaded_by = 'live' AND $3::text IS NOT NULL
+         GROUP BY day"
+    } else {
+        "SELECT day, count(*), sum(loaded_rows)::int8,
+                bool_or(loaded_fingerprint <> fingerprint OR gone_at IS NOT NULL)
+         FROM ops.dataset_files
+         WHERE dataset = $3 AND day BETWEEN $1 AND $2 AND loaded_by = 'live'
+         GROUP BY day"
+    };
+    let rows: Vec<(NaiveDate, i64, i64, bool)> = sqlx::query_as(sql)
+        .bind(from)
+        .bind(to)
+        .bind(dataset)
+        .fetch_all(pool)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(day, minutes, rows, rewritten)| {
@@ -115,6 +125,26 @@ pub async fn day_files(
         .into_iter()
         .map(|(day, files, bytes, newest)| (day, super::files_summary(files, bytes, newest)))
         .collect())
+}
+
+/// The days of `from..=to` of `dataset` whose marker file is there now, as the
+/// watcher recorded it (without `WATCH=on` the ledger has none).
+pub async fn marked_days(
+    pool: &PgPool,
+    dataset: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<BTreeSet<NaiveDate>, sqlx::Error> {
+    let days: Vec<NaiveDate> = sqlx::query_scalar(
+        "SELECT day FROM ops.dataset_files
+         WHERE dataset = $1 AND day BETWEEN $2 AND $3 AND kind = 'marker' AND gone_at IS NULL",
+    )
+    .bind(dataset)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
+    Ok(days.into_iter().collect())
 }
 
 /// The slots of `day` of `dataset` that have a file now, in its cadence (see

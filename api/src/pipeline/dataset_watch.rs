@@ -17,6 +17,7 @@ use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::dataset_live::DatasetAppender;
 use super::dataset_settle::settle_dataset_day;
 use super::settle::Verdict;
 use super::{FINGERPRINTS_IN_FLIGHT, Pipeline, TICK};
@@ -102,6 +103,8 @@ struct Watched {
     known: HashMap<String, (NaiveDate, Stat)>,
     /// Days that changed and may be due for a job, with when to look at them next.
     pending: BTreeMap<NaiveDate, Instant>,
+    /// Its live appends, when it is declared `live`.
+    appender: Option<DatasetAppender>,
 }
 
 impl Watched {
@@ -129,11 +132,14 @@ impl Watched {
         };
         let now = Instant::now();
         let mut watched = Self {
+            appender: dataset.dataset.live.then(DatasetAppender::default),
             dataset,
             known,
             pending: days.into_iter().map(|day| (day, now)).collect(),
         };
         watched.rescan(pipeline).await;
+        // Files recorded before a restart may wait for their append still.
+        watched.append_live(pipeline).await;
         Some(watched)
     }
 
@@ -184,6 +190,28 @@ impl Watched {
             self.known.remove(path);
             self.pending.insert(*day, at);
         }
+        if let Some(appender) = &mut self.appender {
+            appender.seen(seen.iter().map(|f| (f.day, f.path.clone())));
+            self.append_live(pipeline).await;
+        }
+    }
+
+    /// Appends live what waits, for a dataset declared `live`.
+    async fn append_live(&mut self, pipeline: &Pipeline) {
+        let Some(appender) = &mut self.appender else {
+            return;
+        };
+        let rule = self.dataset.dataset.layout.rule();
+        let whole_at = match (rule.complete, rule.cadence) {
+            (loader::Completeness::All, Some(cadence)) => i64::try_from(cadence.slots()).ok(),
+            _ => None,
+        };
+        let appended = appender
+            .append_waiting(&pipeline.pool, &self.dataset, whole_at)
+            .await;
+        if let Err(error) = appended {
+            tracing::warn!(%error, dataset = self.dataset.name(), "live files could not be appended; trying again");
+        }
     }
 
     /// The footers' fingerprints of the files found changed (a marker has none); a file
@@ -228,8 +256,15 @@ impl Watched {
             .await
     }
 
-    /// Decides about the days due.
+    /// Retries live appends a load held up, and decides about the days due.
     async fn settle_due(&mut self, pipeline: &Pipeline) {
+        if self
+            .appender
+            .as_mut()
+            .is_some_and(|appender| !appender.take_busy().is_empty())
+        {
+            self.append_live(pipeline).await;
+        }
         let now = Instant::now();
         let due: Vec<NaiveDate> = self
             .pending

@@ -4,7 +4,6 @@
 //! "appended" are written in one transaction, so that a crash, a kill or a restart can
 //! neither lose a minute (its row still waits) nor double it (its row says it is done).
 
-use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -12,41 +11,13 @@ use loader::LoadError;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use super::appends::{Appended, Appends};
 use crate::ledger::{self, MinuteKey, Unloaded};
 
 /// The live appender of one instance.
-#[derive(Debug, Default)]
-pub struct Appender {
-    /// Files that could not be read as a minute (a bad file, or one still being written
-    /// in place): not tried again until the watcher sees them change.
-    refused: HashSet<MinuteKey>,
-    /// Days whose appends found a load of the day running: tried again on the next tick.
-    busy: BTreeSet<NaiveDate>,
-}
-
-/// How one append ended.
-enum Appended {
-    Done,
-    /// Nothing to do: another instance has it or did it, or the day is loaded.
-    Skipped,
-    /// A load of the day holds it: later.
-    Busy,
-    Refused,
-}
+pub type Appender = Appends<MinuteKey>;
 
 impl Appender {
-    /// The watcher saw these files change: a refused one may be readable now.
-    pub fn seen(&mut self, keys: impl IntoIterator<Item = MinuteKey>) {
-        for key in keys {
-            self.refused.remove(&key);
-        }
-    }
-
-    /// Days to try again because a load held them.
-    pub fn take_busy(&mut self) -> Vec<NaiveDate> {
-        std::mem::take(&mut self.busy).into_iter().collect()
-    }
-
     /// Appends every waiting file of `days` (of every day when `None`), in order, until
     /// `stop` (a shutdown: what is left waits in the ledger); returns how many were
     /// appended.
@@ -63,18 +34,12 @@ impl Appender {
                 break;
             }
             let key = (file.day, file.minute);
-            if self.refused.contains(&key) || self.busy.contains(&file.day) {
+            if !self.should_try(file.day, &key) {
                 continue;
             }
-            match append(pool, dir, &file).await? {
-                Appended::Done => appended += 1,
-                Appended::Skipped => {}
-                Appended::Busy => {
-                    self.busy.insert(file.day);
-                }
-                Appended::Refused => {
-                    self.refused.insert(key);
-                }
+            let outcome = append(pool, dir, &file).await?;
+            if self.note(file.day, key, outcome) {
+                appended += 1;
             }
         }
         Ok(appended)

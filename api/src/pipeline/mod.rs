@@ -11,6 +11,8 @@
 //! a lock per day for the decision to queue, and the ledger row of a live minute locked
 //! while it is appended.
 
+mod appends;
+mod dataset_live;
 mod dataset_settle;
 mod dataset_watch;
 mod live;

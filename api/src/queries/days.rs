@@ -1,7 +1,7 @@
 //! Where each day stands — its files, its load, its latest job — in one word per day:
 //! what `GET /days` answers and the dashboard's month and day pages draw.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use loader::{Completeness, FilesSummary, PartitionInfo};
@@ -65,12 +65,12 @@ pub async fn statuses(
         .collect();
     let jobs = queue::latest_by_day(pool, dataset.name(), from, to).await?;
     let whole_at = whole_at(dataset);
-    // Live minutes are the sample's.
-    let live = if dataset.is_sample() {
-        ledger_view::live_days(pool, from, to).await?
-    } else {
-        HashMap::new()
+    // A marker says a day is whole where a count cannot.
+    let marked = match dataset.dataset.layout.rule().complete {
+        Completeness::Marker(_) => ledger_view::marked_days(pool, dataset.name(), from, to).await?,
+        _ => BTreeSet::new(),
     };
+    let live = ledger_view::live_days(pool, dataset.name(), from, to).await?;
     Ok(range
         .days()
         .map(|date| {
@@ -81,7 +81,7 @@ pub async fn statuses(
                 loads.get(&date),
                 jobs.get(&date),
                 files.get(&date),
-                (live, whole_at),
+                (live, whole_at.or(marked.contains(&date).then_some(1))),
             )
         })
         .collect())
@@ -102,7 +102,8 @@ pub async fn status_of(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no status for {date}")))
 }
 
-/// How many files make a day of `dataset` whole, when a count can say.
+/// How many files make a day of `dataset` whole, when a count can say (a day of a
+/// marker's rule is whole at one file once its marker is there).
 fn whole_at(dataset: &ServedDataset) -> Option<usize> {
     let rule = dataset.dataset.layout.rule();
     match (rule.complete, rule.cadence) {

@@ -5,6 +5,9 @@
 mod bad_files;
 mod bucket;
 mod dashboard;
+mod dataset_fairness;
+mod dataset_rules;
+mod dataset_service;
 mod datasets;
 mod days;
 mod fencing;

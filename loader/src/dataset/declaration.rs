@@ -61,6 +61,8 @@ struct Entry {
     keep_versions_hours: Option<u64>,
     streams: Option<usize>,
     shrink_guard_percent: Option<u8>,
+    #[serde(default)]
+    live: bool,
 }
 
 fn utc() -> String {
@@ -223,10 +225,17 @@ impl Entry {
             shrink_guard_percent: self.shrink_guard_percent,
         };
         check_settings(&settings)?;
+        let source = resolve_source(&self.source, base);
+        if self.live && source.contains("://") && !source.starts_with("file://") {
+            return Err(format!(
+                "live = true appends each file as it lands in a directory; {source:?} is a \
+                 bucket, whose days load whole"
+            ));
+        }
         Ok(Dataset {
             name: self.name,
             table_name,
-            source: resolve_source(&self.source, base),
+            source,
             layout,
             partition_column: self.partition_column,
             timezone,
@@ -234,6 +243,7 @@ impl Entry {
             schema_drift: self.schema_drift,
             audits: self.audits.map(|audits| base.join(audits)),
             settings,
+            live: self.live,
         })
     }
 }

@@ -50,6 +50,9 @@ pub struct Dataset {
     /// Its audit file; `None`: no audit (the sample's default audit is built in).
     pub audits: Option<PathBuf>,
     pub settings: DatasetSettings,
+    /// Each file of a day not loaded yet is appended as it lands (`live = true`; the
+    /// service's watcher does it, from a directory). The sample's is the service's `LIVE`.
+    pub live: bool,
 }
 
 /// Today's loading settings, per dataset (`None`: the process's own).
@@ -76,6 +79,7 @@ impl Dataset {
             schema_drift: SchemaDrift::Fail,
             audits: None,
             settings: DatasetSettings::default(),
+            live: false,
         }
     }
 

@@ -140,6 +140,23 @@ fn mistakes_are_reported_with_their_dataset_and_field() {
 }
 
 #[test]
+fn live_is_for_a_directory() {
+    let live = TRIPS.replace("streams = 2", "streams = 2\nlive = true");
+    let datasets = parse(&live).expect("a directory's dataset may be live");
+    assert!(datasets.get("trips").expect("trips").live);
+    assert!(!datasets.get("meters").expect("meters").live);
+    let bucket = TRIPS.replace(
+        "files = \"%Y/%m/%d/%H.parquet\"",
+        "files = \"%Y/%m/%d/%H.parquet\"\nlive = true",
+    );
+    let error = parse(&bucket).expect_err("a live bucket").to_string();
+    assert!(
+        error.contains("is a bucket, whose days load whole"),
+        "{error}"
+    );
+}
+
+#[test]
 fn table_names_are_each_one_datasets() {
     let twice = TRIPS.replace("energy.readings", "other.trips");
     let error = parse(&twice).expect_err("same table name").to_string();
