@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end checks against the real `api` binary on a fresh database:
+#   The instance serves a datasets file: the sample, and `meters`, an hourly dataset whose
+#   day 2023-01-01 is written here with pyarrow.
 #   1. Swagger UI in headless Chromium: POST /jobs?date=2023-01-01 → 202 → GET /jobs/{id}
-#      until succeeded (screenshot in target/swagger-e2e.png);
+#      until succeeded, then the same for the meters' day with dataset=meters (screenshot
+#      in target/swagger-e2e.png);
 #   2. schemathesis fuzzes every operation from the served /openapi.json: no 5xx, every
 #      response conforms to the spec (each event of GET /events too: it reads the first
 #      events and closes the stream); once with a token, and once against a second
@@ -14,7 +17,9 @@
 #      with the keyboard moves its bar to the end, a rollback to the version it replaced
 #      from the versions panel, the month shows a loaded, a failed, a
 #      running and a missing day (screenshots in target/dashboard-month-*.png), a cancel
-#      from the page, axe-core on every page;
+#      from the page, axe-core on every page; then the second dataset
+#      (api/tests/e2e/datasets.mjs): `/` lists both, the meters' day page draws its 24
+#      hours and columns, a reload and a rollback from its page, its month, axe-clean;
 #   4. PostgreSQL is stopped in the middle of a load and started again: the API stays up,
 #      /readyz reports the outage and recovers, the job is retried and succeeds, the day
 #      is whole and no staging table is left. (Only against a server this script may
@@ -29,6 +34,7 @@ database="dwh_e2e_$$"
 database_url="${admin_url%/*}/$database"
 data_dir="$(mktemp -d)"
 empty_dir="$(mktemp -d)"
+datasets_dir="$(mktemp -d)"
 api_pid=""
 open_pid=""
 events_pid=""
@@ -38,7 +44,7 @@ cleanup() {
     [[ -n "$api_pid" ]] && kill -TERM "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null || true
     psql "$admin_url" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
     psql "$admin_url" -qc "DROP DATABASE IF EXISTS ${database}_open WITH (FORCE)" >/dev/null 2>&1 || true
-    rm -rf "$data_dir" "$empty_dir"
+    rm -rf "$data_dir" "$empty_dir" "$datasets_dir"
 }
 trap cleanup EXIT
 
@@ -55,6 +61,35 @@ cargo build --locked -q -p api -p generator --bins
 psql "$admin_url" -qc "CREATE DATABASE $database" >/dev/null
 # A whole day: an incomplete one is refused (422 day-incomplete) unless allow_partial=true.
 target/debug/generator --date 2023-01-01 --out "$data_dir" >/dev/null
+# The second dataset: 24 hourly files of ten meter readings each, and its declaration.
+target/e2e-venv/bin/python - "$datasets_dir/meters/2023-01-01" <<'PY'
+import datetime, pathlib, sys
+import pyarrow as pa, pyarrow.parquet as pq
+folder = pathlib.Path(sys.argv[1])
+folder.mkdir(parents=True)
+midnight = datetime.datetime(2023, 1, 1)
+for hour in range(24):
+    at = [midnight + datetime.timedelta(hours=hour, minutes=i) for i in range(10)]
+    table = pa.table({
+        "meter": pa.array([hour * 100 + i for i in range(10)], pa.int64()),
+        "read_at": pa.array(at, pa.timestamp("us")),
+        "kwh": pa.array([i / 4 for i in range(10)], pa.float64()),
+    })
+    pq.write_table(table, folder / f"{hour:02}.parquet")
+PY
+cat >"$datasets_dir/datasets.toml" <<'TOML'
+[[dataset]]
+name = "meters"
+table = "energy.meters"
+source = "meters"
+files = "%Y-%m-%d/%H.parquet"
+partition_column = "read_at"
+columns = [
+    { name = "meter", type = "bigint", not_null = true },
+    { name = "read_at", type = "timestamp", not_null = true },
+    { name = "kwh", type = "double precision" },
+]
+TOML
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
@@ -62,7 +97,7 @@ base="http://127.0.0.1:$port"
 # schemathesis checks that POSTs without it are refused.
 token="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 DATABASE_URL="$database_url" DATA_DIR="$data_dir" BIND="127.0.0.1:$port" API_TOKEN="$token" \
-    WATCH=off WORKERS=2 HEARTBEAT_MS=200 LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api.log 2>&1 &
+    DATASETS_FILE="$datasets_dir/datasets.toml" WATCH=off WORKERS=2 HEARTBEAT_MS=200 LOG_FORMAT=json RUST_LOG=warn target/debug/api >target/e2e-api.log 2>&1 &
 api_pid=$!
 wait_until_ready "$api_pid" "$base" target/e2e-api.log
 
@@ -70,7 +105,7 @@ wait_until_ready "$api_pid" "$base" target/e2e-api.log
 curl -sN -m 600 "$base/events" >target/e2e-events.txt 2>/dev/null &
 events_pid=$!
 echo "==> Swagger UI in headless Chromium"
-(cd api/tests/e2e && API_TOKEN="$token" node swagger.mjs "$base" ../../../target/swagger-e2e.png)
+(cd api/tests/e2e && API_TOKEN="$token" DATASET=meters node swagger.mjs "$base" ../../../target/swagger-e2e.png)
 
 echo "==> schemathesis against $base/openapi.json"
 # positive_data_acceptance is left out: a valid date without source files is a documented
@@ -131,6 +166,8 @@ done
     || { kill "$lock_pid" 2>/dev/null; echo "the dashboard check failed (target/dashboard-failure.png)" >&2; exit 1; }
 kill "$lock_pid" 2>/dev/null || true
 wait "$lock_pid" 2>/dev/null || true
+(cd api/tests/e2e && API_TOKEN="$token" node datasets.mjs "$base" meters 2023-01-01) \
+    || { echo "the datasets' dashboard check failed (target/dashboard-datasets-failure.png)" >&2; exit 1; }
 
 # The server this script may stop and start: the embedded one the test command started,
 # or the local Debian cluster.

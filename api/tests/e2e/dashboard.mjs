@@ -14,8 +14,7 @@
 //   5. axe-core on every page: no serious or critical violation.
 //
 //   API_TOKEN=… node dashboard.mjs <base url> <load day> <running day> <failed day> <missing day>
-import { chromium } from 'playwright-core';
-import { AxeBuilder } from '@axe-core/playwright';
+import { axe as axeOf, check, launch, openPage, tabTo as tabToOn } from './browser.mjs';
 
 const [base, loadDay, runningDay, failedDay, missingDay] = process.argv.slice(2);
 const token = process.env.API_TOKEN;
@@ -25,42 +24,11 @@ if (!missingDay || !token) {
 }
 const shots = new URL('../../../target/', import.meta.url).pathname;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-const page = await context.newPage();
-const problems = [];
-page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-page.on('console', (message) => {
-  if (message.type() === 'error') problems.push(`console: ${message.text()}`);
-});
+const browser = await launch();
+const { context, page, problems } = await openPage(browser);
 
-function check(ok, what) {
-  if (!ok) throw new Error(what);
-  console.log(`    ok: ${what}`);
-}
-
-/** Moves the focus with Tab until `locator` has it (as a keyboard user would). */
-async function tabTo(locator, what) {
-  for (let i = 0; i < 80; i += 1) {
-    await page.keyboard.press('Tab');
-    if (await locator.evaluate((el) => el === document.activeElement)) {
-      check(true, `${what} is reached with Tab`);
-      return;
-    }
-  }
-  check(false, `${what} is reached with Tab`);
-}
-
-async function axe(label) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
-  for (const v of bad) console.error(`    axe ${label}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target).join(', ')}`);
-  check(bad.length === 0, `axe: no serious or critical violation on ${label} (${results.violations.length} minor)`);
-}
+const tabTo = (locator, what) => tabToOn(page, locator, what);
+const axe = (label) => axeOf(page, label);
 
 try {
   // 1. The token, through the page's own form.
@@ -76,7 +44,7 @@ try {
   // 2. Load with the keyboard; watch the new job's bar move without a reload, and the
   //    day's cell on the month page (another tab) turn to Loading and back to Loaded.
   const month = await context.newPage();
-  await month.goto(`${base}/`);
+  await month.goto(`${base}/?dataset=sample`);
   await month.evaluate(() => { window.notReloaded = true; });
   const cellStates = [];
   await page.bringToFront();
@@ -130,7 +98,7 @@ try {
   await axe(`/days/${loadDay} with its versions`);
 
   // 3. The month: loaded, failed, running, missing.
-  await page.goto(`${base}/`);
+  await page.goto(`${base}/?dataset=sample`);
   const label = async (day) => {
     const cell = page.locator(`a.cell[data-date="${day}"]`);
     return `${await cell.getAttribute('data-state')}: ${(await cell.locator('.state-word').textContent()).trim()}`;
@@ -144,7 +112,7 @@ try {
     'the failed day links to its error');
   check((await page.title()).includes('The warehouse by day'), 'the page title says what it is');
   await page.screenshot({ path: `${shots}dashboard-month-1280.png`, fullPage: true });
-  await axe('/');
+  await axe('/?dataset=sample');
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: `${shots}dashboard-month-390.png`, fullPage: true });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

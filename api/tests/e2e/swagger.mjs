@@ -1,10 +1,11 @@
 // Drives Swagger UI of a running API in headless Chromium the way a user does: open
 // /docs, expand POST /jobs, "Try it out" with 2023-01-01, Execute, see 202; then follow
-// the job with GET /jobs/{id} until it has succeeded. When API_TOKEN is set it is
+// the job with GET /jobs/{id} until it has succeeded. With DATASET set, the same again for
+// that dataset's 2023-01-01 (the `dataset` field filled in). When API_TOKEN is set it is
 // entered through the Authorize button first. Saves a screenshot under target/.
 //
-//   [API_TOKEN=…] node swagger.mjs http://127.0.0.1:8080 [screenshot.png]
-import { chromium } from 'playwright-core';
+//   [API_TOKEN=…] [DATASET=…] node swagger.mjs http://127.0.0.1:8080 [screenshot.png]
+import { launch } from './browser.mjs';
 
 const base = process.argv[2];
 const screenshot = process.argv[3] ?? '../../../target/swagger-e2e.png';
@@ -13,11 +14,7 @@ if (!base) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 /** Expands an operation, turns on "Try it out", fills parameters and executes it. */
 async function execute(page, operationId, params) {
@@ -35,6 +32,31 @@ async function execute(page, operationId, params) {
   await status.waitFor({ timeout: 15000 });
   const body = await op.locator('.live-responses-table .response-col_description pre').first().textContent();
   return { op, status: (await status.textContent()).trim(), body };
+}
+
+/** POST /jobs with `params` → 202 (of the right dataset), then GET /jobs/{id} until it
+ *  has succeeded; returns the last GET's result. */
+async function loadThrough(page, params) {
+  const created = await execute(page, 'jobs-create_jobs', params);
+  const query = new URLSearchParams(params).toString();
+  if (created.status !== '202') throw new Error(`POST /jobs?${query} answered ${created.status}: ${created.body}`);
+  const job = JSON.parse(created.body);
+  const dataset = params.dataset ?? 'sample';
+  if (job.dataset !== dataset) throw new Error(`the job is of dataset ${job.dataset}, not ${dataset}`);
+  console.log(`POST /jobs?${query} -> 202, job ${job.id} of ${job.dataset} (${job.status})`);
+  let status = job.status;
+  const deadline = Date.now() + 120000;
+  let last;
+  while (status !== 'succeeded') {
+    if (['failed', 'cancelled'].includes(status)) throw new Error(`job ended ${status}: ${last?.body}`);
+    if (Date.now() > deadline) throw new Error(`job still ${status} after 120 s`);
+    await page.waitForTimeout(500);
+    last = await execute(page, 'jobs-get_job', { id: job.id });
+    if (last.status !== '200') throw new Error(`GET /jobs/{id} answered ${last.status}`);
+    status = JSON.parse(last.body).status;
+  }
+  console.log(`GET /jobs/${job.id} -> succeeded, ${JSON.parse(last.body).rows_loaded} rows`);
+  return last;
 }
 
 let failed = false;
@@ -61,24 +83,8 @@ try {
     console.log('the token is not kept in localStorage');
   }
 
-  const created = await execute(page, 'jobs-create_jobs', { date: '2023-01-01' });
-  if (created.status !== '202') throw new Error(`POST /jobs answered ${created.status}: ${created.body}`);
-  const job = JSON.parse(created.body);
-  console.log(`POST /jobs?date=2023-01-01 -> 202, job ${job.id} (${job.status})`);
-
-  let status = job.status;
-  const deadline = Date.now() + 120000;
-  let last;
-  while (status !== 'succeeded') {
-    if (['failed', 'cancelled'].includes(status)) throw new Error(`job ended ${status}: ${last?.body}`);
-    if (Date.now() > deadline) throw new Error(`job still ${status} after 120 s`);
-    await page.waitForTimeout(500);
-    last = await execute(page, 'jobs-get_job', { id: job.id });
-    if (last.status !== '200') throw new Error(`GET /jobs/{id} answered ${last.status}`);
-    status = JSON.parse(last.body).status;
-  }
-  const done = JSON.parse(last.body);
-  console.log(`GET /jobs/${job.id} -> succeeded, ${done.rows_loaded} rows`);
+  const last = await loadThrough(page, { date: '2023-01-01' });
+  if (process.env.DATASET) await loadThrough(page, { date: '2023-01-01', dataset: process.env.DATASET });
   await last.op.scrollIntoViewIfNeeded();
   if (refusals.length > 0) throw new Error(`the content security policy refused: ${refusals.join('; ')}`);
   console.log('nothing refused by the content security policy');
