@@ -4,6 +4,9 @@
 # the data directory lacks it, and serves the API. A second run rebuilds nothing that did
 # not change, downloads nothing, and keeps the data and the database.
 #
+# DATASETS_FILE, when set, declares more datasets beside the sample (try
+# deploy/datasets/example.toml: an hourly dataset with one day in the repository).
+#
 # DATABASE_URL, when set, is used as it is. Otherwise: the server on 127.0.0.1:5432
 # (database dwh, user postgres), or an embedded one (forced with DWH_EMBEDDED_PG=1; under
 # target/embedded-pg/, or as root under /var/lib/dwh-postgres/), stopped again when the API
@@ -51,6 +54,16 @@ cat <<MSG
     Stop with Ctrl-C.
 
 MSG
+if [[ -n ${DATASETS_FILE:-} ]]; then
+    cat <<MSG
+    Datasets of $DATASETS_FILE beside the sample (each watched; its complete days load
+    by themselves too):
+    Datasets:    curl 'http://$BIND/datasets'
+    One of them: curl 'http://$BIND/days?from=2024-03-01&to=2024-03-31&dataset=<name>'
+    Its page:    http://$BIND/?dataset=<name>
+
+MSG
+fi
 if [[ -z ${EMBEDDED_PG_STARTED:-} ]]; then
     exec target/release/api
 fi

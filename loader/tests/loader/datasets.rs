@@ -3,6 +3,7 @@
 mod audits;
 mod cli;
 mod drift;
+mod example;
 mod json;
 mod layouts;
 mod wide;
