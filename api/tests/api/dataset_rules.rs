@@ -2,7 +2,7 @@
 //! a bucket: a Hive-style day waits for its `_SUCCESS` marker however long its parts have
 //! settled; a day with `complete = "any"` loads once its files settle; an hourly dataset
 //! in a bucket of a real S3-compatible server (`s3s-fs`) loads when its 24th hour lands.
-//! Each loads once, by itself, with its rows exact. A dataset declared `live` has each
+//! Each loads once, by itself, with its rows exact; a part landing later reloads its day. A dataset declared `live` has each
 //! hour's rows queryable as soon as its file lands, and its day loaded whole in the end
 //! (the live rows replaced, not doubled).
 
@@ -128,13 +128,14 @@ async fn each_completeness_rule_and_a_bucket_load_by_themselves(pool: PgPool) {
     assert_eq!(jobs_of(&pool, "exports").await, ["auto"]);
     assert_eq!(jobs_of(&pool, "bucketed").await, ["auto"]);
 
+    check_changed(&api, &pool, root.path()).await;
     check_marker(&api, &pool, &nightly_day).await;
     check_live(&api, &pool, &root.path().join("live")).await;
 
     // Loaded once each: a later rescan queues nothing more.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for dataset in ["nightly", "exports", "bucketed", "live"] {
-        assert_eq!(jobs_of(&pool, dataset).await.len(), 1, "{dataset}");
+    for (dataset, jobs) in [("nightly", 1), ("exports", 2), ("bucketed", 1), ("live", 1)] {
+        assert_eq!(jobs_of(&pool, dataset).await.len(), jobs, "{dataset}");
     }
 }
 
@@ -212,4 +213,19 @@ async fn check_marker(api: &Service, pool: &PgPool, nightly_day: &std::path::Pat
         expected_meter_rows(day(), 0..3)
     );
     assert_eq!(jobs_of(pool, "nightly").await, ["auto"]);
+}
+
+/// A part of the exports' day that lands after its load: the day is reloaded
+/// (`changed`), with it.
+async fn check_changed(api: &Service, pool: &PgPool, root: &std::path::Path) {
+    write_hour(&root.join(format!("exports/{DAY}/p3.parquet")), day(), 3);
+    wait_until("the exports' day is reloaded", async || {
+        jobs_of(pool, "exports").await == ["auto", "changed"]
+            && api.day_state(DAY, "&dataset=exports").await == "loaded"
+    })
+    .await;
+    assert_eq!(
+        meter_rows(pool, "energy.exports", day()).await,
+        expected_meter_rows(day(), 0..4)
+    );
 }
