@@ -97,6 +97,7 @@ pub use settings::loading::{LoadingSettings, RetentionSettings};
 pub use settings::source::SourceSettings;
 pub use warehouse::column_type::PgType;
 pub use warehouse::day::{MINUTES_PER_DAY, MissingMinutes};
+pub use warehouse::index_spec::IndexSpec;
 pub use warehouse::partitions::{
     DayStats, PartitionInfo, day_stats, get_partition, get_partition_of, list_partitions,
     list_partitions_of, scan_day_stats,

@@ -48,6 +48,9 @@ pub struct DatasetInfo {
     pub timezone: String,
     /// What a load does with a column its table lacks: `fail` or `add_columns`.
     pub schema_drift: String,
+    /// The indexes it declares (`method (keys)`), built on each day's leaves before its
+    /// swap.
+    pub indexes: Vec<String>,
     /// Where `columns` come from: `table` (as PostgreSQL has it), `declared` (the table
     /// does not exist yet), or `files` (nothing declared: its first load takes them from
     /// the day's first file, and `columns` is empty until then).
@@ -117,6 +120,7 @@ pub async fn info(
         partition_column: declared.partition_column.clone(),
         timezone: declared.timezone.name().to_owned(),
         schema_drift: format!("{:?}", declared.schema_drift).to_lowercase(),
+        indexes: declared.indexes.iter().map(|index| index.text()).collect(),
         columns_from: columns_from.to_owned(),
         table_exists: table.is_some(),
         columns: columns

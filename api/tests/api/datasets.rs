@@ -36,7 +36,7 @@ async fn two_datasets_load_by_themselves_side_by_side_and_roll_back_alone(pool: 
         "energy.meters",
         "meters",
         "%Y-%m-%d/%H.parquet",
-        "",
+        r#"indexes = ["btree (meter, read_at)"]"#,
     );
     std::fs::write(&datasets, declaration).expect("datasets file");
     let db = database_url(&pool).await;
@@ -102,6 +102,10 @@ async fn check_datasets_routes(api: &Service) {
     assert_eq!(meters["table"], "energy.meters");
     assert_eq!(meters["cadence"], "hour");
     assert_eq!(meters["columns_from"], "table");
+    assert_eq!(
+        meters["indexes"],
+        serde_json::json!(["btree (meter, read_at)"])
+    );
     assert_eq!(meters["columns"][1]["type"], "timestamp without time zone");
     assert_eq!(meters["days"]["loaded"], 1);
     assert_eq!(meters["days"]["newest_loaded_day"], METERS_DAY);

@@ -69,11 +69,12 @@ pub(crate) fn print_timings(report: &LoadReport, started: Instant, load_began: I
     let ms = |d: Duration| format!("{:.0}", d.as_secs_f64() * 1e3);
     println!(
         "  timings (ms): start-up {}, files and footers {}, lock and staging {}, copy {}, \
-         audit {}, swap {}, after the swap {}",
+         indexes {}, audit {}, swap {}, after the swap {}",
         ms(load_began - started),
         ms(phases.prepare),
         ms(phases.setup),
         ms(report.copy_duration),
+        ms(phases.indexes),
         ms(report.audit_duration),
         ms(phases.swap),
         ms(phases.after_swap),

@@ -11,6 +11,7 @@ use crate::files::day_rule::Completeness;
 use crate::files::layout::Layout;
 use crate::files::pattern::FilePattern;
 use crate::warehouse::column_type::PgType;
+use crate::warehouse::index_spec::IndexSpec;
 use crate::warehouse::table::{Column, HISTORY_SCHEMA, SAMPLE_DATASET, STAGING_SCHEMA};
 
 /// The longest table name: its leaves' names (`<table>_retired_YYYYMMDD_<12>_<n>`) must fit
@@ -61,6 +62,8 @@ struct Entry {
     keep_versions_hours: Option<u64>,
     streams: Option<usize>,
     shrink_guard_percent: Option<u8>,
+    #[serde(default)]
+    indexes: Vec<String>,
     #[serde(default)]
     live: bool,
 }
@@ -232,6 +235,11 @@ impl Entry {
                  bucket, whose days load whole"
             ));
         }
+        let indexes = self
+            .indexes
+            .iter()
+            .map(|text| IndexSpec::parse(text))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Dataset {
             name: self.name,
             table_name,
@@ -243,6 +251,7 @@ impl Entry {
             schema_drift: self.schema_drift,
             audits: self.audits.map(|audits| base.join(audits)),
             settings,
+            indexes,
             live: self.live,
         })
     }

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::files::layout::Layout;
+use crate::warehouse::index_spec::IndexSpec;
 use crate::warehouse::table::{Column, SAMPLE_DATASET, Table};
 
 pub use declaration::{DatasetError, Datasets};
@@ -50,6 +51,8 @@ pub struct Dataset {
     /// Its audit file; `None`: no audit (the sample's default audit is built in).
     pub audits: Option<PathBuf>,
     pub settings: DatasetSettings,
+    /// Its indexes, built on each day's leaves before the swap (`warehouse/indexes.rs`).
+    pub indexes: Vec<IndexSpec>,
     /// Each file of a day not loaded yet is appended as it lands (`live = true`; the
     /// service's watcher does it, from a directory). The sample's is the service's `LIVE`.
     pub live: bool,
@@ -79,6 +82,7 @@ impl Dataset {
             schema_drift: SchemaDrift::Fail,
             audits: None,
             settings: DatasetSettings::default(),
+            indexes: table.indexes().to_vec(),
             live: false,
         }
     }
@@ -104,6 +108,10 @@ impl Dataset {
             columns,
             &self.partition_column,
         )?;
-        Ok(Arc::new(table.in_timezone(self.timezone)))
+        Ok(Arc::new(
+            table
+                .in_timezone(self.timezone)
+                .with_indexes(self.indexes.clone()),
+        ))
     }
 }

@@ -31,6 +31,7 @@ use crate::publish::audit::{self, Audited, Counted};
 use crate::publish::swap::{self, DayLoad, SwapOutcome};
 use crate::warehouse::day::{Day, MissingMinutes};
 use crate::warehouse::day_lock::DayLock;
+use crate::warehouse::indexes;
 use crate::warehouse::retired;
 use crate::warehouse::shrink_guard;
 use crate::warehouse::staging::{self, Staging};
@@ -158,6 +159,7 @@ async fn load_once(
     }
     lock.release().await.ok();
     let filled = result?;
+    let phases = phases_of(&filled, [started, prepared_at, set_up_at]);
     let report = LoadReport {
         date,
         files,
@@ -172,18 +174,24 @@ async fn load_once(
         version: filled.swap.version,
         audits: filled.audited.results,
         audit_duration: filled.audited.duration,
-        phases: LoadPhases {
-            prepare: prepared_at - started,
-            setup: set_up_at - prepared_at,
-            swap: filled.swap_waited,
-            after_swap: filled.swap.after_commit,
-        },
+        phases,
     };
     tracing::info!(
         %date, rows = report.rows, seconds = report.elapsed.as_secs_f64(),
         swap_ms = report.swap_duration.as_millis() as u64, "day replaced"
     );
     Ok(report)
+}
+
+/// Where the load's time went, from when it `started`, was prepared and was set up.
+fn phases_of(filled: &Filled, [started, prepared_at, set_up_at]: [Instant; 3]) -> LoadPhases {
+    LoadPhases {
+        prepare: prepared_at - started,
+        setup: set_up_at - prepared_at,
+        indexes: filled.index_duration,
+        swap: filled.swap_waited,
+        after_swap: filled.swap.after_commit,
+    }
 }
 
 /// Takes the day's lock and readies the staging tables: the fence asked, leftovers of a
@@ -210,7 +218,17 @@ async fn set_up(
         lock.release().await.ok();
         return Err(error);
     }
-    let staging = Staging::new(day, prepared.parts.iter().map(|p| (p.0, p.1.len())));
+    // The declared indexes made on the table (nothing built; a bad one fails here), and
+    // every index it has, to be built on the staging tables.
+    let indexes = match indexes::ensure_declared(lock.connection(), day.table()).await {
+        Ok(()) => indexes::of_table(lock.connection(), day.table()).await?,
+        Err(error) => {
+            lock.release().await.ok();
+            return Err(error);
+        }
+    };
+    let staging =
+        Staging::new(day, prepared.parts.iter().map(|p| (p.0, p.1.len()))).with_indexes(indexes);
     staging.create_shared(lock.connection()).await?;
     Ok((lock, staging))
 }
@@ -219,6 +237,7 @@ async fn set_up(
 struct Filled {
     rows: u64,
     copy_duration: Duration,
+    index_duration: Duration,
     audited: Audited,
     swap: SwapOutcome,
     /// The swap, every attempt up to its commit.
@@ -273,6 +292,12 @@ async fn fill_and_swap(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled { date });
     }
+    let indexes_started = Instant::now();
+    staging.build_indexes(pool).await?;
+    let index_duration = indexes_started.elapsed();
+    if cancel.is_cancelled() {
+        return Err(LoadError::Cancelled { date });
+    }
     let names = tally.names.as_ref().map(|names| names.counts());
     let counted = Counted {
         facts: tally.facts.as_ref(),
@@ -292,6 +317,7 @@ async fn fill_and_swap(
     Ok(Filled {
         rows,
         copy_duration,
+        index_duration,
         audited,
         swap_waited: swap_started.elapsed().saturating_sub(swap.after_commit),
         swap,

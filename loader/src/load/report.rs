@@ -10,7 +10,7 @@ use crate::warehouse::day::MissingMinutes;
 
 /// Where a load's time went, in the phases [`LoadReport`] does not time already (its
 /// `copy_duration` and `audit_duration` are the other two; `loader load --timings` prints
-/// all six).
+/// all seven).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct LoadPhases {
     /// Listing the day's files and checking their footers (a bucket's, with more than one
@@ -19,6 +19,8 @@ pub struct LoadPhases {
     /// The day's lock, dropping leftovers of a dead load, the early shrink guard, creating
     /// the staging tables.
     pub setup: Duration,
+    /// Building the table's indexes on the staging tables, after the COPY.
+    pub indexes: Duration,
     /// The swap: every attempt, waits for readers included, up to its commit.
     pub swap: Duration,
     /// After the commit: retiring the versions beyond retention (their drop is left to

@@ -19,6 +19,7 @@ use crate::publish::swap_check::{self, SwapCheck, SwapSummary};
 use crate::publish::versions::{self, Retention};
 use crate::warehouse::day::Day;
 use crate::warehouse::day_lock::DayLock;
+use crate::warehouse::indexes;
 use crate::warehouse::staging;
 use crate::warehouse::table::Table;
 
@@ -129,6 +130,12 @@ async fn swap_back(
             .fetch_optional(lock.connection())
             .await?
             .flatten();
+    // A version kept from before an index was declared gets it now, in the history,
+    // rather than built by the attach under the swap's locks.
+    if let Ok(kept) = kept::kept_version(lock.connection(), &day, version).await? {
+        let leaves: Vec<String> = kept.leaves.into_iter().map(|leaf| leaf.name).collect();
+        indexes::complete_kept_leaves(lock.connection(), day.table(), &leaves).await?;
+    }
     let policy = SwapPolicy {
         lock_timeout: options.lock_timeout,
         attempts: options.swap_attempts,

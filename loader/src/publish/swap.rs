@@ -32,6 +32,7 @@ use crate::publish::audit::AuditResult;
 use crate::publish::swap_check::{self, SwapCheck, SwapSummary};
 use crate::publish::versions::{self, Leaf, Retention};
 use crate::warehouse::day::Day;
+use crate::warehouse::indexes;
 use crate::warehouse::retired::Dispose;
 use crate::warehouse::shrink_guard::guard_shrink;
 use crate::warehouse::staging::Staging;
@@ -205,8 +206,14 @@ async fn try_swap(
     let keep_old = policy.retention.keep > 0 && replaced_rows.is_some();
     let cleared = clear_day_table(&mut tx, staging, keep_old).await?;
     // New columns first: the day's table and the new leaves must agree before the attach.
-    let sql =
-        day.table().add_columns_statement() + &cleared.statements + &attach_statements(staging);
+    let sql = day.table().add_columns_statement() + &cleared.statements;
+    (&mut *tx).execute(sql.as_str()).await?;
+    // The day's table, now without leaves, gets any partitioned index it lacks (nothing to
+    // build); each new leaf's index, built before, is attached to it by the attach.
+    let day_table = day.qualified_partition();
+    let sql = indexes::day_table_statements(&mut tx, day.table(), &day_table, &day.compact())
+        .await?
+        + &attach_statements(staging);
     (&mut *tx).execute(sql.as_str()).await?;
     // Whatever the day's record says (an operator may have emptied it): the version that
     // was current is current no more.

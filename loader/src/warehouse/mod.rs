@@ -4,7 +4,8 @@
 //! `table` is a dataset's table and its columns (the sample's is `dwh.data_sample`),
 //! `column_type` the PostgreSQL types they may have; `day` is one date of it and the ranges of
 //! `create_at` a load works in; `day_lock` lets one load of a day run at a time;
-//! `staging` names, creates and cleans up the staging tables; `retired` drops leaves no
+//! `staging` names, creates and cleans up the staging tables (and builds the table's
+//! indexes on them, `indexes`); `retired` drops leaves no
 //! version keeps; `shrink_guard` refuses a replace that would shrink a day;
 //! `partitions` reads back what is loaded.
 //!
@@ -13,6 +14,8 @@
 pub(crate) mod column_type;
 pub(crate) mod day;
 pub(crate) mod day_lock;
+pub(crate) mod index_spec;
+pub(crate) mod indexes;
 pub(crate) mod partitions;
 pub(crate) mod retired;
 pub(crate) mod shrink_guard;

@@ -23,8 +23,10 @@ use chrono::NaiveDate;
 use sqlx::{Executor, PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::error::LoadError;
 use crate::warehouse::day::{Day, TimeRange};
 use crate::warehouse::day_lock::DayLock;
+use crate::warehouse::indexes::TableIndex;
 use crate::warehouse::retired;
 use crate::warehouse::table::{self, Table};
 
@@ -41,6 +43,8 @@ pub(crate) struct Staging {
     /// Random, names this load's tables: staging, leaves, retired ones.
     id: String,
     tables: Vec<StagingTable>,
+    /// The dataset's table's indexes, built on each staging table before the swap.
+    indexes: Vec<TableIndex>,
 }
 
 /// One staging table, the part of the day it holds, and how many streams fill it.
@@ -121,7 +125,44 @@ impl Staging {
             day: day.clone(),
             id,
             tables,
+            indexes: Vec::new(),
         }
+    }
+
+    /// The staging tables, to be given `indexes` (the dataset's table's) before the swap.
+    pub(crate) fn with_indexes(mut self, indexes: Vec<TableIndex>) -> Self {
+        self.indexes = indexes;
+        self
+    }
+
+    /// Builds the table's indexes on every staging table, the tables side by side (each
+    /// on a connection of its own; a table's indexes one after the other). An index that
+    /// cannot be built fails the load, naming it; the day is untouched.
+    pub(crate) async fn build_indexes(&self, pool: &PgPool) -> Result<(), LoadError> {
+        let builds = self.tables.iter().enumerate().map(|(k, stage)| async move {
+            let mut conn = pool.acquire().await?;
+            for (n, index) in self.indexes.iter().enumerate() {
+                // Short and unique in any schema the table moves to (leaf, history).
+                let name = format!("dwh_ix_{}_{}_{}", self.id, k + 1, n + 1);
+                let sql = index.create_on(&name, &stage.qualified_name());
+                if let Err(error) = conn.execute(sql.as_str()).await {
+                    return Err(match error.as_database_error() {
+                        Some(refused) => LoadError::DatasetInvalid {
+                            dataset: self.day.table().dataset().to_owned(),
+                            message: format!(
+                                "its index {} could not be built on the day's rows: {}; the day \
+                                 is unchanged",
+                                index.using,
+                                refused.message()
+                            ),
+                        },
+                        None => error.into(),
+                    });
+                }
+            }
+            Ok::<(), LoadError>(())
+        });
+        futures::future::try_join_all(builds).await.map(|_| ())
     }
 
     /// Creates (and commits) the shared tables, which no single stream can create.

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::warehouse::column_type::PgType;
+use crate::warehouse::index_spec::IndexSpec;
 
 /// The sample's table's schema, and the schema a declared table defaults to.
 pub(crate) const SCHEMA: &str = "dwh";
@@ -61,6 +62,8 @@ pub struct Table {
     added: usize,
     /// Where a day starts and ends, for a `timestamptz` partition column.
     timezone: chrono_tz::Tz,
+    /// The indexes its dataset declares (`indexes`).
+    indexes: Vec<IndexSpec>,
 }
 
 impl Table {
@@ -82,6 +85,7 @@ impl Table {
             partition: 2,
             added: 0,
             timezone: chrono_tz::UTC,
+            indexes: Vec::new(),
         })
     }
 
@@ -114,7 +118,18 @@ impl Table {
             partition,
             added: 0,
             timezone: chrono_tz::UTC,
+            indexes: Vec::new(),
         })
+    }
+
+    /// The table with the indexes its dataset declares.
+    pub fn with_indexes(mut self, indexes: Vec<IndexSpec>) -> Self {
+        self.indexes = indexes;
+        self
+    }
+
+    pub fn indexes(&self) -> &[IndexSpec] {
+        &self.indexes
     }
 
     /// The table, its days cut at midnight in `timezone` (a `timestamptz` partition

@@ -4,6 +4,7 @@ mod audits;
 mod cli;
 mod drift;
 mod example;
+mod indexes;
 mod json;
 mod layouts;
 mod wide;

@@ -126,6 +126,10 @@ fn mistakes_are_reported_with_their_dataset_and_field() {
         ),
         (("streams = 2", "stream = 2"), "unknown field"),
         (
+            ("streams = 2", "streams = 2\nindexes = [\"btree\"]"),
+            "write a method and its keys",
+        ),
+        (
             (
                 "source = \"trips\"",
                 "source = \"trips\"\ntimezone = \"Mars/Olympus\"",
