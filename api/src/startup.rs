@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Server;
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use sqlx::ConnectOptions;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::sync::Notify;
@@ -241,6 +242,10 @@ fn workers_pool(settings: &Settings) -> anyhow::Result<PgPool> {
         Some(_) => options,
         None => options.application_name("dwh-loader worker"),
     };
+    // A load's statements are long by nature (a COPY, an index built on a day's rows): a
+    // warning for each over a second would be noise; they are logged at debug level.
+    let options =
+        options.log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(1));
     Ok(PgPoolOptions::new()
         .max_connections(settings.workers.db_max_connections)
         .acquire_timeout(Duration::from_secs(5))

@@ -11,7 +11,8 @@ use loader::{
     Table,
 };
 use secrecy::ExposeSecret;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 // The binary's own rooms, in a folder of their own beside the library's.
 #[path = "cli/datasets.rs"]
@@ -135,10 +136,14 @@ async fn run(cli: Cli, started: Instant) -> anyhow::Result<()> {
         Command::Load(args) => u32::try_from(args.loading.streams.get()).unwrap_or(u32::MAX),
         _ => 1,
     };
+    let options: PgConnectOptions = url
+        .expose_secret()
+        .parse()
+        .context("DATABASE_URL is not a valid PostgreSQL URL")?;
     let pool = PgPoolOptions::new()
         .max_connections(8.max(streams))
         .acquire_timeout(Duration::from_secs(10))
-        .connect(url.expose_secret())
+        .connect_with(quiet_about_long_statements(options))
         .await
         .context("cannot connect to PostgreSQL")?;
     match cli.command {
@@ -198,6 +203,13 @@ async fn table_of(
                 dataset.table_display()
             )
         })
+}
+
+/// A load's statements are long by nature (a COPY, an index built on a day's rows): a
+/// warning for each statement over a second would only be noise, so they are logged at
+/// debug level.
+fn quiet_about_long_statements(options: PgConnectOptions) -> PgConnectOptions {
+    options.log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(1))
 }
 
 #[cfg(test)]
