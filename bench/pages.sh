@@ -11,7 +11,7 @@
 # Uses databases dwh_bench_reads_before / _after and $DATA (default /tmp/dwh-bench-month,
 # generated if missing). Release builds; the before binary is built in a git worktree.
 #
-#   bench/reads.sh
+#   bench/pages.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v strace >/dev/null || { echo "strace is needed: apt-get install strace" >&2; exit 1; }
