@@ -58,7 +58,7 @@ fn declarations(root: &std::path::Path) -> String {
     .concat()
 }
 
-/// How many jobs the datasets' days have had, by dataset.
+/// The triggers of `dataset`'s jobs, oldest first.
 async fn jobs_of(pool: &PgPool, dataset: &str) -> Vec<String> {
     sqlx::query_scalar("SELECT trigger FROM ops.jobs WHERE dataset = $1 ORDER BY created_at")
         .bind(dataset)

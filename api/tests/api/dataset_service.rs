@@ -125,9 +125,26 @@ pub fn expected_meter_rows(
 
 /// The binary serving a datasets file, on a free port.
 pub struct Service {
-    pub api: ApiProcess,
+    /// Held for its lifetime: dropping it stops the binary.
+    _api: ApiProcess,
     pub base: String,
     pub client: reqwest::Client,
+    /// Its log: shown when the test fails (it lives in the test's temporary folder).
+    log: std::path::PathBuf,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            eprintln!(
+                "the api's log, last lines ({}):\n{tail}",
+                self.log.display()
+            );
+        }
+    }
 }
 
 impl Service {
@@ -149,9 +166,10 @@ impl Service {
         ];
         vars.extend_from_slice(env);
         Self {
-            api: ApiProcess::start_with(db, data, log, &vars),
+            _api: ApiProcess::start_with(db, data, log, &vars),
             base: format!("http://{bind}"),
             client: reqwest::Client::new(),
+            log: log.to_path_buf(),
         }
     }
 
