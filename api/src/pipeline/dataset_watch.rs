@@ -5,7 +5,7 @@
 //! listed every `RESCAN_SECS`. Either is also listed every `RESCAN_SECS`, for what
 //! notifications miss.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use super::dataset_live::DatasetAppender;
 use super::dataset_settle::settle_dataset_day;
-use super::settle::Verdict;
+use super::pending::PendingDays;
 use super::{FINGERPRINTS_IN_FLIGHT, Pipeline, TICK};
 use crate::catalog::ServedDataset;
 use crate::ledger::Stat;
@@ -102,7 +102,7 @@ struct Watched {
     /// What was last seen of each file, by path.
     known: HashMap<String, (NaiveDate, Stat)>,
     /// Days that changed and may be due for a job, with when to look at them next.
-    pending: BTreeMap<NaiveDate, Instant>,
+    pending: PendingDays,
     /// Its live appends, when it is declared `live`.
     appender: Option<DatasetAppender>,
 }
@@ -130,12 +130,11 @@ impl Watched {
                 }
             }
         };
-        let now = Instant::now();
         let mut watched = Self {
             appender: dataset.dataset.live.then(DatasetAppender::default),
             dataset,
             known,
-            pending: days.into_iter().map(|day| (day, now)).collect(),
+            pending: PendingDays::due_now(days),
         };
         watched.rescan(pipeline).await;
         // Files recorded before a restart may wait for their append still.
@@ -184,11 +183,11 @@ impl Watched {
         let at = Instant::now() + pipeline.settle;
         for file in &seen {
             self.known.insert(file.path.clone(), (file.day, file.stat));
-            self.pending.insert(file.day, at);
+            self.pending.look_at(file.day, at);
         }
         for (day, path) in &gone {
             self.known.remove(path);
-            self.pending.insert(*day, at);
+            self.pending.look_at(*day, at);
         }
         if let Some(appender) = &mut self.appender {
             appender.seen(seen.iter().map(|f| (f.day, f.path.clone())));
@@ -265,30 +264,11 @@ impl Watched {
         {
             self.append_live(pipeline).await;
         }
-        let now = Instant::now();
-        let due: Vec<NaiveDate> = self
-            .pending
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(day, _)| *day)
-            .collect();
+        let (now, due) = self.pending.due();
         for day in due {
-            match settle_dataset_day(pipeline, &self.dataset, day).await {
-                Ok(Verdict::Wait(left)) => {
-                    self.pending.insert(day, now + left);
-                }
-                Ok(verdict) => {
-                    self.pending.remove(&day);
-                    if matches!(verdict, Verdict::Queue(_)) {
-                        pipeline.wake.notify_waiters();
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, %day, dataset = self.dataset.name(),
-                        "cannot decide whether the day is due; trying again");
-                    self.pending.insert(day, now + pipeline.settle);
-                }
-            }
+            let decision = settle_dataset_day(pipeline, &self.dataset, day).await;
+            let about = (self.dataset.name(), day, now);
+            self.pending.decided(pipeline, about, decision);
         }
     }
 }

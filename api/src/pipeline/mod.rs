@@ -16,10 +16,10 @@ mod dataset_live;
 mod dataset_settle;
 mod dataset_watch;
 mod live;
+mod pending;
 pub mod settle;
 mod watch;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::Catalog;
 use crate::ledger::{self, Observation};
 use live::Appender;
-use settle::Verdict;
+use pending::PendingDays;
 use watch::{Observer, Signal};
 
 /// What the watcher of one instance needs.
@@ -156,7 +156,7 @@ struct State {
     observer: Arc<Mutex<Observer>>,
     appender: Appender,
     /// Days that changed and may be due for a job, with when to look at them next.
-    pending: BTreeMap<NaiveDate, Instant>,
+    pending: PendingDays,
 }
 
 impl State {
@@ -187,11 +187,10 @@ impl State {
             DataSource::Bucket(_) => PathBuf::new(), // an observer of objects reads no path
         };
         let observer = Observer::new(dir, known, strays);
-        let now = Instant::now();
         let mut state = Self {
             observer: Arc::new(Mutex::new(observer)),
             appender: Appender::default(),
-            pending: days.into_iter().map(|day| (day, now)).collect(),
+            pending: PendingDays::due_now(days),
         };
         state.rescan(pipeline).await;
         Some(state)
@@ -280,7 +279,7 @@ impl State {
             let now = Instant::now();
             for observation in &seen {
                 self.pending
-                    .insert(observation.day(), now + pipeline.settle);
+                    .look_at(observation.day(), now + pipeline.settle);
             }
             self.appender.seen(seen.iter().filter_map(|o| match o {
                 Observation::Present { key, .. } => Some(*key),
@@ -319,31 +318,13 @@ impl State {
                 self.append(pipeline, Some(&busy)).await;
             }
         }
-        let now = Instant::now();
-        let due: Vec<NaiveDate> = self
-            .pending
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(day, _)| *day)
-            .collect();
+        let (now, due) = self.pending.due();
         for day in due {
-            match settle::settle_day(&pipeline.pool, day, pipeline.settle, pipeline.max_attempts)
-                .await
-            {
-                Ok(Verdict::Wait(left)) => {
-                    self.pending.insert(day, now + left);
-                }
-                Ok(verdict) => {
-                    self.pending.remove(&day);
-                    if matches!(verdict, Verdict::Queue(_)) {
-                        pipeline.wake.notify_waiters();
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, %day, "cannot decide whether the day is due; trying again");
-                    self.pending.insert(day, now + pipeline.settle);
-                }
-            }
+            let decision =
+                settle::settle_day(&pipeline.pool, day, pipeline.settle, pipeline.max_attempts)
+                    .await;
+            let about = (loader::SAMPLE_DATASET, day, now);
+            self.pending.decided(pipeline, about, decision);
         }
     }
 }
