@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reading the warehouse: four questions people ask of a month of the sample (days 1 to 30,
-# 82,684,800 rows), asked of the table with the sample's indexes, of the same table
-# without any, and of DuckDB reading the Parquet files directly (its own threads, the
+# 82,684,800 rows), asked of the table with the sample's indexes (its default, or those
+# INDEXES lists), of the same table without any, and of DuckDB reading the Parquet files directly (its own threads, the
 # page cache warm, its Parquet metadata cache on); and what the indexes cost a day's
 # replace. Interleaved, medians of ROUNDS (7):
 #   1. one sensor's readings over the month, ordered by time;
@@ -13,8 +13,9 @@
 # `loader load --date` as a whole process, as bench/loader.sh times it, into each
 # database in turn.
 #
-#   bench/reads.sh
-#   INDEXES='brin (create_at);btree (sensor_serial, create_at)' bench/reads.sh  # others
+#   bench/reads.sh                                              # the sample's default
+#   INDEXES='brin (create_at);hash (sensor_serial)' bench/reads.sh  # others (SAMPLE_INDEXES)
+#   KEEP_PLAIN=1 INDEXES=… bench/reads.sh   # the database without indexes of the last run
 # Uses databases dwh_reads_indexed and dwh_reads_plain and $DATA (default
 # /tmp/dwh-bench-month, generated if missing).
 set -euo pipefail
@@ -25,9 +26,10 @@ data=${DATA:-/tmp/dwh-bench-month}
 admin_url=${ADMIN_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 server=${admin_url%/*}
 indexes=${INDEXES:-}
+[[ -n $indexes ]] || indexes=$(sed -n 's/^pub const SAMPLE_INDEXES: &str = "\(.*\)";/\1/p' loader/src/warehouse/table.rs)
 day=2023-01-15
 venv=target/e2e-venv
-[[ -x $venv/bin/python ]] || scripts/install-test-tools.sh
+"$venv/bin/python" -c "import duckdb" 2>/dev/null || scripts/install-test-tools.sh
 
 cargo build --release --locked -q --bins
 if (($(find "$data" -name '*.parquet' 2>/dev/null | wc -l) < 43201)); then
@@ -35,26 +37,28 @@ if (($(find "$data" -name '*.parquet' 2>/dev/null | wc -l) < 43201)); then
     target/release/generator --out "$data" >/dev/null 2>&1
 fi
 
-# Each database migrated and loaded with days 1 to 30; the indexed one first gets the
-# indexes to try (beyond those the sample declares), which every load then builds.
+# Each database migrated and loaded with days 1 to 30, the indexed one with the sample's
+# indexes set to those tried (SAMPLE_INDEXES), the plain one with none; every load of
+# each builds its indexes.
+indexes_of() { if [[ $1 == dwh_reads_plain ]]; then echo none; else echo "$indexes"; fi; }
 prepare() {
-    local db=$1 extra=$2
+    local db=$1
     psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
     DATABASE_URL="$server/$db" target/release/loader migrate >/dev/null
-    local spec n=0
-    IFS=';' read -ra specs <<<"$extra"
-    for spec in "${specs[@]}"; do
-        [[ -z ${spec// } ]] && continue
-        n=$((n + 1))
-        psql -q "$server/$db" -c "CREATE INDEX data_sample_bench_$n ON ONLY dwh.data_sample USING $spec"
-    done
     echo "loading days 1 to 30 into $db ..." >&2
-    DATABASE_URL="$server/$db" target/release/loader load --from 2023-01-01 --to 2023-01-30 \
-        --data-dir "$data" >/dev/null
+    DATABASE_URL="$server/$db" SAMPLE_INDEXES="$(indexes_of "$db")" target/release/loader load \
+        --from 2023-01-01 --to 2023-01-30 --data-dir "$data" >/dev/null
     psql -q "$server/$db" -c "VACUUM ANALYZE dwh.data_sample" >/dev/null
 }
-prepare dwh_reads_indexed "$indexes"
-prepare dwh_reads_plain ""
+prepare dwh_reads_indexed
+# KEEP_PLAIN=1 keeps the plain database of an earlier run when it holds the month: it is
+# the same whatever INDEXES says.
+if [[ ${KEEP_PLAIN:-} == 1 ]] \
+    && [[ $(psql -qAt "$server/dwh_reads_plain" -c "SELECT count(*) FROM dwh.day_loads" 2>/dev/null) == 30 ]]; then
+    echo "keeping dwh_reads_plain" >&2
+else
+    prepare dwh_reads_plain
+fi
 # The plain database has no index at all (none declared, none attached by a load).
 psql -qAt "$server/dwh_reads_plain" -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'dwh' AND tablename LIKE 'data_sample%'" \
     | grep -qx 0 || { echo "the plain database has indexes" >&2; exit 1; }
@@ -130,12 +134,15 @@ exec 3>&- 4<&-
 wait "$duck_pid" 2>/dev/null || true
 rm -f "$duck_in" "$duck_out"
 
-# A day's replace, with and without the indexes, interleaved.
+# A day's replace, with and without the indexes, interleaved: the whole process's seconds,
+# then its phases `indexes` and `swap` in milliseconds.
 replace_time() {
     psql -q "$server/$1" -c CHECKPOINT >/dev/null; sync
     /usr/bin/time -f '%e' -o /tmp/dwh-reads-time env DATABASE_URL="$server/$1" \
-        target/release/loader load --date "$day" --data-dir "$data" --timings >/tmp/dwh-reads-out
-    echo "$(cat /tmp/dwh-reads-time) $(sed -n 's/.*, indexes \([0-9]*\),.*/\1/p' /tmp/dwh-reads-out)"
+        SAMPLE_INDEXES="$(indexes_of "$1")" target/release/loader load --date "$day" \
+        --data-dir "$data" --timings >/tmp/dwh-reads-out
+    echo "$(cat /tmp/dwh-reads-time)" \
+        "$(sed -n 's/.*, indexes \([0-9]*\),.*, swap \([0-9]*\),.*/\1 \2/p' /tmp/dwh-reads-out)"
 }
 for ((r = 0; r < rounds; r++)); do
     if ((r % 2 == 0)); then
@@ -152,7 +159,7 @@ import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 def med(n, who, col=2):
     return statistics.median(float(r[col]) for r in rows if r[0] == n and r[1] == who)
-print(f"{sys.argv[2]} interleaved rounds, medians; indexes tried beyond the declared: {sys.argv[3] or 'none'}")
+print(f"{sys.argv[2]} interleaved rounds, medians; indexes: {sys.argv[3]}")
 print("| query | with indexes | without | DuckDB on the files | without ÷ with | DuckDB ÷ with |")
 print("|---|---|---|---|---|---|")
 for n in "1234":
@@ -160,6 +167,8 @@ for n in "1234":
     print(f"| {n} | {w:.1f} ms | {p:.1f} ms | {d:.1f} ms | {p / w:.1f}× | {d / w:.1f}× |")
 w, p = med("replace", "indexed"), med("replace", "plain")
 i = med("replace", "indexed", 3)
+sw, sp = med("replace", "indexed", 4), med("replace", "plain", 4)
 print(f"| a day's replace | {w:.2f} s | {p:.2f} s | | cost {100 * (w / p - 1):.0f} % | (building the indexes: {i:.0f} ms) |")
+print(f"| its swap | {sw:.0f} ms | {sp:.0f} ms | | | |")
 PY
 rm -f "$results"

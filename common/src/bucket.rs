@@ -24,9 +24,7 @@ pub struct OpenedBucket {
 /// store's defaults). The error says why in words, for the caller to wrap.
 pub fn open(url: &str, retry: Option<RetryConfig>) -> Result<OpenedBucket, String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
-    // object_store's TLS is rustls without a default crypto provider; ring is ours.
-    // Installing twice is refused harmlessly.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::tls::install_crypto_provider();
     let retry = retry.unwrap_or_default();
     let built = match parsed.scheme() {
         "s3" | "s3a" => s3_from_env()

@@ -67,8 +67,8 @@ pub use copy::names::NameCounts;
 pub use copy::progress::LoadProgress;
 pub use copy::stream_count::{Streams, StreamsError};
 pub use dataset::{
-    Dataset, DatasetError, DatasetSettings, Datasets, SchemaDrift, columns_of_files, ensure_table,
-    find_columns, find_table,
+    Dataset, DatasetError, DatasetSettings, Datasets, Due, SchemaDrift, columns_of_files,
+    ensure_table, find_columns, find_table,
 };
 pub use error::{InputError, LoadError, server_unavailable, thousands};
 pub use fence::{Fence, FenceFn, Standing};

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use clap::Args;
 use loader::{
     Dataset, DatasetChoice, Datasets, LoadOptions, LoadingSettings, SourceSettings,
-    load_dataset_day, load_day_from,
+    load_dataset_day,
 };
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -115,11 +115,8 @@ pub(crate) async fn load_days(
         let bar = progress_bar();
         let load_began = Instant::now();
         let on_progress = |p| show(&bar, p);
-        let report = if dataset.is_sample() {
-            load_day_from(pool, &source, day, &options, &on_progress, &cancel).await
-        } else {
-            load_dataset_day(pool, dataset, &source, day, &options, &on_progress, &cancel).await
-        };
+        let report =
+            load_dataset_day(pool, dataset, &source, day, &options, &on_progress, &cancel).await;
         bar.finish_and_clear();
         match report {
             Ok(report) => {

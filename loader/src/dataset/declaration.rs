@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Dataset, DatasetSettings, SchemaDrift};
+use super::{Dataset, DatasetSettings, Due, SchemaDrift};
 use crate::files::day_rule::Completeness;
 use crate::files::layout::Layout;
 use crate::files::pattern::FilePattern;
@@ -66,6 +66,7 @@ struct Entry {
     indexes: Vec<String>,
     #[serde(default)]
     live: bool,
+    due: Option<String>,
 }
 
 fn utc() -> String {
@@ -136,6 +137,14 @@ impl Datasets {
             all.push(dataset);
         }
         Ok(Self { all })
+    }
+
+    /// The datasets, the sample's indexes and due time set by the process's settings
+    /// (`SAMPLE_INDEXES`, `SAMPLE_DUE`).
+    pub fn with_sample(mut self, indexes: Vec<IndexSpec>, due: Option<Due>) -> Self {
+        self.all[0].indexes = indexes;
+        self.all[0].due = due;
+        self
     }
 
     /// Every dataset, the sample first.
@@ -253,6 +262,7 @@ impl Entry {
             settings,
             indexes,
             live: self.live,
+            due: self.due.as_deref().map(Due::parse).transpose()?,
         })
     }
 }

@@ -8,6 +8,7 @@
 
 mod declaration;
 mod drift;
+mod due;
 mod schema;
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use crate::warehouse::table::{Column, SAMPLE_DATASET, Table};
 pub use declaration::{DatasetError, Datasets};
 pub use drift::columns_of_files;
 pub(crate) use drift::widen_for_drift;
+pub use due::Due;
 pub use schema::{ensure_table, find_columns, find_table};
 
 /// What a load does with a file's column that its table lacks.
@@ -56,6 +58,8 @@ pub struct Dataset {
     /// Each file of a day not loaded yet is appended as it lands (`live = true`; the
     /// service's watcher does it, from a directory). The sample's is the service's `LIVE`.
     pub live: bool,
+    /// When a day must be loaded by (`due = "06:00"`); `None`: never late.
+    pub due: Option<Due>,
 }
 
 /// Today's loading settings, per dataset (`None`: the process's own).
@@ -84,6 +88,7 @@ impl Dataset {
             settings: DatasetSettings::default(),
             indexes: table.indexes().to_vec(),
             live: false,
+            due: None,
         }
     }
 
@@ -99,7 +104,7 @@ impl Dataset {
     /// The dataset's table with `columns` (the declared ones, or those found).
     pub fn table_with(&self, columns: Vec<Column>) -> Result<Arc<Table>, String> {
         if self.is_sample() {
-            return Ok(Table::sample());
+            return Ok(Arc::new(Table::sample_indexed(self.indexes.clone())));
         }
         let table = Table::new(
             &self.name,

@@ -14,7 +14,7 @@ use super::{Dataset, SchemaDrift};
 use crate::error::{InputError, LoadError};
 use crate::files::footers::schema_of_file;
 use crate::warehouse::column_type::PgType;
-use crate::warehouse::table::{Column, Table, qualified_in};
+use crate::warehouse::table::{Column, Table, created_meanwhile, qualified_in};
 
 /// The columns of the dataset's table in the database (in table order), or `None` when
 /// the table does not exist.
@@ -75,7 +75,9 @@ pub async fn find_table(
     dataset: &Dataset,
 ) -> Result<Option<Arc<Table>>, LoadError> {
     if dataset.is_sample() {
-        return Ok(Some(Table::sample()));
+        return Ok(Some(Arc::new(Table::sample_indexed(
+            dataset.indexes.clone(),
+        ))));
     }
     let Some(existing) = catalog_columns(conn, dataset).await? else {
         return Ok(None);
@@ -143,15 +145,6 @@ pub async fn ensure_table(
     }
     tracing::info!(dataset = %dataset.name, table = %table.display_name(), "created the dataset's table");
     Ok(table)
-}
-
-/// Whether a creation failed because another session created the same schema or table
-/// at the same moment (unique violation in the catalog, or duplicate schema or table).
-fn created_meanwhile(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| matches!(code.as_ref(), "23505" | "42P06" | "42P07"))
 }
 
 /// The table must be partitioned by range of the partition column alone.

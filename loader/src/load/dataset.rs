@@ -11,15 +11,17 @@ use super::{Target, load_target};
 use crate::copy::progress::LoadProgress;
 use crate::dataset::{Dataset, columns_of_files, ensure_table, find_table, widen_for_drift};
 use crate::error::LoadError;
+use crate::files::layout::Layout;
 use crate::files::location::DataSource;
 use crate::load::options::LoadOptions;
 use crate::load::report::LoadReport;
 use crate::warehouse::table::Table;
 
 /// Replaces `date` of `dataset` from its files in `source` (the dataset's own, opened by
-/// the caller), as [`load_day`] does the sample's. A declared dataset's table is created
-/// when it is missing, from its declared columns or from those of the day's first file;
-/// when it exists it must be the dataset's.
+/// the caller), as [`load_day`] does the sample's (the sample too, with the indexes
+/// `dataset` gives it). A declared dataset's table is created when it is missing, from its
+/// declared columns or from those of the day's first file; when it exists it must be the
+/// dataset's.
 pub async fn load_dataset_day(
     pool: &PgPool,
     dataset: &Dataset,
@@ -29,6 +31,15 @@ pub async fn load_dataset_day(
     progress: &(dyn Fn(LoadProgress) + Send + Sync),
     cancel: &CancellationToken,
 ) -> Result<LoadReport, LoadError> {
+    if dataset.is_sample() {
+        let table = Arc::new(Table::sample_indexed(dataset.indexes.clone()));
+        let target = Target {
+            source,
+            layout: &Layout::SampleMinutes,
+            table,
+        };
+        return load_target(pool, &target, date, options, progress, cancel).await;
+    }
     let table = dataset_table(pool, dataset, source, date).await?;
     let table = widen_for_drift(table, dataset, source, date).await?;
     let target = Target {

@@ -77,7 +77,13 @@ pub(crate) async fn ensure_declared(
             index.method(),
             index.keys()
         );
-        if let Err(error) = sqlx::query(&sql).execute(&mut *conn).await {
+        let mut made = sqlx::query(&sql).execute(&mut *conn).await;
+        // Two first loads of the table (two of its days at once) make it at once: the
+        // one that lost finds it made, and `IF NOT EXISTS` now says so.
+        if made.as_ref().is_err_and(table::created_meanwhile) {
+            made = sqlx::query(&sql).execute(&mut *conn).await;
+        }
+        if let Err(error) = made {
             return Err(match error.as_database_error() {
                 Some(refused) => LoadError::DatasetInvalid {
                     dataset: table.dataset().to_owned(),

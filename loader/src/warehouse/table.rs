@@ -21,6 +21,15 @@ const READING_ROLES: [&str; 2] = ["dwh_reader", "dwh_api"];
 /// The built-in dataset's name.
 pub const SAMPLE_DATASET: &str = "sample";
 
+/// The sample's default indexes, `;` between them (the setting `SAMPLE_INDEXES` replaces
+/// them). A BRIN on the time: a day's rows arrive in time order, so a few block ranges
+/// let a window of minutes read only its pages — five minutes 7.8× faster than the day's
+/// scan — and one pass over the new rows builds it: 9 % of a replace (`bench/reads.sh`,
+/// 2026-12-08). A B-tree or a hash index on the 64-letter serials would serve one
+/// sensor's month, but either cost more than the day's whole replace (bench/README.md,
+/// "Reading the warehouse").
+pub const SAMPLE_INDEXES: &str = "brin (create_at)";
+
 /// First key of the two-key advisory lock that guards one day of the sample ("dwld"):
 /// unchanged, so that a running older loader and this one exclude each other.
 const SAMPLE_LOCK_CLASS: i32 = 0x6477_6C64;
@@ -67,8 +76,18 @@ pub struct Table {
 }
 
 impl Table {
-    /// `dwh.data_sample`, the sample dataset's table, created by the migrations.
+    /// `dwh.data_sample`, the sample dataset's table, created by the migrations, with its
+    /// default index ([`SAMPLE_INDEXES`]).
     pub fn sample() -> Arc<Self> {
+        let indexes = SAMPLE_INDEXES
+            .split(';')
+            .map(|text| IndexSpec::parse(text).expect("the sample's default indexes parse"))
+            .collect();
+        Arc::new(Self::sample_indexed(indexes))
+    }
+
+    /// `dwh.data_sample` with `indexes` instead of its default ones (`SAMPLE_INDEXES`).
+    pub fn sample_indexed(indexes: Vec<IndexSpec>) -> Self {
         use PgType::{Timestamp, Varchar};
         let columns = vec![
             Column::new("department_name", Varchar { max_chars: 32 }, false),
@@ -77,7 +96,7 @@ impl Table {
             Column::new("product_name", Varchar { max_chars: 16 }, false),
             Column::new("product_expire", Timestamp, false),
         ];
-        Arc::new(Self {
+        Self {
             dataset: SAMPLE_DATASET.to_owned(),
             schema: SCHEMA.to_owned(),
             name: "data_sample".to_owned(),
@@ -85,8 +104,8 @@ impl Table {
             partition: 2,
             added: 0,
             timezone: chrono_tz::UTC,
-            indexes: Vec::new(),
-        })
+            indexes,
+        }
     }
 
     /// A declared dataset's table. The partition column must be one of `columns`, of type
@@ -294,6 +313,17 @@ pub(crate) fn staging_qualified(name: &str) -> String {
 /// `dwh_history."<name>"`: a kept or retired leaf.
 pub(crate) fn history_qualified(name: &str) -> String {
     format!("{HISTORY_SCHEMA}.{}", quote_ident(name))
+}
+
+/// Whether a creation failed because another session created the same schema, table or
+/// index at the same moment: `IF NOT EXISTS` is no guard against a creation not committed
+/// yet, and the second fails on the catalog's unique index (or as a duplicate) once the
+/// first commits. What it made is there then.
+pub(crate) fn created_meanwhile(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| matches!(code.as_ref(), "23505" | "42P06" | "42P07"))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod query_ready;
 mod readers;
 mod replace;
 mod roles;
+mod sample_indexes;
 mod statistics;
 mod validation;
 mod versions;

@@ -136,6 +136,7 @@ fn mistakes_are_reported_with_their_dataset_and_field() {
             ),
             "not a time zone",
         ),
+        (("streams = 2", "streams = 2\ndue = \"6am\""), "as HH:MM"),
     ] {
         let text = base.replace(change.0, change.1);
         let error = parse(&text).expect_err(change.1).to_string();
@@ -165,4 +166,14 @@ fn table_names_are_each_one_datasets() {
     let twice = TRIPS.replace("energy.readings", "other.trips");
     let error = parse(&twice).expect_err("same table name").to_string();
     assert!(error.contains("is dataset \"trips\"'s already"), "{error}");
+}
+
+#[test]
+fn a_dataset_may_say_when_its_days_are_due() {
+    let due = TRIPS.replace("streams = 2", "streams = 2\ndue = \"06:30\"");
+    let datasets = parse(&due).expect("valid");
+    let trips = datasets.get("trips").expect("trips");
+    assert_eq!(trips.due.map(|due| due.text()).as_deref(), Some("06:30"));
+    assert_eq!(datasets.get("meters").expect("meters").due, None);
+    assert_eq!(datasets.default_dataset().due, None);
 }
