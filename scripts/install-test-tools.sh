@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end checks need, when it is missing: Debian's Chromium (never a
-# downloaded browser) and FUSE (for a test's file system whose reads hang), playwright-core
-# and axe-core from npm, schemathesis, fusepy, pyarrow, duckdb and polars from PyPI (in a
-# virtualenv under target/), and s3s-fs from crates.io (a real S3-compatible server for the
-# bucket tests; it serves a directory and checks request signatures, and builds with this
-# toolchain: 0.14.1 is the last version that does). Idempotent; quick when everything is
-# there.
+# downloaded browser), FUSE (for a test's file system whose reads hang), Prometheus's
+# promtool (Debian's `prometheus`: checks and unit-tests the alert rules), playwright-core
+# and axe-core from npm, schemathesis, fusepy, pyarrow, duckdb, polars and
+# openlineage-python from PyPI (in a virtualenv under target/), and s3s-fs from crates.io
+# (a real S3-compatible server for the bucket tests; it serves a directory and checks
+# request signatures, and builds with this toolchain: 0.14.1 is the last version that
+# does). Idempotent; quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,17 @@ fi
 if ! command -v fusermount >/dev/null || ! /sbin/ldconfig -p | grep -q 'libfuse\.so\.2'; then
     echo "installing Debian's fuse3 and libfuse2 ..." >&2
     apt_install fuse3 libfuse2
+fi
+
+# promtool. The package brings the Prometheus server too: where systemd started it, the
+# service installed for the tests is stopped and disabled again.
+if ! command -v promtool >/dev/null; then
+    echo "installing Debian's prometheus (for promtool) ..." >&2
+    apt_install --no-install-recommends prometheus
+    if [[ -d /run/systemd/system ]]; then
+        sudo_cmd=(); [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+        "${sudo_cmd[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
 fi
 
 if [[ ! -d api/tests/e2e/node_modules/playwright-core || ! -d api/tests/e2e/node_modules/@axe-core/playwright ]]; then
@@ -52,6 +64,9 @@ pip_pinned fusepy 3.0.1
 pip_pinned pyarrow 26.0.1
 pip_pinned duckdb 2.0.0
 pip_pinned polars 2.1.0
+# OpenLineage's own client: its object model checks the events the API emits
+# (scripts/validate-openlineage.py, run by api/tests/api/lineage.rs).
+pip_pinned openlineage-python 1.54.0
 
 s3s_fs_version=0.14.1
 if ! s3s-fs --version 2>/dev/null | grep -q "$s3s_fs_version"; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: the Rust tests (unit, integration, kill tests against the real
-# binary), the deployment file checks, the end-to-end checks (Swagger UI in headless
+# binary), the deployment file checks (compose; the alert rules and the Grafana dashboard
+# with promtool), the end-to-end checks (Swagger UI in headless
 # Chromium, schemathesis, a PostgreSQL outage), pipeline mode live end to end, a day
 # through a bucket of a real S3-compatible server, then the embedded PostgreSQL check.
 # Installs what the suite needs on a fresh machine first, PostgreSQL included (see
@@ -16,6 +17,7 @@ scripts/install-test-tools.sh
 
 cargo test --workspace --locked "$@"
 target/e2e-venv/bin/python deploy/check_compose.py
+scripts/check-alerts.sh
 scripts/e2e.sh
 scripts/live-e2e.sh
 scripts/bucket-e2e.sh

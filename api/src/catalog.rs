@@ -42,7 +42,9 @@ impl ServedDataset {
     /// (nothing is created here: reading a dataset's days creates nothing).
     pub async fn table(&self, pool: &PgPool) -> Result<Option<Arc<Table>>, ApiError> {
         if self.is_sample() {
-            return Ok(Some(Table::sample()));
+            return Ok(Some(Arc::new(Table::sample_indexed(
+                self.dataset.indexes.clone(),
+            ))));
         }
         let mut conn = pool.acquire().await?;
         loader::find_table(&mut conn, &self.dataset)

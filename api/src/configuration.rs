@@ -2,7 +2,7 @@
 //!
 //! In groups: the database, the source of the files and how loads run are the loader's
 //! own groups (`loader::DatabaseSettings`, `SourceSettings`, `LoadingSettings`), shared
-//! with `loader`'s command line; HTTP, workers and the pipeline are the service's.
+//! with `loader`'s command line; HTTP, workers, the pipeline and lineage are the service's.
 
 use std::path::PathBuf;
 
@@ -11,10 +11,12 @@ use loader::{DatabaseSettings, DatasetsSettings, LoadingSettings, SourceSettings
 use secrecy::{ExposeSecret, SecretString};
 
 pub use http::HttpSettings;
+pub use lineage::LineageSettings;
 pub use pipeline::{PipelineSettings, Switch};
 pub use workers::{Role, WorkerSettings};
 
 mod http;
+mod lineage;
 mod pipeline;
 mod workers;
 
@@ -49,6 +51,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub pipeline: PipelineSettings,
+
+    #[command(flatten)]
+    pub lineage: LineageSettings,
 }
 
 /// A one-off task instead of the service.

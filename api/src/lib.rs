@@ -28,6 +28,7 @@ pub mod housekeeping;
 pub mod idempotency;
 pub mod intake;
 pub mod ledger;
+pub mod lineage;
 pub mod metrics;
 pub mod openapi;
 pub mod page_headers;

@@ -19,6 +19,7 @@ use crate::catalog::Catalog;
 use crate::configuration::Settings;
 use crate::events::{self, EventBus};
 use crate::housekeeping;
+use crate::lineage::Lineage;
 use crate::metrics::Metrics;
 use crate::pipeline::{self, Pipeline};
 use crate::server;
@@ -67,7 +68,15 @@ impl Application {
             shutdown: shutdown.clone(),
         };
         let server = server::http_server(listener, &settings, shared)?;
-        let context = worker_context(&settings, &catalog, &pool, &metrics, &wake, &shutdown);
+        let (lineage, lineage_task) = Lineage::start(
+            &settings.lineage,
+            &catalog,
+            &pool,
+            &metrics,
+            shutdown.clone(),
+        )?;
+        let context = worker_context(&settings, &catalog, &pool, &metrics, &wake, &shutdown)
+            .with_lineage(lineage);
         let mut background = spawn_workers(&settings, context);
         if settings.serves_jobs_api() {
             background.push(tokio::spawn(events::relay(
@@ -76,6 +85,8 @@ impl Application {
                 shutdown.clone(),
             )));
         }
+        // Last: awaited once the workers have said how their runs ended.
+        background.extend(lineage_task);
         tracing::info!(
             address = %format!("{}:{port}", settings.http.bind.ip()), workers = settings.worker_count(),
             source = %catalog.sample().source, datasets = ?catalog.names(), "listening"
@@ -264,6 +275,7 @@ fn worker_context(
         pool: pool.clone(),
         catalog: catalog.clone(),
         metrics: metrics.clone(),
+        lineage: Lineage::off(metrics),
         wake: Arc::clone(wake),
         poll_interval: settings.workers.poll_interval(),
         heartbeat_interval: settings.workers.heartbeat_interval(),
@@ -292,6 +304,15 @@ pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<V
         stop.cancel();
     });
     let metrics = Metrics::new().context("metrics registry")?;
+    // Its own stop: the runs' last events are delivered after the work, before the exit.
+    let lineage_stop = CancellationToken::new();
+    let (lineage, lineage_task) = Lineage::start(
+        &settings.lineage,
+        &catalog,
+        &pool,
+        &metrics,
+        lineage_stop.clone(),
+    )?;
     let context = worker_context(
         &settings,
         &catalog,
@@ -299,11 +320,16 @@ pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<V
         &metrics,
         &Arc::new(Notify::new()),
         &shutdown,
-    );
+    )
+    .with_lineage(lineage);
     let worker_id = format!("{}:once", instance_id());
-    let outcomes = worker::run_once(context, worker_id, until_empty).await?;
+    let outcomes = worker::run_once(context, worker_id, until_empty).await;
+    lineage_stop.cancel();
+    if let Some(task) = lineage_task {
+        let _ = task.await;
+    }
     pool.close().await;
-    Ok(outcomes)
+    Ok(outcomes?)
 }
 
 /// Names this process in `worker_id`s: host (container id in Docker), pid and a random

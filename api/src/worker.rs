@@ -14,9 +14,10 @@ use tracing::Instrument;
 use crate::catalog::Catalog;
 use crate::domain::{Job, JobError};
 use crate::intake::without_data_dir;
+use crate::lineage::{Lineage, RunState};
 use crate::metrics::Metrics;
 use crate::queue::lease::{self, Finish, Heartbeat};
-use work::work;
+use work::{WorkDone, work};
 
 mod work;
 
@@ -28,6 +29,8 @@ pub struct WorkerContext {
     /// audit, retention).
     pub catalog: Catalog,
     pub metrics: Metrics,
+    /// Where each run's OpenLineage events go (nowhere without `OPENLINEAGE_URL`).
+    pub lineage: Lineage,
     /// Woken when this process queues a job, so that a local idle worker starts at once
     /// instead of at its next poll.
     pub wake: Arc<Notify>,
@@ -36,6 +39,14 @@ pub struct WorkerContext {
     pub stale_after: Duration,
     /// Stop claiming; stop the running load and hand it back.
     pub shutdown: CancellationToken,
+}
+
+impl WorkerContext {
+    /// The context, its runs reporting their lineage to `lineage`.
+    pub fn with_lineage(mut self, lineage: Lineage) -> Self {
+        self.lineage = lineage;
+        self
+    }
 }
 
 /// How a run of a job ended, for the worker that ran it; ordered from best to worst.
@@ -75,6 +86,7 @@ enum StopReason {
 /// Claims and runs jobs until shutdown.
 pub async fn run(context: WorkerContext, worker_id: String) {
     tracing::info!(worker = %worker_id, "worker started");
+    let _alive = context.metrics.worker_alive();
     let datasets = context.catalog.names();
     while !context.shutdown.is_cancelled() {
         match lease::claim(&context.pool, &worker_id, &datasets).await {
@@ -129,16 +141,20 @@ async fn idle(context: &WorkerContext, duration: Duration) {
 
 async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutcome {
     tracing::info!("job started");
+    context.lineage.emit(&job, RunState::Start);
     let started = Instant::now();
     let (result, stop) = run_with_heartbeat(context, worker_id, &job).await;
     let elapsed = started.elapsed();
     let (finish, outcome) = match (&result, stop) {
         // Recorded already, in the swap's own transaction.
-        (Ok(rows), _) => {
+        (Ok(done), _) => {
+            let WorkDone { rows, files, bytes } = *done;
             tracing::info!(rows, seconds = elapsed.as_secs_f64(), "job succeeded");
             context
                 .metrics
-                .run_finished(&job.dataset, "succeeded", elapsed, Some(*rows));
+                .run_finished(&job.dataset, "succeeded", elapsed, Some(rows));
+            let state = RunState::Complete { rows, files, bytes };
+            context.lineage.emit(&job, state);
             return RunOutcome::Succeeded;
         }
         (Err(_), Some(StopReason::Lost)) | (Err(LoadError::Fenced { .. }), _) => {
@@ -148,6 +164,7 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutco
             context
                 .metrics
                 .run_finished(&job.dataset, "lost", elapsed, None);
+            context.lineage.emit(&job, RunState::Abort);
             return RunOutcome::Unfinished;
         }
         // Whatever the interrupted load reported, the job was not at fault: hand it back.
@@ -176,6 +193,13 @@ async fn run_job(context: &WorkerContext, worker_id: &str, job: Job) -> RunOutco
     context
         .metrics
         .run_finished(&job.dataset, outcome, elapsed, None);
+    let state = match &finish {
+        Finish::Failed(error) | Finish::Retry { error, .. } => RunState::Fail {
+            message: error.message.clone(),
+        },
+        Finish::Cancelled(_) | Finish::Release => RunState::Abort,
+    };
+    context.lineage.emit(&job, state);
     let ended = match finish {
         Finish::Failed(_) => RunOutcome::Failed,
         Finish::Cancelled(_) => RunOutcome::Cancelled,
@@ -239,12 +263,12 @@ fn job_error(error: &LoadError, catalog: &Catalog, dataset: &str) -> JobError {
 }
 
 /// Runs the job's work (a load, or a rollback) while heartbeating; returns its result (the
-/// day's rows) and why it was stopped, if it was.
+/// day's rows, from how many files) and why it was stopped, if it was.
 async fn run_with_heartbeat(
     context: &WorkerContext,
     worker_id: &str,
     job: &Job,
-) -> (Result<u64, LoadError>, Option<StopReason>) {
+) -> (Result<WorkDone, LoadError>, Option<StopReason>) {
     let cancel = CancellationToken::new();
     let latest = Arc::new(Mutex::new(LoadProgress::default()));
     let on_progress = {

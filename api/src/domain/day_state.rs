@@ -43,6 +43,13 @@ impl DayState {
     /// day whole (1,440 minutes, 24 hours, one; one for `complete = "any"`), `None` when
     /// a count cannot say (a marker file does, and it is not there yet): such a day is
     /// `arriving` until its marker comes.
+    /// Whether a day in this state is late once past due: not loaded, its latest job
+    /// failed, or loaded without some of its files. (A `changed` day is loaded; its
+    /// reload is queued.)
+    pub fn late_once_due(self) -> bool {
+        !matches!(self, Self::Loaded | Self::Changed)
+    }
+
     pub fn of_dataset(
         day: &DayFacts,
         missing_at_load: bool,

@@ -61,6 +61,27 @@ pub enum JobTrigger {
     Rollback,
 }
 
+impl JobTrigger {
+    pub const ALL: [JobTrigger; 5] = [
+        Self::Api,
+        Self::Backfill,
+        Self::Auto,
+        Self::Changed,
+        Self::Rollback,
+    ];
+
+    /// As the jobs table and the API write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Backfill => "backfill",
+            Self::Auto => "auto",
+            Self::Changed => "changed",
+            Self::Rollback => "rollback",
+        }
+    }
+}
+
 /// A clear+load of one day: replace the day's rows in `dwh.data_sample` with the rows of
 /// the day's Parquet files.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]

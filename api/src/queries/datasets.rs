@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::catalog::ServedDataset;
 use crate::domain::{DateRange, DayState, LoadDate};
 use crate::problem::ApiError;
-use crate::queries::days::statuses;
+use crate::queries::days::{DayStatus, statuses};
 use crate::queries::files::FilesView;
 use crate::queue;
 
@@ -25,9 +25,11 @@ use crate::queue;
     "columns_from": "table", "table_exists": true,
     "columns": [{"name": "read_at", "type": "timestamp", "not_null": true},
                 {"name": "meter", "type": "bigint", "not_null": true}],
+    "due": "06:00",
     "days": {"loaded": 30, "partial": 0, "failed": 1, "complete_waiting": 0,
              "arriving": 1, "newest_loaded_day": "2024-03-30",
-             "last_load": "2024-03-31T00:12:09Z"}
+             "last_load": "2024-03-31T00:12:09Z", "late": 1,
+             "oldest_late_day": "2024-03-30", "late_seconds": 5400}
 }))]
 pub struct DatasetInfo {
     /// What the `dataset` parameter of the other routes names it.
@@ -51,6 +53,9 @@ pub struct DatasetInfo {
     /// The indexes it declares (`method (keys)`), built on each day's leaves before its
     /// swap.
     pub indexes: Vec<String>,
+    /// When a day must be loaded by: HH:MM of the next day in `timezone`; null when it
+    /// declares none (its days are never late).
+    pub due: Option<String>,
     /// Where `columns` come from: `table` (as PostgreSQL has it), `declared` (the table
     /// does not exist yet), or `files` (nothing declared: its first load takes them from
     /// the day's first file, and `columns` is empty until then).
@@ -85,6 +90,13 @@ pub struct DaysSummary {
     #[schema(value_type = Option<String>, format = Date)]
     pub newest_loaded_day: Option<NaiveDate>,
     pub last_load: Option<DateTime<Utc>>,
+    /// Days past due and not loaded (or failed, or partial), from the first day the
+    /// dataset has files, a load or a job of to the newest day past due; 0 without `due`.
+    pub late: usize,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub oldest_late_day: Option<NaiveDate>,
+    /// How long past due the oldest late day is, in seconds; null when none is late.
+    pub late_seconds: Option<i64>,
 }
 
 /// `dataset` as `GET /datasets` describes it.
@@ -121,6 +133,7 @@ pub async fn info(
         timezone: declared.timezone.name().to_owned(),
         schema_drift: format!("{:?}", declared.schema_drift).to_lowercase(),
         indexes: declared.indexes.iter().map(|index| index.text()).collect(),
+        due: declared.due.map(|due| due.text()),
         columns_from: columns_from.to_owned(),
         table_exists: table.is_some(),
         columns: columns
@@ -143,8 +156,9 @@ fn cadence_word(cadence: Cadence) -> &'static str {
     }
 }
 
-/// The summary of every day the dataset knows of, a range of at most 366 days at a time.
-async fn days_summary(
+/// The summary of every day the dataset knows of, and of every day after them that is
+/// past due, a range of at most 366 days at a time.
+pub async fn days_summary(
     dataset: &ServedDataset,
     pool: &PgPool,
     files: &FilesView,
@@ -154,19 +168,29 @@ async fn days_summary(
     let mut known: BTreeSet<NaiveDate> = available.keys().copied().collect();
     known.extend(partitions.iter().map(|p| p.day));
     known.extend(queue::job_dates(pool, dataset.name()).await?);
+    let (declared, now) = (&dataset.dataset, Utc::now());
+    let last_due = declared
+        .due
+        .map(|due| due.last_due_day(now, declared.timezone));
     let mut counts: HashMap<DayState, usize> = HashMap::new();
+    let mut late: Vec<DayStatus> = Vec::new();
     let mut start = known.first().copied();
     while let (Some(from), Some(&last)) = (start, known.last()) {
+        let last = last.max(last_due.unwrap_or(last));
         let to = last.min(from + Days::new(DateRange::MAX_DAYS as u64 - 1));
         let range = DateRange::new(LoadDate::from(from), LoadDate::from(to))?;
         for status in statuses(dataset, pool, &available, range).await? {
             if known.contains(&status.date) {
                 *counts.entry(status.state).or_default() += 1;
             }
+            if status.late {
+                late.push(status);
+            }
         }
         start = to.succ_opt().filter(|next| *next <= last);
     }
     let count = |state| counts.get(&state).copied().unwrap_or(0);
+    let oldest_late = late.first();
     Ok(DaysSummary {
         loaded: count(DayState::Loaded) + count(DayState::Changed),
         partial: count(DayState::Partial),
@@ -175,5 +199,10 @@ async fn days_summary(
         arriving: count(DayState::Arriving) + count(DayState::Live),
         newest_loaded_day: partitions.iter().map(|p| p.day).max(),
         last_load: partitions.iter().map(|p| p.loaded_at).max(),
+        late: late.len(),
+        oldest_late_day: oldest_late.map(|day| day.date),
+        late_seconds: oldest_late
+            .and_then(|day| day.due_at)
+            .map(|at| (now - at).num_seconds()),
     })
 }

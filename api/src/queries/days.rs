@@ -21,6 +21,7 @@ use crate::queue;
 #[schema(example = json!({
     "date": "2023-01-01", "state": "loaded", "minutes_present": 1440, "minutes_loaded": 1440,
     "rows": 2756160, "loaded_at": "2026-11-25T10:00:02.510000Z",
+    "due_at": "2023-01-02T06:00:00Z", "late": false,
     "latest_job": {"id": "0193a0c4-5a4e-7cc1-9d7e-2f0c1f6f3b11", "status": "succeeded"}
 }))]
 pub struct DayStatus {
@@ -37,6 +38,11 @@ pub struct DayStatus {
     /// Rows the day holds; null if nothing of it was loaded.
     pub rows: Option<i64>,
     pub loaded_at: Option<DateTime<Utc>>,
+    /// When the day must be loaded by (its dataset's `due`, on the next day); null when
+    /// the dataset declares none.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Past `due_at` and not loaded (or its latest job failed, or it was loaded partial).
+    pub late: bool,
     /// The day's newest job, whatever its status.
     pub latest_job: Option<LatestJob>,
 }
@@ -71,18 +77,22 @@ pub async fn statuses(
         _ => BTreeSet::new(),
     };
     let live = ledger_view::live_days(pool, dataset.name(), from, to).await?;
+    let (due, timezone, now) = (dataset.dataset.due, dataset.dataset.timezone, Utc::now());
     Ok(range
         .days()
         .map(|date| {
             let date = date.get();
             let live = live.get(&date).copied().unwrap_or_default();
-            status(
+            let mut status = status(
                 date,
                 loads.get(&date),
                 jobs.get(&date),
                 files.get(&date),
                 (live, whole_at.or(marked.contains(&date).then_some(1))),
-            )
+            );
+            status.due_at = due.map(|due| due.deadline(date, timezone));
+            status.late = status.due_at.is_some_and(|at| at <= now) && status.state.late_once_due();
+            status
         })
         .collect())
 }
@@ -143,6 +153,8 @@ fn status(
             .map(|p| p.rows)
             .or((live.minutes > 0).then_some(live.rows)),
         loaded_at: load.map(|p| p.loaded_at),
+        due_at: None,
+        late: false,
         latest_job: job.map(|&(id, status)| LatestJob { id, status }),
     }
 }

@@ -9,8 +9,10 @@
 
 pub mod lease;
 mod listing;
+mod vitals;
 
 pub use listing::{ListFilter, active, active_by_day, job_dates, list, of_day, recent_finished};
+pub use vitals::{QueueVitals, vitals};
 
 use std::collections::HashMap;
 

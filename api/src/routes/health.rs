@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::catalog::Catalog;
 use crate::metrics::Metrics;
 use crate::problem::{ApiError, Problem};
+use crate::queries::files::FilesView;
 use crate::routes::endpoint::Endpoint;
 use actix_web::web::ServiceConfig;
 
@@ -72,7 +73,10 @@ async fn applied_migrations(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
         .await
 }
 
-/// Prometheus metrics: jobs by status, rows loaded, load durations, HTTP latency.
+/// Prometheus metrics: jobs, runs, rows, durations, workers, late days, the queue, HTTP.
+///
+/// Every dataset's days by state and lateness, the queue's oldest runnable job and running
+/// jobs' heartbeats are read from the database at each scrape (README, "Operating it").
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses(
         (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain; version=0.0.4"),
@@ -82,13 +86,9 @@ pub async fn metrics(
     metrics: web::Data<Metrics>,
     catalog: web::Data<Catalog>,
     pool: web::Data<PgPool>,
+    files: web::Data<FilesView>,
 ) -> Result<HttpResponse, ApiError> {
-    let text = metrics.render(&pool, &catalog.names()).await.map_err(|e| {
-        match e.downcast::<sqlx::Error>() {
-            Ok(db) => ApiError::from(db),
-            Err(other) => ApiError::Internal(other),
-        }
-    })?;
+    let text = metrics.render(&catalog, &pool, &files).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text))

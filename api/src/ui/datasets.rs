@@ -12,6 +12,7 @@ use super::{Page, dataset_query, legend, page_response};
 use crate::catalog::{Catalog, ServedDataset};
 use crate::domain::DayState;
 use crate::problem::ApiError;
+use crate::queries::datasets::{DaysSummary, days_summary};
 use crate::queries::files::FilesView;
 use crate::queue;
 
@@ -51,6 +52,10 @@ async fn section(
     let active = queue::active_by_day(pool, dataset.name()).await?;
     let count = |state: DayState| statuses.values().filter(|s| s.state == state).count();
     let last_load = statuses.values().filter_map(|s| s.loaded_at).max();
+    let freshness = match dataset.dataset.due {
+        Some(due) => Some((due.text(), days_summary(dataset, pool, files).await?)),
+        None => None,
+    };
     let name = dataset.name();
     let link = format!("/{}", dataset_query_always(name));
     Ok(html! {
@@ -66,12 +71,41 @@ async fn section(
                 @if let Some(at) = last_load { "; last load " (at.format("%Y-%m-%d %H:%M UTC")) }
                 @if !latest_month.is_empty() { " (its latest month)" }
             }
+            @if let Some((due, summary)) = &freshness {
+                (lateness(due, summary))
+            }
             @for month in &latest_month {
                 (calendar(name, *month, &statuses, &active))
             }
             @if latest_month.is_empty() { p { "No files, loads or jobs yet." } }
         }
     })
+}
+
+/// When the dataset's days are due, and how late it is.
+fn lateness(due: &str, summary: &DaysSummary) -> Markup {
+    html! {
+        p {
+            "Each day is due by " (due) " the next day. "
+            @match (summary.late, summary.oldest_late_day, summary.late_seconds) {
+                (0, _, _) | (_, None, _) => { "No day is late." }
+                (late, Some(oldest), seconds) => {
+                    span.late-flag { (late) @if late == 1 { " day late" } @else { " days late" } }
+                    " — the oldest, " (oldest) ", by " (overdue(seconds.unwrap_or(0))) "."
+                }
+            }
+        }
+    }
+}
+
+/// `90061` → `1 d 1 h`: how long past due, to the hour.
+fn overdue(seconds: i64) -> String {
+    let hours = seconds.max(0) / 3600;
+    match (hours / 24, hours % 24) {
+        (0, 0) => format!("{} min", seconds.max(0) / 60),
+        (0, h) => format!("{h} h"),
+        (d, h) => format!("{d} d {h} h"),
+    }
 }
 
 /// `?dataset=<name>`, the sample's included: on the list, every dataset's link names it.

@@ -102,7 +102,13 @@ async fn day_body(
     let versions = dataset.versions(pool, date).await?;
     let (word, icon, class) = state_label(status.state);
     Ok(html! {
-        p { span class={ "badge state-" (class) } { span aria-hidden="true" { (icon) } " " (word) } }
+        p {
+            span class={ "badge state-" (class) } { span aria-hidden="true" { (icon) } " " (word) }
+            @if let Some(due_at) = status.due_at {
+                " " span.muted { "Due by " (due_at.format("%Y-%m-%d %H:%M UTC")) }
+                @if status.late { " " span.late-flag { "Late" } }
+            }
+        }
         section aria-labelledby="actions-title" {
             h2 #actions-title { "Load" }
             form.inline #load data-action="load" data-date=(date) hidden {

@@ -237,6 +237,9 @@ pub fn day_cell(
             span.visually-hidden { (date.format("%A %-d %B %Y")) ": " }
             span.num { (date.day()) }
             span.state { span aria-hidden="true" { (icon) } " " span.state-word { (word) } }
+            @if status.is_some_and(|s| s.late) {
+                " " span.late-flag { "Late" }
+            }
             @if let Some(job) = active {
                 (progress(job))
             } @else if let Some(rows) = rows {
@@ -314,5 +317,29 @@ mod tests {
              <span class=\"num\">3</span><span class=\"state\"><span aria-hidden=\"true\">–</span> \
              <span class=\"state-word\">No files</span></span></a>"
         );
+    }
+
+    #[test]
+    fn a_late_day_says_so_beside_its_state() {
+        let date = NaiveDate::from_ymd_opt(2023, 1, 3).expect("date");
+        let mut status = DayStatus {
+            date,
+            state: DayState::Arriving,
+            minutes_present: 3,
+            minutes_loaded: None,
+            rows: None,
+            loaded_at: None,
+            due_at: None,
+            late: true,
+            latest_job: None,
+        };
+        let html = day_cell("sample", date, Some(&status), None).into_string();
+        assert!(
+            html.contains("</span> <span class=\"late-flag\">Late</span>"),
+            "{html}"
+        );
+        status.late = false;
+        let html = day_cell("sample", date, Some(&status), None).into_string();
+        assert!(!html.contains("Late"), "{html}");
     }
 }

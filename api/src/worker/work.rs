@@ -6,8 +6,7 @@ use std::sync::Arc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use loader::{
-    LoadError, LoadOptions, LoadProgress, RollbackOptions, load_dataset_day, load_day_from,
-    rollback_day_of,
+    LoadError, LoadOptions, LoadProgress, RollbackOptions, load_dataset_day, rollback_day_of,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -15,6 +14,15 @@ use super::WorkerContext;
 use crate::catalog::ServedDataset;
 use crate::domain::Job;
 use crate::queue::lease;
+
+/// What a job's work did: the day's rows now, and the files (and their bytes) a load read
+/// them from (none for a rollback).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct WorkDone {
+    pub(super) rows: u64,
+    pub(super) files: u64,
+    pub(super) bytes: u64,
+}
 
 /// The job's work: a rollback to the version it names, or a load of its day, of the
 /// job's dataset.
@@ -24,7 +32,7 @@ pub(super) fn work<'a>(
     job: &'a Job,
     on_progress: &'a (dyn Fn(LoadProgress) + Send + Sync),
     cancel: &'a CancellationToken,
-) -> BoxFuture<'a, Result<u64, LoadError>> {
+) -> BoxFuture<'a, Result<WorkDone, LoadError>> {
     let swap_check = Some(lease::success_in_swap(job, worker_id));
     let fence = Some(lease::fence(job, worker_id));
     let dataset = match context.catalog.get(&job.dataset) {
@@ -46,7 +54,12 @@ pub(super) fn work<'a>(
             let table = dataset_table(&context.pool, &dataset).await?;
             let report =
                 rollback_day_of(&context.pool, &table, job.date, version, &options, cancel).await?;
-            Ok(u64::try_from(report.rows).unwrap_or(0))
+            let rows = u64::try_from(report.rows).unwrap_or(0);
+            Ok(WorkDone {
+                rows,
+                files: 0,
+                bytes: 0,
+            })
         }
         .boxed();
     }
@@ -60,13 +73,14 @@ pub(super) fn work<'a>(
     };
     async move {
         let (pool, source, date) = (&context.pool, &dataset.source, job.date);
-        let report = if dataset.is_sample() {
-            load_day_from(pool, source, date, &options, on_progress, cancel).await?
-        } else {
-            let declared = &dataset.dataset;
-            load_dataset_day(pool, declared, source, date, &options, on_progress, cancel).await?
-        };
-        Ok(report.rows)
+        let declared = &dataset.dataset;
+        let report =
+            load_dataset_day(pool, declared, source, date, &options, on_progress, cancel).await?;
+        Ok(WorkDone {
+            rows: report.rows,
+            files: report.files,
+            bytes: report.source_bytes,
+        })
     }
     .boxed()
 }

@@ -158,6 +158,19 @@ pub async fn wait_until_copied(app: &TestApp, id: uuid::Uuid) -> Job {
     .await
 }
 
+/// Two minutes of 2023-01-02, and two of 2023-01-03 whose second is not Parquet (a load of
+/// that day fails).
+pub fn a_good_day_and_a_bad_one() -> tempfile::TempDir {
+    let data = minutes_dir("2023-01-02 00:00", "2023-01-02 00:01");
+    add_minutes(data.path(), "2023-01-03 00:00", "2023-01-03 00:01");
+    std::fs::write(
+        data.path().join("2023-01-03 00:01:00.parquet"),
+        b"not parquet",
+    )
+    .expect("a bad file");
+    data
+}
+
 /// Jobs in `ops.jobs`, whatever their status.
 pub async fn job_count(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM ops.jobs")

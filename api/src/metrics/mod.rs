@@ -1,7 +1,10 @@
 //! Prometheus metrics, labelled by dataset where they are about one. Job counts by status
-//! come from the jobs table at scrape time, so every instance reports the same truth; the
-//! rest are this process's own. HTTP latency
-//! is recorded by the [`record_request`] middleware.
+//! and the operational gauges (`operations.rs`: days by state, lateness, the queue) come
+//! from the database at scrape time, so every instance reports the same truth; the rest
+//! (runs, rows, durations, workers alive) are this process's own. HTTP latency is recorded
+//! by the [`record_request`] middleware.
+
+mod operations;
 
 use std::time::{Duration, Instant};
 
@@ -11,11 +14,16 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use sqlx::PgPool;
 
+use crate::catalog::Catalog;
 use crate::domain::JobStatus;
+use crate::problem::ApiError;
+use crate::queries::files::FilesView;
+use operations::OperationsGauges;
 
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -25,6 +33,19 @@ pub struct Metrics {
     runs_finished: IntCounterVec,
     load_duration: HistogramVec,
     http_duration: HistogramVec,
+    workers_alive: IntGauge,
+    lineage_events: IntCounterVec,
+    operations: OperationsGauges,
+}
+
+/// A worker counted in `dwh_workers_alive` for as long as this lives.
+#[derive(Debug)]
+pub struct WorkerAlive(IntGauge);
+
+impl Drop for WorkerAlive {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Metrics {
@@ -74,6 +95,21 @@ impl Metrics {
         registry.register(Box::new(runs_finished.clone()))?;
         registry.register(Box::new(load_duration.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
+        let workers_alive = IntGauge::new(
+            "dwh_workers_alive",
+            "Workers of this process claiming and running jobs (sum over the instances)",
+        )?;
+        registry.register(Box::new(workers_alive.clone()))?;
+        let lineage_events = IntCounterVec::new(
+            Opts::new(
+                "dwh_lineage_events_total",
+                "OpenLineage events of this process's runs: delivered, failed (after retries), \
+                 dropped (the queue was full)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(lineage_events.clone()))?;
+        let operations = OperationsGauges::new(&registry)?;
         Ok(Self {
             registry,
             jobs,
@@ -81,7 +117,29 @@ impl Metrics {
             runs_finished,
             load_duration,
             http_duration,
+            workers_alive,
+            lineage_events,
+            operations,
         })
+    }
+
+    /// Lineage is on: every outcome's series exists from the start, at 0.
+    pub fn lineage_started(&self) {
+        for outcome in ["delivered", "failed", "dropped"] {
+            self.lineage_events.with_label_values(&[outcome]);
+        }
+    }
+
+    /// A lineage event was `delivered`, `failed` or `dropped`.
+    pub fn lineage_event(&self, outcome: &str) {
+        self.lineage_events.with_label_values(&[outcome]).inc();
+    }
+
+    /// A worker started; it counts as alive until the guard is dropped (its loop ended, or
+    /// its task was aborted).
+    pub fn worker_alive(&self) -> WorkerAlive {
+        self.workers_alive.inc();
+        WorkerAlive(self.workers_alive.clone())
     }
 
     /// A run of a job of `dataset` ended with `outcome` (`succeeded`, `failed`,
@@ -107,27 +165,35 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The text exposition, with job counts of each of `datasets` read from the table now.
+    /// The text exposition, with the job counts and the operational gauges of each of
+    /// `catalog`'s datasets read from the database now.
     pub async fn render(
         &self,
+        catalog: &Catalog,
         pool: &PgPool,
-        datasets: &[String],
-    ) -> Result<String, anyhow::Error> {
+        files: &FilesView,
+    ) -> Result<String, ApiError> {
         let counts = crate::queue::count_by_status(pool).await?;
-        for dataset in datasets {
+        for dataset in catalog.names() {
             for status in JobStatus::ALL {
                 let count = counts
                     .iter()
-                    .find(|(d, s, _)| d == dataset && *s == status)
+                    .find(|(d, s, _)| *d == dataset && *s == status)
                     .map_or(0, |(_, _, n)| *n);
                 self.jobs
                     .with_label_values(&[dataset.as_str(), status.as_str()])
                     .set(count);
             }
         }
+        let families = self
+            .operations
+            .refresh(catalog, pool, files, || self.registry.gather())
+            .await?;
         let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
-        Ok(String::from_utf8(out)?)
+        TextEncoder::new()
+            .encode(&families, &mut out)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        String::from_utf8(out).map_err(|e| ApiError::Internal(e.into()))
     }
 }
 
