@@ -115,3 +115,32 @@ fn dataset_query_always(name: &str) -> String {
         query => query,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    #[test]
+    fn a_dataset_says_how_late_it_is() {
+        assert_eq!(overdue(59), "0 min");
+        assert_eq!(overdue(5_400), "1 h");
+        assert_eq!(overdue(90_061), "1 d 1 h");
+        let mut summary = DaysSummary::default();
+        let html = lateness("06:00", &summary).into_string();
+        assert_eq!(
+            html,
+            "<p>Each day is due by 06:00 the next day. No day is late.</p>"
+        );
+        summary.late = 3;
+        summary.oldest_late_day = NaiveDate::from_ymd_opt(2024, 3, 8);
+        summary.late_seconds = Some(2 * 86_400 + 5 * 3_600);
+        let html = lateness("06:00", &summary).into_string();
+        assert_eq!(
+            html,
+            "<p>Each day is due by 06:00 the next day. <span class=\"late-flag\">3 days late\
+             </span> — the oldest, 2024-03-08, by 2 d 5 h.</p>"
+        );
+    }
+}

@@ -62,6 +62,7 @@ struct Entry {
     keep_versions_hours: Option<u64>,
     streams: Option<usize>,
     shrink_guard_percent: Option<u8>,
+    analyze: Option<bool>,
     #[serde(default)]
     indexes: Vec<String>,
     #[serde(default)]
@@ -235,6 +236,7 @@ impl Entry {
             keep_versions_hours: self.keep_versions_hours,
             streams: self.streams,
             shrink_guard_percent: self.shrink_guard_percent,
+            analyze: self.analyze,
         };
         check_settings(&settings)?;
         let source = resolve_source(&self.source, base);

@@ -69,6 +69,8 @@ pub struct DatasetSettings {
     pub keep_versions_hours: Option<u64>,
     pub streams: Option<usize>,
     pub shrink_guard_percent: Option<u8>,
+    /// `ANALYZE` the new leaves before the swap (`analyze = true`).
+    pub analyze: Option<bool>,
 }
 
 impl Dataset {

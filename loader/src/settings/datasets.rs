@@ -108,7 +108,7 @@ impl DatasetChoice {
 }
 
 /// `base` (the process's options) with what `dataset` sets for itself: streams, shrink
-/// guard, retention, and its own audit file or none (the process's audit is the sample's).
+/// guard, retention, `analyze`, and its own audit file or none (the process's audit is the sample's).
 /// The sample takes `base` as it is.
 pub fn dataset_options(dataset: &Dataset, base: LoadOptions) -> Result<LoadOptions, DatasetError> {
     if dataset.is_sample() {
@@ -128,6 +128,9 @@ pub fn dataset_options(dataset: &Dataset, base: LoadOptions) -> Result<LoadOptio
     }
     if let Some(percent) = settings.shrink_guard_percent {
         options.shrink_guard_percent = percent;
+    }
+    if let Some(analyze) = settings.analyze {
+        options.analyze = analyze;
     }
     options.retention = Retention {
         keep: settings.keep_versions.unwrap_or(options.retention.keep),

@@ -11,7 +11,7 @@ use loader::{LoadError, RollbackOptions};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::{batch, datasets, load, write};
+use super::{batch, datasets, load, load_with, write};
 
 const DAY: &str = "2024-03-09";
 /// 2024-03-09 in microseconds since 1970.
@@ -180,4 +180,47 @@ async fn indexes_declared_later_reach_a_reloaded_day_and_a_kept_version(pool: Pg
     roll_back_to_first(&pool, meters).await;
     check_indexed(&pool, "a version kept without indexes, rolled back to").await;
     check_plan(&pool).await;
+}
+
+/// Rows of `pg_stats` for the leaves of the day: planner statistics only `ANALYZE` makes.
+async fn leaf_statistics(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stats s
+         JOIN pg_inherits i ON i.inhrelid = format('%I.%I', s.schemaname, s.tablename)::regclass
+         WHERE i.inhparent = 'energy.meters_p20240309'::regclass",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("statistics")
+}
+
+#[sqlx::test(migrator = "loader::MIGRATOR")]
+async fn a_dataset_that_asks_is_analyzed_before_its_swap(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    write_day(dir.path());
+    let plain = datasets(&declaration(INDEXES), dir.path());
+    let meters = plain.get("meters").expect("meters");
+    let options = loader::dataset_options(meters, loader::LoadOptions::default()).expect("options");
+    load_with(&pool, meters, DAY, &options).await.expect("load");
+    assert_eq!(leaf_statistics(&pool).await, 0, "not analyzed by default");
+
+    let asks = declaration(INDEXES).replace(
+        "partition_column = \"read_at\"\n",
+        "partition_column = \"read_at\"\nanalyze = true\n",
+    );
+    let analyzed = datasets(&asks, dir.path());
+    let meters = analyzed.get("meters").expect("meters");
+    let options = loader::dataset_options(meters, loader::LoadOptions::default()).expect("options");
+    assert!(options.analyze);
+    load_with(&pool, meters, DAY, &options)
+        .await
+        .expect("reload");
+    // Each of the three columns of each new leaf has its statistics.
+    let leaves = sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'energy.meters_p20240309'::regclass",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("leaves");
+    assert_eq!(leaf_statistics(&pool).await, 3 * leaves);
 }
