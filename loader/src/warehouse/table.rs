@@ -318,12 +318,18 @@ pub(crate) fn history_qualified(name: &str) -> String {
 /// Whether a creation failed because another session created the same schema, table or
 /// index at the same moment: `IF NOT EXISTS` is no guard against a creation not committed
 /// yet, and the second fails on the catalog's unique index (or as a duplicate) once the
-/// first commits. What it made is there then.
+/// first commits; two GRANTs on one schema at once fail the second with "tuple
+/// concurrently updated" (an internal error, XX000, told apart by its message). What the
+/// other made is there then.
 pub(crate) fn created_meanwhile(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| matches!(code.as_ref(), "23505" | "42P06" | "42P07"))
+    let Some(error) = error.as_database_error() else {
+        return false;
+    };
+    match error.code().as_deref() {
+        Some("23505" | "42P06" | "42P07") => true,
+        Some("XX000") => error.message() == "tuple concurrently updated",
+        _ => false,
+    }
 }
 
 #[cfg(test)]
