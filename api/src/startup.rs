@@ -75,8 +75,9 @@ impl Application {
             &metrics,
             shutdown.clone(),
         )?;
-        let context = worker_context(&settings, &catalog, &pool, &metrics, &wake, &shutdown)
-            .with_lineage(lineage);
+        let context = worker_context(
+            &settings, &catalog, &pool, &metrics, lineage, &wake, &shutdown,
+        );
         let mut background = spawn_workers(&settings, context);
         if settings.serves_jobs_api() {
             background.push(tokio::spawn(events::relay(
@@ -268,6 +269,7 @@ fn worker_context(
     catalog: &Catalog,
     pool: &PgPool,
     metrics: &Metrics,
+    lineage: Lineage,
     wake: &Arc<Notify>,
     shutdown: &CancellationToken,
 ) -> WorkerContext {
@@ -275,7 +277,7 @@ fn worker_context(
         pool: pool.clone(),
         catalog: catalog.clone(),
         metrics: metrics.clone(),
-        lineage: Lineage::off(metrics),
+        lineage,
         wake: Arc::clone(wake),
         poll_interval: settings.workers.poll_interval(),
         heartbeat_interval: settings.workers.heartbeat_interval(),
@@ -318,10 +320,10 @@ pub async fn run_once(settings: Settings, until_empty: bool) -> anyhow::Result<V
         &catalog,
         &pool,
         &metrics,
+        lineage,
         &Arc::new(Notify::new()),
         &shutdown,
-    )
-    .with_lineage(lineage);
+    );
     let worker_id = format!("{}:once", instance_id());
     let outcomes = worker::run_once(context, worker_id, until_empty).await;
     lineage_stop.cancel();

@@ -41,14 +41,6 @@ pub struct WorkerContext {
     pub shutdown: CancellationToken,
 }
 
-impl WorkerContext {
-    /// The context, its runs reporting their lineage to `lineage`.
-    pub fn with_lineage(mut self, lineage: Lineage) -> Self {
-        self.lineage = lineage;
-        self
-    }
-}
-
 /// How a run of a job ended, for the worker that ran it; ordered from best to worst.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RunOutcome {

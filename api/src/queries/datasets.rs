@@ -1,10 +1,10 @@
 //! What `GET /datasets` and `GET /datasets/{name}` answer: each dataset as declared (its
 //! table, source, file pattern, completeness rule, columns) and a summary of its days.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use loader::{Cadence, Completeness};
+use loader::{Cadence, Completeness, FilesSummary};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -164,6 +164,16 @@ pub async fn days_summary(
     files: &FilesView,
 ) -> Result<DaysSummary, ApiError> {
     let available = files.all_days(dataset, pool).await?;
+    days_summary_of(dataset, pool, &available).await
+}
+
+/// [`days_summary`] with the dataset's days that have files (`FilesView::all_days`)
+/// already read.
+pub async fn days_summary_of(
+    dataset: &ServedDataset,
+    pool: &PgPool,
+    available: &BTreeMap<NaiveDate, FilesSummary>,
+) -> Result<DaysSummary, ApiError> {
     let partitions = dataset.partitions(pool).await?;
     let mut known: BTreeSet<NaiveDate> = available.keys().copied().collect();
     known.extend(partitions.iter().map(|p| p.day));
@@ -179,7 +189,7 @@ pub async fn days_summary(
         let last = last.max(last_due.unwrap_or(last));
         let to = last.min(from + Days::new(DateRange::MAX_DAYS as u64 - 1));
         let range = DateRange::new(LoadDate::from(from), LoadDate::from(to))?;
-        for status in statuses(dataset, pool, &available, range).await? {
+        for status in statuses(dataset, pool, available, range).await? {
             if known.contains(&status.date) {
                 *counts.entry(status.state).or_default() += 1;
             }

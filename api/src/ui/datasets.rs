@@ -12,7 +12,7 @@ use super::{Page, dataset_query, legend, page_response};
 use crate::catalog::{Catalog, ServedDataset};
 use crate::domain::DayState;
 use crate::problem::ApiError;
-use crate::queries::datasets::{DaysSummary, days_summary};
+use crate::queries::datasets::{DaysSummary, days_summary_of};
 use crate::queries::files::FilesView;
 use crate::queue;
 
@@ -53,7 +53,10 @@ async fn section(
     let count = |state: DayState| statuses.values().filter(|s| s.state == state).count();
     let last_load = statuses.values().filter_map(|s| s.loaded_at).max();
     let freshness = match dataset.dataset.due {
-        Some(due) => Some((due.text(), days_summary(dataset, pool, files).await?)),
+        Some(due) => Some((
+            due.text(),
+            days_summary_of(dataset, pool, &available).await?,
+        )),
         None => None,
     };
     let name = dataset.name();
